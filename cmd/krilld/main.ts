@@ -1,0 +1,56 @@
+// krilld: the Krill CRI daemon. Parses flags, loads the config, then either
+// prints something and exits or runs the daemon until SIGTERM/SIGINT.
+import { loadConfig, formatConfig } from '../../pkg/config/load';
+import { parseArgs, usage, UsageError } from '../../pkg/config/flags';
+import { ConfigError } from '../../pkg/config/schema';
+import { createLogger } from '../../pkg/log/logger';
+import { KRILL_VERSION } from '../../pkg/version/version';
+import { startDaemon } from './daemon';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`krilld: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) fail(err.message, 2);
+    throw err;
+  }
+  if (args.command === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (args.command === 'version') {
+    process.stdout.write(`krilld ${KRILL_VERSION} (CRI v1, Node.js ${process.versions.node})\n`);
+    return;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig(args);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid configuration: ${err.message}`, 2);
+    throw err;
+  }
+  if (args.command === 'config') {
+    process.stdout.write(formatConfig(loaded.config));
+    return;
+  }
+  const log = createLogger(loaded.config.log_level);
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  try {
+    await startDaemon(loaded, log);
+  } catch (err) {
+    log.fatal({ err }, 'krilld failed to start');
+    log.flush();
+    fail(err instanceof Error ? err.message : String(err), 1);
+  }
+}
+
+void main(process.argv.slice(2));

@@ -1,0 +1,30 @@
+// Two projects: `unit` (pure logic, beside the code) and `integration`
+// (test/: a real krilld with runc, conmon, CNI and a local registry; root).
+const transform = { '\\.[cm]?[jt]s$': '<rootDir>/test/jest/transform.js' };
+// smol-toml ships ESM that jest's CommonJS runtime cannot load untransformed.
+const transformIgnorePatterns = ['/node_modules/(?!smol-toml/)'];
+
+module.exports = {
+  reporters: ['default', '<rootDir>/test/jest/totals-reporter.js'],
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/api', '<rootDir>/cmd', '<rootDir>/pkg', '<rootDir>/hack'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      globalSetup: '<rootDir>/test/harness/global-setup.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/harness/leak-check.ts'],
+      testTimeout: 120_000,
+    },
+  ],
+};

@@ -1,0 +1,151 @@
+// Turns typed async handlers into @grpc/grpc-js service implementations:
+// request-scoped logging, KrillError → gRPC status, UNIMPLEMENTED for every
+// RPC that has no handler yet, and a hook for metrics.
+import * as grpc from '@grpc/grpc-js';
+import { ImageServiceService, RuntimeServiceService } from '../../api/runtime/v1/api';
+import { KrillError, type ErrorCode } from '../errors/errors';
+import type { Logger } from '../log/logger';
+
+type Definition = typeof RuntimeServiceService | typeof ImageServiceService;
+type MethodOf<D> = D[keyof D];
+type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer Q } ? Q : never;
+type Res<M> = M extends { responseSerialize: (r: infer R) => Buffer } ? R : never;
+
+export interface CallContext {
+  /** A logger whose lines carry the method and the request's object IDs. */
+  log: Logger;
+  /** Aborted when the client cancels or its deadline passes. */
+  signal: AbortSignal;
+  method: string;
+}
+
+export type UnaryHandler<Q, R> = (req: Q, ctx: CallContext) => Promise<R>;
+/** A server stream: `send` returns false when the client is not keeping up. */
+export type StreamHandler<Q, R> = (req: Q, ctx: CallContext, stream: grpc.ServerWritableStream<Q, R>) => Promise<void>;
+
+export type Handlers<D extends Definition> = {
+  [K in keyof D]?: D[K] extends { responseStream: true }
+    ? StreamHandler<Req<D[K]>, Res<D[K]>>
+    : UnaryHandler<Req<D[K]>, Res<D[K]>>;
+};
+export type RuntimeHandlers = Handlers<typeof RuntimeServiceService>;
+export type ImageHandlers = Handlers<typeof ImageServiceService>;
+
+/** Called once per finished call: method name, gRPC code name and seconds. */
+export type CallObserver = (method: string, code: string, seconds: number) => void;
+
+const GRPC_CODE: Record<ErrorCode, grpc.status> = {
+  InvalidArgument: grpc.status.INVALID_ARGUMENT,
+  NotFound: grpc.status.NOT_FOUND,
+  AlreadyExists: grpc.status.ALREADY_EXISTS,
+  FailedPrecondition: grpc.status.FAILED_PRECONDITION,
+  PermissionDenied: grpc.status.PERMISSION_DENIED,
+  Unauthenticated: grpc.status.UNAUTHENTICATED,
+  ResourceExhausted: grpc.status.RESOURCE_EXHAUSTED,
+  DeadlineExceeded: grpc.status.DEADLINE_EXCEEDED,
+  Cancelled: grpc.status.CANCELLED,
+  Unavailable: grpc.status.UNAVAILABLE,
+  Unimplemented: grpc.status.UNIMPLEMENTED,
+  Internal: grpc.status.INTERNAL,
+};
+
+export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof KrillError) return { code: GRPC_CODE[err.code], details: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: grpc.status.INTERNAL, details: message };
+}
+
+/** The object IDs a request names, for its log lines. */
+export function requestIds(req: unknown): Record<string, string> {
+  const ids: Record<string, string> = {};
+  if (typeof req !== 'object' || req === null) return ids;
+  const r = req as Record<string, unknown>;
+  if (typeof r.podSandboxId === 'string' && r.podSandboxId) ids.pod_id = r.podSandboxId;
+  if (typeof r.containerId === 'string' && r.containerId) ids.container_id = r.containerId;
+  const image = r.image as { image?: unknown } | undefined;
+  if (image && typeof image.image === 'string' && image.image) ids.image = image.image;
+  const meta = (r.config as { metadata?: { name?: unknown; namespace?: unknown } } | undefined)?.metadata;
+  if (meta && typeof meta.name === 'string' && meta.name) ids.name = meta.name;
+  if (meta && typeof meta.namespace === 'string' && meta.namespace) ids.namespace = meta.namespace;
+  return ids;
+}
+
+function codeName(code: number): string {
+  return grpc.status[code] ?? String(code);
+}
+
+interface BuildOptions {
+  log: Logger;
+  observe?: CallObserver;
+}
+
+function contextFor(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string, log: Logger): CallContext {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort(new KrillError('Cancelled', `${method} was cancelled by the client`)));
+  return { log: log.child({ method, ...requestIds(call.request) }), signal: controller.signal, method };
+}
+
+/** Builds a grpc-js implementation of `definition` from `handlers`. */
+export function buildService<D extends Definition>(definition: D, handlers: Handlers<D>, opts: BuildOptions): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const key of Object.keys(definition) as (keyof D & string)[]) {
+    const def = definition[key] as MethodOf<D> & { originalName?: string; path: string; responseStream: boolean };
+    const method = def.path.slice(def.path.lastIndexOf('/') + 1);
+    const handler = handlers[key] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown> | undefined;
+    if (def.responseStream) {
+      impl[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const started = process.hrtime.bigint();
+        const ctx = contextFor(call, method, opts.log);
+        const finish = (code: number, err?: unknown): void => {
+          opts.observe?.(method, codeName(code), Number(process.hrtime.bigint() - started) / 1e9);
+          if (err !== undefined) ctx.log.warn({ err, code: codeName(code) }, `${method} failed`);
+        };
+        if (!handler) {
+          call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `krill does not implement ${method} yet` });
+          finish(grpc.status.UNIMPLEMENTED);
+          return;
+        }
+        (handler as StreamHandler<unknown, unknown>)(call.request, ctx, call).then(
+          () => {
+            call.end();
+            finish(grpc.status.OK);
+          },
+          (err: unknown) => {
+            const status = toServiceError(err);
+            call.emit('error', status);
+            finish(status.code ?? grpc.status.INTERNAL, err);
+          },
+        );
+      };
+      continue;
+    }
+    impl[key] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      if (!handler) {
+        callback({ code: grpc.status.UNIMPLEMENTED, details: `krill does not implement ${method} yet` });
+        opts.observe?.(method, 'UNIMPLEMENTED', Number(process.hrtime.bigint() - started) / 1e9);
+        return;
+      }
+      const ctx = contextFor(call, method, opts.log);
+      (handler as UnaryHandler<unknown, unknown>)(call.request, ctx).then(
+        (res) => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          ctx.log.trace({ seconds }, `${method} done`);
+          opts.observe?.(method, 'OK', seconds);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const status = toServiceError(err);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const code = status.code ?? grpc.status.INTERNAL;
+          // Client mistakes are routine (kubelet probes for missing objects); runtime faults are not.
+          const level = code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN ? 'error' : 'info';
+          ctx.log[level]({ err, code: codeName(code), seconds }, `${method} failed`);
+          opts.observe?.(method, codeName(code), seconds);
+          callback(status);
+        },
+      );
+    };
+  }
+  return impl;
+}

@@ -1,0 +1,14 @@
+import type { RuntimeHandlers } from './rpc';
+
+export const RUNTIME_NAME = 'krill';
+/** The kubelet runtime API version this server speaks. */
+export const RUNTIME_API_VERSION = 'v1';
+
+export function versionHandler(runtimeVersion: string): RuntimeHandlers['version'] {
+  return async () => ({
+    version: '0.1.0',
+    runtimeName: RUNTIME_NAME,
+    runtimeVersion,
+    runtimeApiVersion: RUNTIME_API_VERSION,
+  });
+}
