@@ -5,6 +5,7 @@ const transform = { '\\.[cm]?[jt]s$': '<rootDir>/test/jest/transform.js' };
 const transformIgnorePatterns = ['/node_modules/(?!smol-toml/)'];
 
 module.exports = {
+  testTimeout: 120_000,
   reporters: ['default', '<rootDir>/test/jest/totals-reporter.js'],
   projects: [
     {
@@ -23,8 +24,8 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
+      globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/harness/leak-check.ts'],
-      testTimeout: 120_000,
     },
   ],
 };

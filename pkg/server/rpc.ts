@@ -121,16 +121,17 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     }
     impl[key] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
+      const ctx = contextFor(call, method, opts.log);
       if (!handler) {
+        ctx.log.debug({ code: 'UNIMPLEMENTED' }, `${method} is not implemented`);
         callback({ code: grpc.status.UNIMPLEMENTED, details: `krill does not implement ${method} yet` });
         opts.observe?.(method, 'UNIMPLEMENTED', Number(process.hrtime.bigint() - started) / 1e9);
         return;
       }
-      const ctx = contextFor(call, method, opts.log);
       (handler as UnaryHandler<unknown, unknown>)(call.request, ctx).then(
         (res) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          ctx.log.trace({ seconds }, `${method} done`);
+          ctx.log.debug({ seconds }, `${method} done`);
           opts.observe?.(method, 'OK', seconds);
           callback(null, res);
         },

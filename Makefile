@@ -1,0 +1,46 @@
+# Krill developer entry points. Everything runs with the Node.js the repo
+# brings (node_modules/.bin/node), never the system's.
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: all deps build typecheck run test test-unit test-integration gen bench clean
+
+all: build
+
+# System packages (idempotent; needs root) and the npm packages of package-lock.json.
+deps: node_modules/.installed
+	hack/install-deps
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit
+	touch $@
+
+build: node_modules/.installed
+	tsc -p tsconfig.build.json
+
+# Type-checks everything, tests included (the jest transform does not).
+typecheck: node_modules/.installed
+	tsc -p tsconfig.json --noEmit
+
+gen: node_modules/.installed
+	hack/gen-api.sh
+
+# Quick start 1: install what is missing, build, run krilld in the foreground.
+run: deps build
+	bin/krilld $(ARGS)
+
+# Quick start 2: install what is missing, build, run unit + integration tests.
+test: deps build typecheck
+	hack/run-tests
+
+test-unit: build
+	hack/run-tests --selectProjects unit
+
+test-integration: deps build
+	hack/run-tests --selectProjects integration
+
+bench: deps build
+	hack/run-bench
+
+clean:
+	rm -rf dist

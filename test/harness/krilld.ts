@@ -1,0 +1,143 @@
+// Starts a real krilld (bin/krilld, as a user would) on a temporary socket,
+// root and state directory, and hands back a typed CRI client.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync, rmSync, type WriteStream } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectCri, type CriClient } from '../../pkg/criclient/client';
+import { mountsUnder } from './mounts';
+import { REPO_ROOT, testBaseDir } from './paths';
+
+export interface KrilldOptions {
+  /** krill.toml text; the harness adds nothing to it. */
+  config?: string;
+  /** Extra flags after the harness's own. */
+  args?: string[];
+  /** Environment additions for the daemon. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Krilld {
+  dir: string;
+  socket: string;
+  root: string;
+  state: string;
+  configFile: string;
+  logFile: string;
+  client: CriClient;
+  pid(): number;
+  /** Log lines written so far (JSON objects). */
+  logs(): Record<string, unknown>[];
+  /** SIGTERM and wait for exit; resolves the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, as a crash would. */
+  kill9(): Promise<void>;
+  /** Starts the daemon again on the same directories. */
+  restart(): Promise<void>;
+  /** Stops the daemon if running and deletes its directories. */
+  cleanup(): Promise<void>;
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export async function waitForSocket(client: CriClient, child: ChildProcess, logFile: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`krilld exited (${child.exitCode ?? child.signalCode}) before serving:\n${readFileSync(logFile, 'utf8')}`);
+    }
+    try {
+      await client.runtime.version({ version: '' }, { timeoutMs: 1000 });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`krilld did not answer within ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
+  const dir = mkdtempSync(join(testBaseDir(), 'd-'));
+  const socket = join(dir, 'krill.sock');
+  const root = join(dir, 'root');
+  const state = join(dir, 'state');
+  const configFile = join(dir, 'krill.toml');
+  const logFile = join(dir, 'krilld.log');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(configFile, opts.config ?? '');
+  const args = [
+    '--config', configFile,
+    '--config-dir', join(dir, 'krill.d'),
+    '--socket', socket,
+    '--root', root,
+    '--state', state,
+    '--log-level', 'debug',
+    '--metrics-address', '127.0.0.1:0',
+    ...(opts.args ?? []),
+  ];
+  let child!: ChildProcess;
+  let log!: WriteStream;
+  const client = connectCri(socket);
+
+  const launch = async (): Promise<void> => {
+    log = createWriteStream(logFile, { flags: 'a' });
+    child = spawn(join(REPO_ROOT, 'bin/krilld'), args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    await waitForSocket(client, child, logFile);
+  };
+  await launch();
+
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const handle: Krilld = {
+    dir,
+    socket,
+    root,
+    state,
+    configFile,
+    logFile,
+    client,
+    pid: () => child.pid!,
+    logs() {
+      return readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    async stop() {
+      if (!running()) return child.exitCode;
+      child.kill('SIGTERM');
+      return waitExit(child);
+    },
+    async kill9() {
+      if (!running()) return;
+      child.kill('SIGKILL');
+      await waitExit(child);
+    },
+    async restart() {
+      if (running()) await handle.stop();
+      await launch();
+    },
+    async cleanup() {
+      client.close();
+      if (running()) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await waitExit(child);
+        clearTimeout(timer);
+      }
+      log.end();
+      // Deleting through a leftover mount would delete what it shows; leave it for the leak check.
+      const mounted = mountsUnder(dir);
+      if (mounted.length > 0) throw new Error(`krilld left mounts under ${dir}: ${mounted.join(', ')}`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}

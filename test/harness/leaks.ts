@@ -1,0 +1,128 @@
+// What a test file may leave behind, seen from the host: mounts, network
+// namespaces, veths, cgroups and processes. A snapshot before and after each
+// integration file must show nothing new.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { mountPoints } from './mounts';
+import { TEST_BASE_ROOT } from './paths';
+
+export interface Snapshot {
+  mounts: Set<string>;
+  netns: Set<string>;
+  veths: Set<string>;
+  cgroups: Set<string>;
+  processes: Map<number, string>;
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function cgroupDirs(): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 8) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const child = join(dir, entry.name);
+      out.add(child);
+      walk(child, depth + 1);
+    }
+  };
+  for (const hierarchy of listDir(CGROUP_ROOT)) {
+    try {
+      walk(join(CGROUP_ROOT, hierarchy), 0);
+    } catch {
+      // a cgroup removed while walking is not ours to report
+    }
+  }
+  return out;
+}
+
+function veths(): Set<string> {
+  try {
+    const out = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' });
+    return new Set(out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!));
+  } catch {
+    return new Set();
+  }
+}
+
+function processes(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const name of listDir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (cmdline) out.set(Number(name), cmdline);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+export function snapshot(): Snapshot {
+  return {
+    mounts: new Set(mountPoints()),
+    netns: new Set(listDir('/run/netns')),
+    veths: veths(),
+    cgroups: cgroupDirs(),
+    processes: processes(),
+  };
+}
+
+/** True for things that belong to another jest run on the same machine. */
+function otherRun(text: string, runId: string): boolean {
+  const m = new RegExp(`${TEST_BASE_ROOT}/([^/\\s]+)|krill-it-([A-Za-z0-9-]+)`).exec(text);
+  if (!m) return false;
+  return (m[1] ?? m[2]) !== runId;
+}
+
+/** Whether `pid` descends from this process or from a process that names this run's directories. */
+function ours(pid: number, runDir: string, now: Map<number, string>): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 64; p = parentOf(p), hops++) {
+    if (p === process.pid) return true;
+    const cmd = now.get(p) ?? '';
+    if (cmd.includes(runDir)) return true;
+  }
+  return false;
+}
+
+export function leaksBetween(before: Snapshot, after: Snapshot, runId: string): string[] {
+  const leaks: string[] = [];
+  const fresh = (a: Set<string>, b: Set<string>): string[] => [...b].filter((x) => !a.has(x) && !otherRun(x, runId));
+  for (const m of fresh(before.mounts, after.mounts)) leaks.push(`mount ${m}`);
+  for (const n of fresh(before.netns, after.netns)) leaks.push(`network namespace /run/netns/${n}`);
+  for (const v of fresh(before.veths, after.veths)) leaks.push(`veth ${v}`);
+  for (const c of fresh(before.cgroups, after.cgroups)) leaks.push(`cgroup ${c}`);
+  const runDir = join(TEST_BASE_ROOT, runId);
+  for (const [pid, cmd] of after.processes) {
+    if (before.processes.get(pid) === cmd) continue;
+    if (pid === process.pid || !ours(pid, runDir, after.processes)) continue;
+    // The leak check's own helpers (ip, ps) are ours but gone by now.
+    try {
+      readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      continue;
+    }
+    leaks.push(`process ${pid} ${cmd}`);
+  }
+  return leaks;
+}
