@@ -1,15 +1,18 @@
-// Wiring: builds the managers from the config, registers the CRI handlers,
-// serves the socket and shuts down cleanly on SIGTERM/SIGINT.
+// Wiring: builds the store and the managers from the config, registers the
+// CRI handlers, serves the socket and shuts down cleanly on SIGTERM/SIGINT.
 import { access, constants, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { RuntimeCondition, RuntimeHandler } from '../../api/runtime/v1/api';
 import type { LoadedConfig } from '../../pkg/config/load';
 import { configToPlain } from '../../pkg/config/load';
 import type { KrillConfig } from '../../pkg/config/config';
 import type { Logger } from '../../pkg/log/logger';
+import type { ImageHandlers, RuntimeHandlers } from '../../pkg/server/rpc';
 import { CriServer } from '../../pkg/server/server';
 import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
-import { statusHandler, type StatusSources } from '../../pkg/server/status';
+import { statusHandler, type ConditionSource } from '../../pkg/server/status';
 import { versionHandler } from '../../pkg/server/version';
+import { Store } from '../../pkg/store/db';
 import { KRILL_VERSION } from '../../pkg/version/version';
 
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -23,37 +26,27 @@ async function executable(file: string): Promise<boolean> {
   }
 }
 
-function statusSources(config: KrillConfig, sources: string[]): StatusSources {
-  return {
-    async conditions(): Promise<RuntimeCondition[]> {
-      const missing: string[] = [];
-      const handler = config.runtime.handlers[config.runtime.default_handler]!;
-      for (const bin of [config.runtime.conmon, handler.binary]) if (!(await executable(bin))) missing.push(bin);
-      return [
-        missing.length === 0
-          ? { type: 'RuntimeReady', status: true, reason: '', message: '' }
-          : { type: 'RuntimeReady', status: false, reason: 'RuntimeBinaryMissing', message: `not executable: ${missing.join(', ')}` },
-        {
-          type: 'NetworkReady',
-          status: false,
-          reason: 'NetworkPluginNotReady',
-          message: 'krill does not set up pod networking yet',
-        },
-      ];
-    },
-    handlers(): RuntimeHandler[] {
-      const features = { recursiveReadOnlyMounts: false, userNamespaces: false };
-      return [
-        { name: '', features },
-        ...Object.keys(config.runtime.handlers).map((name) => ({ name, features })),
-      ];
-    },
-    features: () => ({ supplementalGroupsPolicy: false }),
-    info: () => ({
-      config: JSON.stringify(configToPlain(config)),
-      configSources: JSON.stringify(sources),
-    }),
+function runtimeReady(config: KrillConfig): ConditionSource {
+  return async (): Promise<RuntimeCondition> => {
+    const handler = config.runtime.handlers[config.runtime.default_handler]!;
+    const missing: string[] = [];
+    for (const bin of [config.runtime.conmon, handler.binary]) if (!(await executable(bin))) missing.push(bin);
+    return missing.length === 0
+      ? { type: 'RuntimeReady', status: true, reason: '', message: '' }
+      : { type: 'RuntimeReady', status: false, reason: 'RuntimeBinaryMissing', message: `not executable: ${missing.join(', ')}` };
   };
+}
+
+const networkNotBuilt: ConditionSource = async () => ({
+  type: 'NetworkReady',
+  status: false,
+  reason: 'NetworkPluginNotReady',
+  message: 'krill does not set up pod networking yet',
+});
+
+function runtimeHandlerList(config: KrillConfig): RuntimeHandler[] {
+  const features = { recursiveReadOnlyMounts: false, userNamespaces: false };
+  return [{ name: '', features }, ...Object.keys(config.runtime.handlers).map((name) => ({ name, features }))];
 }
 
 export interface Daemon {
@@ -64,16 +57,28 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const { config } = loaded;
   await mkdir(config.root, { recursive: true, mode: 0o711 });
   await mkdir(config.state, { recursive: true, mode: 0o711 });
+  const store = new Store(join(config.root, 'krill.db'));
 
-  const server = new CriServer({
-    log,
-    runtime: {
-      version: versionHandler(KRILL_VERSION),
-      status: statusHandler(statusSources(config, loaded.sources)),
-      runtimeConfig: runtimeConfigHandler(config),
-    },
-    image: {},
+  const conditions: ConditionSource[] = [runtimeReady(config), networkNotBuilt];
+  const runtime: RuntimeHandlers = {
+    version: versionHandler(KRILL_VERSION),
+    runtimeConfig: runtimeConfigHandler(config),
+  };
+  const image: ImageHandlers = {};
+
+  // Each area adds its handlers here.
+
+  runtime.status = statusHandler({
+    conditions,
+    handlers: () => runtimeHandlerList(config),
+    features: () => ({ supplementalGroupsPolicy: false }),
+    info: () => ({
+      config: JSON.stringify(configToPlain(config)),
+      configSources: JSON.stringify(loaded.sources),
+    }),
   });
+
+  const server = new CriServer({ log, runtime, image });
   await server.listen(config.socket);
   log.info({ socket: config.socket, version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
 
@@ -81,6 +86,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await server.shutdown(SHUTDOWN_GRACE_MS);
+      store.close();
       log.info('krilld stopped');
     })();
     return stopping;

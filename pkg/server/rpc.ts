@@ -24,7 +24,7 @@ export type UnaryHandler<Q, R> = (req: Q, ctx: CallContext) => Promise<R>;
 export type StreamHandler<Q, R> = (req: Q, ctx: CallContext, stream: grpc.ServerWritableStream<Q, R>) => Promise<void>;
 
 export type Handlers<D extends Definition> = {
-  [K in keyof D]?: D[K] extends { responseStream: true }
+  -readonly [K in keyof D]?: D[K] extends { responseStream: true }
     ? StreamHandler<Req<D[K]>, Res<D[K]>>
     : UnaryHandler<Req<D[K]>, Res<D[K]>>;
 };

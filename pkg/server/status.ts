@@ -3,9 +3,12 @@
 import type { RuntimeCondition, RuntimeHandler, RuntimeFeatures } from '../../api/runtime/v1/api';
 import type { RuntimeHandlers } from './rpc';
 
+/** Computes one condition fresh for each Status call. */
+export type ConditionSource = () => Promise<RuntimeCondition>;
+
 export interface StatusSources {
-  /** Every condition, in a stable order; each is computed fresh per call. */
-  conditions(): Promise<RuntimeCondition[]>;
+  /** In the order they are reported; RuntimeReady first, NetworkReady second. */
+  conditions: ConditionSource[];
   handlers(): RuntimeHandler[];
   features(): RuntimeFeatures;
   /** Verbose info: key → JSON text, as crictl info expects. */
@@ -14,7 +17,7 @@ export interface StatusSources {
 
 export function statusHandler(sources: StatusSources): RuntimeHandlers['status'] {
   return async (req) => ({
-    status: { conditions: await sources.conditions() },
+    status: { conditions: await Promise.all(sources.conditions.map((c) => c())) },
     info: req.verbose ? sources.info() : {},
     runtimeHandlers: sources.handlers(),
     features: sources.features(),
