@@ -90,9 +90,10 @@ export function snapshot(): Snapshot {
 
 /** True for things that belong to another jest run on the same machine. */
 function otherRun(text: string, runId: string): boolean {
-  const m = new RegExp(`${TEST_BASE_ROOT}/([^/\\s]+)|krill-it-([A-Za-z0-9-]+)`).exec(text);
+  const m = new RegExp(`${TEST_BASE_ROOT}/([^/\\s]+)|krill-it-([A-Za-z0-9]+)`).exec(text);
   if (!m) return false;
-  return (m[1] ?? m[2]) !== runId;
+  const strip = (id: string): string => id.replace(/^run-/, '');
+  return strip(m[1] ?? m[2]!) !== strip(runId);
 }
 
 /** Whether `pid` descends from this process or from a process that names this run's directories. */

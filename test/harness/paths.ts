@@ -13,3 +13,9 @@ export function testBaseDir(): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/** A cgroup parent (cgroupfs style) that the leak check attributes to this run. */
+export function testCgroupParent(name: string): string {
+  testBaseDir();
+  return `/krill-it-${process.env.KRILL_IT_RUN!.replace(/^run-/, '')}/${name}`;
+}
