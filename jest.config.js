@@ -18,14 +18,14 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      testEnvironment: 'node',
+      // Node's environment plus a leak check after each file (mounts, netns, veths, cgroups, processes).
+      testEnvironment: '<rootDir>/test/harness/environment.ts',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
       transform,
       transformIgnorePatterns,
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-      setupFilesAfterEnv: ['<rootDir>/test/harness/leak-check.ts'],
     },
   ],
 };

@@ -46,10 +46,17 @@ function cgroupDirs(): Set<string> {
   return out;
 }
 
+/** Host-side veths on Krill's bridges (krill0 and the per-test kt* bridges), as "name master bridge". */
 function veths(): Set<string> {
   try {
     const out = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' });
-    return new Set(out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!));
+    const found = new Set<string>();
+    for (const line of out.split('\n').filter(Boolean)) {
+      const name = line.split(':')[1]!.trim().split('@')[0]!;
+      const master = / master (\S+)/.exec(line)?.[1] ?? '';
+      if (/^(krill|kt)/.test(master)) found.add(`${name} on ${master}`);
+    }
+    return found;
   } catch {
     return new Set();
   }
@@ -106,13 +113,27 @@ function ours(pid: number, runDir: string, now: Map<number, string>): boolean {
   return false;
 }
 
+/**
+ * Only what Krill and its tests can have made counts: other software on the
+ * machine (another runtime, another engineer's test run) may come and go.
+ * Mounts under this run's directory or Krill's default paths; netns named for
+ * Krill; veths on Krill's bridges; cgroups under this run's parent or named
+ * for Krill.
+ */
+function krillish(kind: 'mount' | 'netns' | 'cgroup', item: string, runId: string): boolean {
+  const runDir = join(TEST_BASE_ROOT, runId);
+  if (kind === 'mount') return item.startsWith(`${runDir}/`) || /^\/(run|var\/lib)\/krill(\/|$)/.test(item);
+  if (kind === 'netns') return /krill/i.test(item);
+  return item.includes(`krill-it-${runId.replace(/^run-/, '')}`) || /\/krill[^/]*(\/|$)/.test(item.replace(/krill-it-[A-Za-z0-9]+/g, ''));
+}
+
 export function leaksBetween(before: Snapshot, after: Snapshot, runId: string): string[] {
   const leaks: string[] = [];
   const fresh = (a: Set<string>, b: Set<string>): string[] => [...b].filter((x) => !a.has(x) && !otherRun(x, runId));
-  for (const m of fresh(before.mounts, after.mounts)) leaks.push(`mount ${m}`);
-  for (const n of fresh(before.netns, after.netns)) leaks.push(`network namespace /run/netns/${n}`);
+  for (const m of fresh(before.mounts, after.mounts)) if (krillish('mount', m, runId)) leaks.push(`mount ${m}`);
+  for (const n of fresh(before.netns, after.netns)) if (krillish('netns', n, runId)) leaks.push(`network namespace /run/netns/${n}`);
   for (const v of fresh(before.veths, after.veths)) leaks.push(`veth ${v}`);
-  for (const c of fresh(before.cgroups, after.cgroups)) leaks.push(`cgroup ${c}`);
+  for (const c of fresh(before.cgroups, after.cgroups)) if (krillish('cgroup', c, runId)) leaks.push(`cgroup ${c}`);
   const runDir = join(TEST_BASE_ROOT, runId);
   for (const [pid, cmd] of after.processes) {
     if (before.processes.get(pid) === cmd) continue;

@@ -1,0 +1,169 @@
+// The runtime driver (pkg/runtime) against real conmon and runc/crun, with
+// bundles made by `runc spec` and busybox-static (not by Krill's OCI builder).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { KrillError } from '../pkg/errors/errors';
+import { handlersFromConfig, OciRuntime } from '../pkg/runtime/runtime';
+import type { HandlerSpec } from '../pkg/runtime/types';
+import { defaultConfig } from '../pkg/config/config';
+import { newId } from '../pkg/util/id';
+import { removeTestCgroups } from './harness/cgroups';
+import { testBaseDir, testCgroupParent } from './harness/paths';
+import { makeBundle } from './harness/rootfs';
+
+let dir: string;
+let rt: OciRuntime;
+let runc: HandlerSpec;
+const cgroupParent = testCgroupParent('driver');
+const created: { h: HandlerSpec; id: string }[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(testBaseDir(), 'rt-'));
+  const config = defaultConfig();
+  config.state = join(dir, 'state');
+  const handlers = handlersFromConfig(config);
+  rt = new OciRuntime({
+    conmon: config.runtime.conmon,
+    handlers,
+    defaultHandler: 'runc',
+    dirs: { persistRoot: join(dir, 'root', 'containers'), stateRoot: join(dir, 'state') },
+  });
+  await rt.init();
+  runc = rt.handler('runc');
+});
+
+afterAll(async () => {
+  for (const { h, id } of created) await rt.delete(h, id).catch(() => undefined);
+  rt.close();
+  removeTestCgroups(cgroupParent);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function createContainer(args: string[], h: HandlerSpec = runc, opts: { env?: string[] } = {}) {
+  const id = newId();
+  const bundle = join(dir, 'bundles', id);
+  makeBundle(bundle, { args, cgroupsPath: `${cgroupParent}/${id}`, env: opts.env });
+  const logPath = join(dir, 'logs', `${id}.log`);
+  created.push({ h, id });
+  const { pid } = await rt.create({ id, handler: h, bundle, logPath, terminal: false, stdin: false, stdinOnce: false });
+  return { id, bundle, logPath, pid };
+}
+
+function logLines(path: string): { stream: string; tag: string; text: string }[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [, stream, tag, text] = /^\S+ (stdout|stderr) ([PF]) (.*)$/.exec(l) ?? [];
+      return { stream: stream!, tag: tag!, text: text ?? '' };
+    });
+}
+
+test('create, start, exit code and the CRI log', async () => {
+  const c = await createContainer(['sh', '-c', 'echo out; echo err >&2; exit 7']);
+  expect(c.pid).toBeGreaterThan(0);
+  expect(await rt.state(runc, c.id)).toMatchObject({ status: 'created', pid: c.pid });
+  await rt.start(runc, c.id);
+  const exit = await rt.exits.waitFor(c.id, 10_000);
+  expect(exit).toMatchObject({ exitCode: 7, oomKilled: false });
+  expect(exit!.finishedAt).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
+  expect(logLines(c.logPath)).toEqual(
+    expect.arrayContaining([
+      { stream: 'stdout', tag: 'F', text: 'out' },
+      { stream: 'stderr', tag: 'F', text: 'err' },
+    ]),
+  );
+  await rt.delete(runc, c.id);
+  expect(await rt.state(runc, c.id)).toBeUndefined();
+  expect(await rt.exit(c.id)).toBeUndefined();
+});
+
+test('a missing command fails create with the runtime message', async () => {
+  const err = await createContainer(['/no/such/binary']).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(KrillError);
+  expect((err as Error).message).toMatch(/no such file or directory|not found/i);
+});
+
+describe('a running container', () => {
+  let c: Awaited<ReturnType<typeof createContainer>>;
+  let proc: Record<string, unknown>;
+  const exec = (cmd: string[], timeoutMs = 10_000) => rt.execSync({ handler: runc, id: c.id, process: proc, cmd, timeoutMs });
+  beforeAll(async () => {
+    c = await createContainer(['sleep', '3600'], runc, { env: ['GREETING=hello'] });
+    proc = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')).process;
+    await rt.start(runc, c.id);
+  });
+
+  test('is running', async () => {
+    expect(await rt.state(runc, c.id)).toMatchObject({ status: 'running' });
+    expect(await rt.exit(c.id)).toBeUndefined();
+  });
+
+  test('ExecSync returns stdout, stderr and the exit code, with the container env', async () => {
+    const r = await exec(['sh', '-c', 'echo $GREETING; echo oops >&2; exit 3']);
+    expect(r.stdout.toString()).toBe('hello\n');
+    expect(r.stderr.toString()).toBe('oops\n');
+    expect(r.exitCode).toBe(3);
+  });
+
+  test('ExecSync of a missing binary reports the runtime error', async () => {
+    const r = await exec(['/nope']);
+    expect(r.exitCode).toBe(127);
+    expect(r.stderr.toString()).toMatch(/no such file|not found/i);
+  });
+
+  test('ExecSync timeout kills the command and says DeadlineExceeded', async () => {
+    const started = Date.now();
+    await expect(exec(['sleep', '30'], 1000)).rejects.toMatchObject({ code: 'DeadlineExceeded' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const ps = await exec(['ps', '-o', 'args']);
+    expect(ps.stdout.toString()).not.toContain('sleep 30');
+  });
+
+  test('ExecSync returns when the command exits even if a background child holds stdout', async () => {
+    const started = Date.now();
+    const r = await exec(['sh', '-c', 'sleep 20 & echo done'], 30_000);
+    expect(r.stdout.toString()).toBe('done\n');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await exec(['pkill', 'sleep 20']).catch(() => undefined);
+  });
+
+  test('ExecSync output without a final newline and on both streams', async () => {
+    const r = await exec(['sh', '-c', 'printf a; printf b >&2; printf c']);
+    expect(r.stdout.toString()).toBe('ac');
+    expect(r.stderr.toString()).toBe('b');
+  });
+
+  test('ExecSync keeps large output intact', async () => {
+    const r = await exec(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" a'], 30_000);
+    expect(r.stdout.length).toBe(3_000_000);
+    expect(r.truncated).toBe(false);
+  });
+
+  test('reopening the log works while conmon runs', async () => {
+    await expect(rt.reopenLog(c.bundle)).resolves.toBeUndefined();
+  });
+
+  test('stop: SIGTERM is ignored by pid 1 sleep, so SIGKILL follows after the timeout', async () => {
+    const started = Date.now();
+    const exit = await rt.stop(runc, c.id, 'TERM', 1000);
+    expect(exit.exitCode).toBe(137);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await rt.state(runc, c.id)).toMatchObject({ status: 'stopped' });
+    // a second stop is a no-op with the same record
+    await expect(rt.stop(runc, c.id, 'TERM', 1000)).resolves.toMatchObject({ exitCode: 137 });
+    await expect(rt.reopenLog(c.bundle)).rejects.toMatchObject({ code: 'FailedPrecondition' });
+    await rt.delete(runc, c.id);
+    await rt.delete(runc, c.id); // idempotent
+    expect(existsSync(rt.paths.persistDir(c.id))).toBe(false);
+  });
+});
+
+test('crun runs a container too', async () => {
+  const crun = rt.handler('crun');
+  const c = await createContainer(['sh', '-c', 'echo from-crun'], crun);
+  await rt.start(crun, c.id);
+  expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 0 });
+  expect(logLines(c.logPath)).toContainEqual({ stream: 'stdout', tag: 'F', text: 'from-crun' });
+  await rt.delete(crun, c.id);
+});
