@@ -1,0 +1,41 @@
+// Mounting and unmounting with util-linux, and reading the mount table.
+import { readFile } from 'node:fs/promises';
+import { KrillError } from '../errors/errors';
+import { run } from '../util/exec';
+
+export interface MountOptions {
+  type: string;
+  source: string;
+  options: string[];
+  /** Working directory of `mount`: relative paths in options resolve against it. */
+  cwd?: string;
+}
+
+export async function mount(target: string, opts: MountOptions): Promise<void> {
+  const args = ['-t', opts.type, opts.source, target];
+  if (opts.options.length) args.splice(2, 0, '-o', opts.options.join(','));
+  const r = await run('mount', args, { cwd: opts.cwd, timeoutMs: 60_000 });
+  if (r.code !== 0) throw new KrillError('Internal', `mount ${opts.type} on ${target} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+}
+
+/** Unmounts `target`; a target that is not mounted is fine. */
+export async function unmount(target: string): Promise<void> {
+  if (!(await isMountPoint(target))) return;
+  const r = await run('umount', [target], { timeoutMs: 60_000 });
+  if (r.code !== 0 && (await isMountPoint(target))) {
+    throw new KrillError('Internal', `umount ${target} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+}
+
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export async function mountPoints(): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').filter(Boolean).map((l) => unescape(l.split(' ')[4]!));
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPoints()).includes(path);
+}
