@@ -1,0 +1,41 @@
+// The network a node gets when its CNI config directory is empty: a bridge
+// with host-local addresses, masquerading out, host ports (with SNAT, so that
+// a hostPort answers on 127.0.0.1 too) and loopback.
+import type { CniConfList } from './conf';
+
+export interface DefaultNetworkOptions {
+  bridge: string;
+  subnet: string;
+  /** host-local's lease directory: inside krilld's own root, not /var/lib/cni. */
+  dataDir: string;
+}
+
+export const DEFAULT_NETWORK_NAME = 'krill';
+
+export function defaultNetwork(opts: DefaultNetworkOptions): CniConfList {
+  return {
+    name: DEFAULT_NETWORK_NAME,
+    cniVersion: '1.0.0',
+    disableCheck: false,
+    source: `embedded default (bridge ${opts.bridge}, subnet ${opts.subnet})`,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: opts.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        // the pod CIDR of UpdateRuntimeConfig, when kubelet sends one, replaces the subnet
+        capabilities: { ipRanges: true },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: opts.subnet }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: opts.dataDir,
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'loopback' },
+    ],
+  };
+}

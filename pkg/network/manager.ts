@@ -1,0 +1,176 @@
+// Pod networking through CNI: which network is in force (the first valid
+// config of the conf dir, re-read when the directory changes, or the embedded
+// default when it holds none), setting a pod's network up and tearing it down,
+// and whether the node's network is ready.
+import { join } from 'node:path';
+import type { Logger } from '../log/logger';
+import type { CniBandwidth } from './bandwidth';
+import { CniResultCache } from './cache';
+import { addNetworkList, checkNetworkList, delNetworkList, type CniRuntimeArgs } from './chain';
+import { confDirFingerprint, scanConfDir, type CniConfList, type ConfDirScan } from './conf';
+import { defaultNetwork } from './default_network';
+import { findPlugin } from './plugin';
+import { podIpsFromResult } from './result';
+
+export const POD_IFNAME = 'eth0';
+
+export interface NetworkManagerOptions {
+  confDir: string;
+  binDirs: readonly string[];
+  pluginTimeoutMs: number;
+  defaultBridge: string;
+  defaultSubnet: string;
+  /** krilld's persistent root: the result cache and the default network's leases live under <root>/cni. */
+  root: string;
+  log: Logger;
+  /** Pod CIDRs kubelet handed over before (UpdateRuntimeConfig), restored at start. */
+  podCidrs?: string[];
+}
+
+export interface CniPortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIP?: string;
+}
+
+export interface PodNetworkRequest {
+  podId: string;
+  netns: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  portMappings: CniPortMapping[];
+  bandwidth?: CniBandwidth;
+}
+
+export interface PodNetworkResult {
+  networkName: string;
+  /** Where the network's config came from (a file, or the embedded default). */
+  configSource: string;
+  /** IPv4 first; the first is the pod's primary IP. */
+  ips: string[];
+  /** The raw CNI result, for PodSandboxStatus verbose info. */
+  result: unknown;
+}
+
+export interface NetworkCondition {
+  ready: boolean;
+  reason: string;
+  message: string;
+}
+
+export interface ActiveNetwork {
+  config?: CniConfList;
+  /** Why there is no usable config (when `config` is undefined). */
+  problem?: string;
+}
+
+export class NetworkManager {
+  readonly cache: CniResultCache;
+  private scanned?: { fingerprint: string; scan: ConfDirScan };
+  private podCidrs: string[];
+
+  constructor(private readonly opts: NetworkManagerOptions) {
+    this.cache = new CniResultCache(join(opts.root, 'cni', 'results'));
+    this.podCidrs = opts.podCidrs ?? [];
+  }
+
+  /** The network new pods join now. Re-reads the conf dir only when it changed. */
+  async active(): Promise<ActiveNetwork> {
+    const fingerprint = await confDirFingerprint(this.opts.confDir);
+    if (this.scanned?.fingerprint !== fingerprint) {
+      const scan = await scanConfDir(this.opts.confDir);
+      if (this.scanned) this.opts.log.info({ conf_dir: this.opts.confDir, network: scan.config?.source ?? null, errors: scan.errors }, 'CNI config directory changed');
+      this.scanned = { fingerprint, scan };
+    }
+    const { scan } = this.scanned;
+    if (scan.config) return { config: scan.config };
+    if (scan.files.length > 0) return { problem: `no valid CNI config in ${this.opts.confDir}: ${scan.errors.join('; ')}` };
+    return {
+      config: defaultNetwork({ bridge: this.opts.defaultBridge, subnet: this.opts.defaultSubnet, dataDir: join(this.opts.root, 'cni', 'networks') }),
+    };
+  }
+
+  async condition(): Promise<NetworkCondition> {
+    const { config, problem } = await this.active();
+    if (!config) return { ready: false, reason: 'NetworkPluginNotReady', message: problem ?? 'no CNI config' };
+    const missing: string[] = [];
+    for (const type of new Set(config.plugins.map((p) => p.type))) {
+      if (!(await findPlugin(this.opts.binDirs, type))) missing.push(type);
+    }
+    if (missing.length > 0) {
+      return { ready: false, reason: 'NetworkPluginNotReady', message: `network ${config.name} (${config.source}): plugins not found in ${this.opts.binDirs.join(', ')}: ${missing.join(', ')}` };
+    }
+    return { ready: true, reason: '', message: '' };
+  }
+
+  /** Pod CIDRs from UpdateRuntimeConfig, handed to plugins that declare the ipRanges capability. */
+  setPodCidrs(cidrs: string[]): void {
+    this.podCidrs = [...cidrs];
+  }
+
+  getPodCidrs(): string[] {
+    return [...this.podCidrs];
+  }
+
+  private runtimeArgs(req: PodNetworkRequest): CniRuntimeArgs {
+    const capabilities: Record<string, unknown> = {};
+    if (req.portMappings.length > 0) capabilities.portMappings = req.portMappings;
+    if (req.bandwidth) capabilities.bandwidth = req.bandwidth;
+    if (this.podCidrs.length > 0) capabilities.ipRanges = this.podCidrs.map((subnet) => [{ subnet }]);
+    return {
+      containerId: req.podId,
+      netns: req.netns,
+      ifName: POD_IFNAME,
+      args: [
+        ['K8S_POD_NAMESPACE', req.podNamespace],
+        ['K8S_POD_NAME', req.podName],
+        ['K8S_POD_INFRA_CONTAINER_ID', req.podId],
+        ['K8S_POD_UID', req.podUid],
+      ],
+      capabilities,
+    };
+  }
+
+  /**
+   * Runs ADD for the pod. On failure DEL runs (the spec's way to undo a
+   * partial ADD) and the error of ADD is thrown.
+   */
+  async setUp(req: PodNetworkRequest, signal?: AbortSignal): Promise<PodNetworkResult> {
+    const { config, problem } = await this.active();
+    if (!config) throw new Error(`network not ready: ${problem}`);
+    const runtime = this.runtimeArgs(req);
+    await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime });
+    let result: unknown;
+    try {
+      result = await addNetworkList(config, runtime, this.chainOptions(signal));
+    } catch (err) {
+      await this.tearDown(req.podId).catch((undoErr: unknown) =>
+        this.opts.log.error({ pod_id: req.podId, err: undoErr }, 'CNI DEL after a failed ADD failed'),
+      );
+      throw err;
+    }
+    await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime, result });
+    return { networkName: config.name, configSource: config.source, ips: podIpsFromResult(result, POD_IFNAME), result };
+  }
+
+  /** Runs DEL with what ADD was given; nothing to do when the pod has no network set up. */
+  async tearDown(podId: string): Promise<void> {
+    const entry = await this.cache.read(podId);
+    if (!entry) return;
+    await delNetworkList(entry.config, entry.runtime, entry.result, this.chainOptions());
+    await this.cache.remove(podId);
+  }
+
+  /** Runs CHECK against the cached result; throws when a plugin finds the network broken. */
+  async check(podId: string): Promise<void> {
+    const entry = await this.cache.read(podId);
+    if (!entry?.result) throw new Error(`pod ${podId} has no network set up`);
+    await checkNetworkList(entry.config, entry.runtime, entry.result, this.chainOptions());
+  }
+
+  private chainOptions(signal?: AbortSignal): { binDirs: readonly string[]; timeoutMs: number; signal?: AbortSignal } {
+    return { binDirs: this.opts.binDirs, timeoutMs: this.opts.pluginTimeoutMs, ...(signal ? { signal } : {}) };
+  }
+}
