@@ -1,0 +1,42 @@
+import { endpointsFor, mirrorBase } from './endpoints';
+
+const reg = (over: Partial<{ mirrors: string[]; mirror_only: boolean; insecure: boolean; ca_file: string }>) => ({
+  mirrors: [],
+  mirror_only: false,
+  insecure: false,
+  ca_file: '',
+  ...over,
+});
+
+test('mirror URLs get /v2/', () => {
+  expect(mirrorBase('http://127.0.0.1:5000').href).toBe('http://127.0.0.1:5000/v2/');
+  expect(mirrorBase('https://m.example/').href).toBe('https://m.example/v2/');
+  expect(mirrorBase('https://m.example/cache').href).toBe('https://m.example/cache/v2/');
+  expect(mirrorBase('https://m.example/cache/v2').href).toBe('https://m.example/cache/v2/');
+});
+
+test('docker.io goes to registry-1.docker.io over verified HTTPS', () => {
+  expect(endpointsFor('docker.io', {})).toEqual([
+    { base: new URL('https://registry-1.docker.io/v2/'), host: 'registry-1.docker.io', mirror: false, tls: {}, httpFallback: false },
+  ]);
+});
+
+test('mirrors first, in order, then the registry unless mirror-only', () => {
+  const regs = { 'registry.k8s.io': reg({ mirrors: ['http://127.0.0.1:1', 'http://127.0.0.1:5000'] }) };
+  expect(endpointsFor('registry.k8s.io', regs).map((e) => [e.base.href, e.mirror])).toEqual([
+    ['http://127.0.0.1:1/v2/', true],
+    ['http://127.0.0.1:5000/v2/', true],
+    ['https://registry.k8s.io/v2/', false],
+  ]);
+  regs['registry.k8s.io'].mirror_only = true;
+  expect(endpointsFor('registry.k8s.io', regs)).toHaveLength(2);
+  expect(endpointsFor('registry.k8s.io', { 'registry.k8s.io': reg({ mirror_only: true }) })).toEqual([]);
+});
+
+test('insecure and loopback registries may fall back to plain HTTP; CA files apply to all', () => {
+  const [e] = endpointsFor('my.reg:5000', { 'my.reg:5000': reg({ insecure: true }) }, 'PEM');
+  expect(e).toMatchObject({ httpFallback: true, tls: { skipVerify: true, ca: 'PEM' } });
+  expect(endpointsFor('127.0.0.1:5055', {})[0]).toMatchObject({ httpFallback: true });
+  expect(endpointsFor('localhost:5000', {})[0]).toMatchObject({ httpFallback: true });
+  expect(endpointsFor('quay.io', {})[0]).toMatchObject({ httpFallback: false, tls: {} });
+});

@@ -1,0 +1,154 @@
+// HTTP(S) requests to registries on Node's own stack: keep-alive agents per
+// TLS setting, redirects (auth dropped when the host changes, as for blobs
+// served from object storage), an abort signal, and a no-progress timeout
+// that fires when the socket is idle that long (not a cap on total time).
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { Readable } from 'node:stream';
+
+const MAX_REDIRECTS = 10;
+
+export interface TlsSettings {
+  /** Extra trusted CA certificates (PEM). */
+  ca?: string;
+  /** Accept any certificate (insecure registries). */
+  skipVerify?: boolean;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'HEAD' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  tls?: TlsSettings;
+  /** Milliseconds without any byte on the socket before the request fails. */
+  idleTimeoutMs: number;
+  signal?: AbortSignal;
+  /** Whether to follow redirects (default true). */
+  followRedirects?: boolean;
+}
+
+export interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** The URL that answered, after redirects. */
+  url: URL;
+  body: Readable;
+}
+
+/** The socket saw no byte for the configured time. */
+export class StallError extends Error {
+  constructor(
+    readonly url: string,
+    readonly ms: number,
+  ) {
+    super(`no data from ${url} for ${ms / 1000}s`);
+    this.name = 'StallError';
+  }
+}
+
+const agents = new Map<string, http.Agent>();
+
+function agentFor(url: URL, tls: TlsSettings | undefined): http.Agent {
+  const key = url.protocol === 'https:' ? `https|${tls?.skipVerify ? 1 : 0}|${tls?.ca ?? ''}` : 'http';
+  let agent = agents.get(key);
+  if (!agent) {
+    agent =
+      url.protocol === 'https:'
+        ? new https.Agent({
+            keepAlive: true,
+            maxSockets: 32,
+            rejectUnauthorized: !tls?.skipVerify,
+            ...(tls?.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
+          })
+        : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** Drains and discards a response body (so its socket can be reused). */
+export function discard(res: Response): void {
+  res.body.resume();
+  res.body.on('error', () => undefined);
+}
+
+/** Reads a whole (small) body; fails beyond `limit` bytes. */
+export async function readBody(res: Response, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      res.body.destroy();
+      throw new Error(`response from ${res.url.href} is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function once(url: URL, opts: RequestOptions): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    const headers: Record<string, string> = { 'user-agent': 'krill', ...opts.headers };
+    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+    const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent: agentFor(url, opts.tls) });
+    const onAbort = (): void => {
+      req.destroy(opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('request aborted'));
+    };
+    if (opts.signal?.aborted) {
+      onAbort();
+    } else {
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    }
+    req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new StallError(url.href, opts.idleTimeoutMs)));
+    req.on('error', (err) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+    req.on('response', (res) => {
+      res.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
+      // Errors of the request after the response started reach the body stream.
+      req.on('error', (err) => res.destroy(err));
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
+    });
+    req.end(opts.body);
+  });
+}
+
+/** One request, following redirects. Any status is returned; only transport failures throw. */
+export async function request(url: URL, opts: RequestOptions): Promise<Response> {
+  let current = url;
+  let headers = { ...opts.headers };
+  for (let hop = 0; ; hop++) {
+    const res = await once(current, { ...opts, headers });
+    const location = res.headers.location;
+    if (opts.followRedirects === false || ![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
+    discard(res);
+    if (hop >= MAX_REDIRECTS) throw new Error(`too many redirects from ${url.href}`);
+    const next = new URL(location, current);
+    if (next.host !== current.host) {
+      // Pre-signed storage URLs reject (and must not see) the registry's credentials.
+      const { authorization: _drop, ...rest } = headers;
+      headers = rest;
+    }
+    current = next;
+  }
+}
+
+/** A connection-level failure that a retry may cure. */
+export function isTransientNetworkError(err: unknown): boolean {
+  if (err instanceof StallError) return false;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return (
+    code !== undefined &&
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)
+  ) || (err instanceof Error && /socket hang up|aborted/.test(err.message) && !(err.name === 'AbortError'));
+}
+
+/** A TLS handshake against a plain-HTTP server ("wrong version number"). */
+export function isTlsProtocolError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return code === 'EPROTO' || code.startsWith('ERR_SSL_') || /wrong version number|packet length too long/i.test(String((err as Error)?.message));
+}
