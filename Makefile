@@ -15,8 +15,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-build: node_modules/.installed
+build: node_modules/.installed dist/bin/krill-seqpacket
 	tsc -p tsconfig.build.json
+
+# conmon serves attach on SOCK_SEQPACKET sockets, which Node.js cannot open.
+dist/bin/krill-seqpacket: cmd/krill-seqpacket/krill-seqpacket.c
+	mkdir -p dist/bin
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
 
 # Type-checks everything, tests included (the jest transform does not).
 typecheck: node_modules/.installed

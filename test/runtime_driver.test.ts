@@ -2,7 +2,10 @@
 // bundles made by `runc spec` and busybox-static (not by Krill's OCI builder).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { KrillError } from '../pkg/errors/errors';
+import { attachSocket } from '../pkg/runtime/attach';
+import { helperBinary } from '../pkg/version/install';
 import { handlersFromConfig, OciRuntime } from '../pkg/runtime/runtime';
 import type { HandlerSpec } from '../pkg/runtime/types';
 import { defaultConfig } from '../pkg/config/config';
@@ -39,14 +42,38 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function createContainer(args: string[], h: HandlerSpec = runc, opts: { env?: string[] } = {}) {
+interface CreateOpts {
+  env?: string[];
+  terminal?: boolean;
+  stdin?: boolean;
+  stdinOnce?: boolean;
+}
+
+async function createContainer(args: string[], h: HandlerSpec = runc, opts: CreateOpts = {}) {
   const id = newId();
   const bundle = join(dir, 'bundles', id);
-  makeBundle(bundle, { args, cgroupsPath: `${cgroupParent}/${id}`, env: opts.env });
+  makeBundle(bundle, { args, cgroupsPath: `${cgroupParent}/${id}`, env: opts.env, terminal: opts.terminal });
   const logPath = join(dir, 'logs', `${id}.log`);
   created.push({ h, id });
-  const { pid } = await rt.create({ id, handler: h, bundle, logPath, terminal: false, stdin: false, stdinOnce: false });
+  const { pid } = await rt.create({
+    id, handler: h, bundle, logPath, terminal: opts.terminal ?? false, stdin: opts.stdin ?? false, stdinOnce: opts.stdinOnce ?? false,
+  });
   return { id, bundle, logPath, pid };
+}
+
+function collect(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (b: Buffer) => chunks.push(b));
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function logLines(path: string): { stream: string; tag: string; text: string }[] {
@@ -166,4 +193,53 @@ test('crun runs a container too', async () => {
   expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 0 });
   expect(logLines(c.logPath)).toContainEqual({ stream: 'stdout', tag: 'F', text: 'from-crun' });
   await rt.delete(crun, c.id);
+});
+
+describe('attach through conmon', () => {
+  test('stdin reaches the container, stdout and stderr come back apart; stdin_once ends it', async () => {
+    const c = await createContainer(['sh', '-c', 'cat; echo bye >&2'], runc, { stdin: true, stdinOnce: true });
+    await rt.start(runc, c.id);
+    const stdin = new PassThrough();
+    const out = collect();
+    const err = collect();
+    const session = attachSocket(helperBinary('krill-seqpacket'), rt.paths.attachSocket(c.id), { stdin, stdout: out.stream, stderr: err.stream });
+    stdin.write('hello\n');
+    await until(() => out.text() === 'hello\n');
+    stdin.end();
+    expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 0 });
+    await session.done;
+    expect(err.text()).toBe('bye\n');
+    await rt.delete(runc, c.id);
+  });
+
+  test('a detaching client leaves a container without stdin_once running', async () => {
+    const c = await createContainer(['cat'], runc, { stdin: true, stdinOnce: false });
+    await rt.start(runc, c.id);
+    const stdin = new PassThrough();
+    const out = collect();
+    const s1 = attachSocket(helperBinary('krill-seqpacket'), rt.paths.attachSocket(c.id), { stdin, stdout: out.stream });
+    stdin.write('one\n');
+    await until(() => out.text() === 'one\n');
+    s1.close();
+    await s1.done;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rt.state(runc, c.id)).toMatchObject({ status: 'running' });
+    await rt.stop(runc, c.id, 'KILL', 0);
+    await rt.delete(runc, c.id);
+  });
+
+  test('a terminal: input echoes, resize is applied, exit ends the session', async () => {
+    const c = await createContainer(['sh'], runc, { terminal: true, stdin: true, stdinOnce: true });
+    await rt.start(runc, c.id);
+    const stdin = new PassThrough();
+    const out = collect();
+    const session = attachSocket(helperBinary('krill-seqpacket'), rt.paths.attachSocket(c.id), { stdin, stdout: out.stream });
+    await rt.resize(c.bundle, 123, 45);
+    stdin.write('stty size\r');
+    await until(() => out.text().includes('45 123'));
+    stdin.write('exit 4\r');
+    expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 4 });
+    await session.done;
+    await rt.delete(runc, c.id);
+  });
 });
