@@ -4,7 +4,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KrillError } from '../pkg/errors/errors';
-import { attachSocket } from '../pkg/runtime/attach';
 import { helperBinary } from '../pkg/version/install';
 import { handlersFromConfig, OciRuntime } from '../pkg/runtime/runtime';
 import type { HandlerSpec } from '../pkg/runtime/types';
@@ -30,6 +29,7 @@ beforeAll(async () => {
     handlers,
     defaultHandler: 'runc',
     dirs: { persistRoot: join(dir, 'root', 'containers'), stateRoot: join(dir, 'state') },
+    attachHelper: helperBinary('krill-seqpacket'),
   });
   await rt.init();
   runc = rt.handler('runc');
@@ -202,7 +202,7 @@ describe('attach through conmon', () => {
     const stdin = new PassThrough();
     const out = collect();
     const err = collect();
-    const session = attachSocket(helperBinary('krill-seqpacket'), rt.paths.attachSocket(c.id), { stdin, stdout: out.stream, stderr: err.stream });
+    const session = rt.attach(c.id, { stdin, stdout: out.stream, stderr: err.stream });
     stdin.write('hello\n');
     await until(() => out.text() === 'hello\n');
     stdin.end();
@@ -217,7 +217,7 @@ describe('attach through conmon', () => {
     await rt.start(runc, c.id);
     const stdin = new PassThrough();
     const out = collect();
-    const s1 = attachSocket(helperBinary('krill-seqpacket'), rt.paths.attachSocket(c.id), { stdin, stdout: out.stream });
+    const s1 = rt.attach(c.id, { stdin, stdout: out.stream });
     stdin.write('one\n');
     await until(() => out.text() === 'one\n');
     s1.close();
@@ -233,7 +233,7 @@ describe('attach through conmon', () => {
     await rt.start(runc, c.id);
     const stdin = new PassThrough();
     const out = collect();
-    const session = attachSocket(helperBinary('krill-seqpacket'), rt.paths.attachSocket(c.id), { stdin, stdout: out.stream });
+    const session = rt.attach(c.id, { stdin, stdout: out.stream });
     await rt.resize(c.bundle, 123, 45);
     stdin.write('stty size\r');
     await until(() => out.text().includes('45 123'));
@@ -241,5 +241,59 @@ describe('attach through conmon', () => {
     expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 4 });
     await session.done;
     await rt.delete(runc, c.id);
+  });
+});
+
+describe('streaming exec', () => {
+  let c: Awaited<ReturnType<typeof createContainer>>;
+  let proc: Record<string, unknown>;
+  beforeAll(async () => {
+    c = await createContainer(['sleep', '3600']);
+    proc = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')).process;
+    await rt.start(runc, c.id);
+  });
+  afterAll(async () => {
+    await rt.stop(runc, c.id, 'KILL', 0);
+    await rt.delete(runc, c.id);
+  });
+
+  test('without a terminal: stdin in, stdout and stderr apart, exit code', async () => {
+    const stdin = new PassThrough();
+    const out = collect();
+    const err = collect();
+    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['sh', '-c', 'cat; echo e >&2; exit 5'], tty: false, io: { stdin, stdout: out.stream, stderr: err.stream } });
+    stdin.end('piped\n');
+    expect(await s.done).toEqual({ exitCode: 5 });
+    expect(out.text()).toBe('piped\n');
+    expect(err.text()).toBe('e\n');
+  });
+
+  test('with a terminal: resize, typed input, Ctrl-C reaches the process', async () => {
+    const stdin = new PassThrough();
+    const out = collect();
+    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['sh'], tty: true, io: { stdin, stdout: out.stream } });
+    await s.resize(100, 30);
+    stdin.write('stty size\r');
+    await until(() => out.text().includes('30 100'));
+    stdin.write('sleep 100\r');
+    await new Promise((r) => setTimeout(r, 300));
+    stdin.write('\x03');
+    stdin.write('echo after-$?\r');
+    await until(() => out.text().includes('after-130'));
+    stdin.write('exit 3\r');
+    expect(await s.done).toEqual({ exitCode: 3 });
+  });
+
+  test('output of a command that exits at once is not lost', async () => {
+    const out = collect();
+    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['echo', 'quick'], tty: false, io: { stdout: out.stream } });
+    expect(await s.done).toEqual({ exitCode: 0 });
+    expect(out.text()).toBe('quick\n');
+  });
+
+  test('a missing command fails with the runtime message', async () => {
+    const out = collect();
+    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['/nope'], tty: false, io: { stdout: out.stream } });
+    await expect(s.done).rejects.toThrow(/no such file|not found/i);
   });
 });

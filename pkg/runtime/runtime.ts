@@ -1,11 +1,13 @@
 // The runtime driver: conmon + an OCI runtime (runc or crun) per handler.
 // The only place in Krill that spawns either of them.
 import { mkdir, rm } from 'node:fs/promises';
+import { attachSocket, type AttachIO, type AttachSession } from './attach';
 import { join } from 'node:path';
 import type { KrillConfig } from '../config/config';
 import { KrillError } from '../errors/errors';
 import { createWithConmon, type Created } from './conmon';
 import { reopenLog, resizeTerminal } from './ctl';
+import { execAttached, type ExecAttachRequest, type ExecSession } from './exec_attach';
 import { execSync, type ExecSyncRequest } from './exec_sync';
 import { ExitWatcher, readExit } from './exits';
 import * as cli from './oci_cli';
@@ -20,6 +22,8 @@ export interface RuntimeOptions {
   handlers: Record<string, HandlerSpec>;
   defaultHandler: string;
   dirs: RuntimeDirs;
+  /** The krill-seqpacket helper (built into dist/bin by make build). */
+  attachHelper: string;
 }
 
 /** Handler specs from the config: each handler's root defaults to <state>/runtime/<name>. */
@@ -132,6 +136,16 @@ export class OciRuntime {
 
   execSync(req: Omit<ExecSyncRequest, 'scratchDir' | 'conmon'>): Promise<ExecSyncResult> {
     return execSync({ ...req, conmon: this.opts.conmon, scratchDir: this.scratchDir });
+  }
+
+  /** A streaming exec session (stdio through conmon's attach socket). */
+  execAttached(req: Omit<ExecAttachRequest, 'scratchDir' | 'conmon' | 'helper' | 'attachDir'>): Promise<ExecSession> {
+    return execAttached({ ...req, conmon: this.opts.conmon, helper: this.opts.attachHelper, scratchDir: this.scratchDir, attachDir: this.paths.attachDir });
+  }
+
+  /** Attaches to a container's own stdio (its conmon's attach socket). */
+  attach(id: string, io: AttachIO): AttachSession {
+    return attachSocket(this.opts.attachHelper, this.paths.attachSocket(id), io);
   }
 
   update(h: HandlerSpec, id: string, bundle: string, resources: object): Promise<void> {
