@@ -59,6 +59,11 @@ export const configSchema = table({
     default_bridge: str('krill0', 'The bridge of the embedded default network used when cni_conf_dir has no config.', /^[A-Za-z0-9_.-]{1,15}$/, 'an interface name'),
     default_subnet: str('10.88.0.0/16', 'The IPv4 subnet of the embedded default network.', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'a CIDR'),
   }),
+  sandbox: table({
+    shm_size_mib: int(64, 'Size of each pod\'s /dev/shm (a tmpfs its containers share), in MiB.', 1, 1 << 20),
+    default_cgroup_parent: str('/krill', 'Where pods that kubelet gives no cgroup parent get their cgroup (a path for cgroupfs, a slice for systemd); each pod gets its own below it.'),
+    infra_binary: path('/usr/bin/catatonit', 'The static pause process run as pid 1 of pods that share one pid namespace (run with -P).'),
+  }),
   streaming: table({
     address: str('127.0.0.1', 'The address the exec/attach/port-forward server listens on.'),
     port: int(0, 'Its port; 0 picks a free one.', 0, 65535),
