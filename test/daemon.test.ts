@@ -41,6 +41,15 @@ describe('a running krilld', () => {
     expect(config.runtime.cgroup_driver).toBe('cgroupfs');
   });
 
+  test('metrics are served where Status says, counting CRI calls', async () => {
+    const s = await k.client.runtime.status({ verbose: true });
+    const where = JSON.parse(s.info.metrics!) as { address: string; path: string };
+    expect(where.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const text = await (await fetch(`http://${where.address}${where.path}`)).text();
+    expect(text).toMatch(/krill_grpc_requests_total\{method="Status",code="OK"\} [1-9]/);
+    expect(text).toContain('krill_process_resident_memory_bytes');
+  });
+
   test('RuntimeConfig reports the cgroupfs driver', async () => {
     const r = await k.client.runtime.runtimeConfig({});
     expect(r.linux!.cgroupDriver).toBe(1); // CGROUPFS

@@ -8,6 +8,8 @@ import { configToPlain } from '../../pkg/config/load';
 import type { KrillConfig } from '../../pkg/config/config';
 import type { Logger } from '../../pkg/log/logger';
 import type { ImageHandlers, RuntimeHandlers } from '../../pkg/server/rpc';
+import { Metrics } from '../../pkg/metrics/metrics';
+import { MetricsServer } from '../../pkg/metrics/server';
 import { CriServer } from '../../pkg/server/server';
 import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
 import { statusHandler, type ConditionSource } from '../../pkg/server/status';
@@ -58,6 +60,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   await mkdir(config.root, { recursive: true, mode: 0o711 });
   await mkdir(config.state, { recursive: true, mode: 0o711 });
   const store = new Store(join(config.root, 'krill.db'));
+  const metrics = new Metrics();
+  const metricsServer = new MetricsServer(metrics.registry);
+  let metricsAddress = '';
 
   const conditions: ConditionSource[] = [runtimeReady(config), networkNotBuilt];
   const runtime: RuntimeHandlers = {
@@ -75,17 +80,20 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     info: () => ({
       config: JSON.stringify(configToPlain(config)),
       configSources: JSON.stringify(loaded.sources),
+      metrics: JSON.stringify(metricsAddress ? { address: metricsAddress, path: '/metrics' } : { enabled: false }),
     }),
   });
 
-  const server = new CriServer({ log, runtime, image });
+  if (config.metrics.enabled) metricsAddress = await metricsServer.listen(config.metrics.address);
+  const server = new CriServer({ log, runtime, image, observe: metrics.observeCall });
   await server.listen(config.socket);
-  log.info({ socket: config.socket, version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
+  log.info({ socket: config.socket, metrics: metricsAddress || 'disabled', version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await server.shutdown(SHUTDOWN_GRACE_MS);
+      await metricsServer.close();
       store.close();
       log.info('krilld stopped');
     })();
