@@ -11,6 +11,7 @@ import type { ImageHandlers, RuntimeHandlers } from '../../pkg/server/rpc';
 import { Metrics } from '../../pkg/metrics/metrics';
 import { MetricsServer } from '../../pkg/metrics/server';
 import { CriServer } from '../../pkg/server/server';
+import { setUpPods } from '../../pkg/server/pod_setup';
 import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
 import { statusHandler, type ConditionSource } from '../../pkg/server/status';
 import { versionHandler } from '../../pkg/server/version';
@@ -39,13 +40,6 @@ function runtimeReady(config: KrillConfig): ConditionSource {
   };
 }
 
-const networkNotBuilt: ConditionSource = async () => ({
-  type: 'NetworkReady',
-  status: false,
-  reason: 'NetworkPluginNotReady',
-  message: 'krill does not set up pod networking yet',
-});
-
 function runtimeHandlerList(config: KrillConfig): RuntimeHandler[] {
   const features = { recursiveReadOnlyMounts: false, userNamespaces: false };
   return [{ name: '', features }, ...Object.keys(config.runtime.handlers).map((name) => ({ name, features }))];
@@ -64,7 +58,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const metricsServer = new MetricsServer(metrics.registry);
   let metricsAddress = '';
 
-  const conditions: ConditionSource[] = [runtimeReady(config), networkNotBuilt];
+  const conditions: ConditionSource[] = [runtimeReady(config)];
   const runtime: RuntimeHandlers = {
     version: versionHandler(KRILL_VERSION),
     runtimeConfig: runtimeConfigHandler(config),
@@ -72,6 +66,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const image: ImageHandlers = {};
 
   // Each area adds its handlers here.
+  const pods = await setUpPods({ config, store, log });
+  conditions.push(pods.networkReady);
+  Object.assign(runtime, pods.handlers);
 
   runtime.status = statusHandler({
     conditions,
@@ -93,6 +90,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await server.shutdown(SHUTDOWN_GRACE_MS);
+      await pods.close();
       await metricsServer.close();
       store.close();
       log.info('krilld stopped');

@@ -1,6 +1,7 @@
 // Starts a real krilld (bin/krilld, as a user would) on a temporary socket,
 // root and state directory, and hands back a typed CRI client.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync, rmSync, type WriteStream } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,21 @@ export interface KrilldOptions {
   args?: string[];
   /** Environment additions for the daemon. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Unless false (or `config` has its own [network] table), the daemon gets
+   * a network of its own: an empty CNI conf dir, so the embedded default
+   * network is used, on a bridge and subnet no other krilld uses.
+   */
+  isolatedNetwork?: boolean;
+}
+
+/** The embedded default network a test krilld was given. */
+export interface TestNetwork {
+  bridge: string;
+  subnet: string;
+  /** The gateway (the bridge's address): first host of the subnet. */
+  gateway: string;
+  cniConfDir: string;
 }
 
 export interface Krilld {
@@ -24,6 +40,8 @@ export interface Krilld {
   state: string;
   configFile: string;
   logFile: string;
+  /** Set unless the test brought its own network config. */
+  network?: TestNetwork;
   client: CriClient;
   pid(): number;
   /** Log lines written so far (JSON objects). */
@@ -59,6 +77,24 @@ export async function waitForSocket(client: CriClient, child: ChildProcess, logF
   }
 }
 
+function usedRoutes(): string {
+  try {
+    return execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+/** A bridge name and a /24 in 10.200.0.0-10.254.255.0 that no route on the host uses yet. */
+function isolatedNetwork(dir: string): TestNetwork {
+  const routes = usedRoutes();
+  for (;;) {
+    const prefix = `10.${randomInt(200, 255)}.${randomInt(0, 256)}`;
+    if (routes.includes(`${prefix}.`)) continue;
+    return { bridge: `kt${randomBytes(3).toString('hex')}`, subnet: `${prefix}.0/24`, gateway: `${prefix}.1`, cniConfDir: join(dir, 'cni', 'net.d') };
+  }
+}
+
 export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
   const dir = mkdtempSync(join(testBaseDir(), 'd-'));
   const socket = join(dir, 'krill.sock');
@@ -67,7 +103,14 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
   const configFile = join(dir, 'krill.toml');
   const logFile = join(dir, 'krilld.log');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(configFile, opts.config ?? '');
+  let configText = opts.config ?? '';
+  let network: TestNetwork | undefined;
+  if (opts.isolatedNetwork !== false && !/^\s*\[network\]/m.test(configText)) {
+    network = isolatedNetwork(dir);
+    mkdirSync(network.cniConfDir, { recursive: true });
+    configText += `\n[network]\ncni_conf_dir = "${network.cniConfDir}"\ndefault_bridge = "${network.bridge}"\ndefault_subnet = "${network.subnet}"\n`;
+  }
+  writeFileSync(configFile, configText);
   const args = [
     '--config', configFile,
     '--config-dir', join(dir, 'krill.d'),
@@ -102,6 +145,7 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
     state,
     configFile,
     logFile,
+    ...(network ? { network } : {}),
     client,
     pid: () => child.pid!,
     logs() {
@@ -133,6 +177,14 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
         clearTimeout(timer);
       }
       log.end();
+      // The bridge of the test's own network outlives its pods by design.
+      if (network) {
+        try {
+          execFileSync('ip', ['link', 'del', network.bridge], { stdio: 'ignore' });
+        } catch {
+          // never created: no pod got a network
+        }
+      }
       // Deleting through a leftover mount would delete what it shows; leave it for the leak check.
       const mounted = mountsUnder(dir);
       if (mounted.length > 0) throw new Error(`krilld left mounts under ${dir}: ${mounted.join(', ')}`);

@@ -1,0 +1,455 @@
+// The sandbox manager: a pod's lifecycle (run, stop, remove), its pinned
+// namespaces, shm, files, cgroup and network, its record in the state store,
+// and recovery after a restart. Containers are not its business: pkg/server
+// stops and removes them before calling stop/remove here.
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { RunPodSandboxRequest } from '../../api/runtime/v1/api';
+import type { Cgroups } from '../cgroups/cgroups';
+import { ancestorsAndSelf } from '../cgroups/paths';
+import type { MemoryStats } from '../cgroups/stats';
+import { alreadyExists, invalidArgument, unimplemented } from '../errors/errors';
+import type { Logger } from '../log/logger';
+import type { NetworkManager } from '../network/manager';
+import type { Store } from '../store/db';
+import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
+import { InFlight } from '../util/inflight';
+import { KeyedMutex } from '../util/keyed_mutex';
+import { hostnameContent, hostsContent, resolvConfContent } from './files';
+import type { InfraRunner } from './infra';
+import { ensurePrivateMount, isForeignMount, mountPoints, mountTmpfs, unmountAll } from './mounts';
+import { missingNamespaces, pinNamespaces, readNetDevInside, unpinNamespaces, writeSysctls } from './namespaces';
+import { parseNetDev, type InterfaceCounters } from './netdev';
+import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
+import { SandboxStore } from './store';
+import type { PodSpec, Sandbox, SandboxMeta, SandboxNamespaces, SandboxPaths, SandboxState, SandboxStatus } from './types';
+import { Undo } from './undo';
+import { validateRunRequest } from './validate';
+
+const HOST_HOSTS = '/etc/hosts';
+const HOST_RESOLV_CONF = '/etc/resolv.conf';
+
+export interface SandboxManagerOptions {
+  root: string;
+  state: string;
+  store: Store;
+  network: NetworkManager;
+  cgroups: Cgroups;
+  log: Logger;
+  shmSizeBytes: number;
+  /** Pods kubelet gives no cgroup parent get one below this (cgroupfs path or systemd slice). */
+  defaultCgroupParent: string;
+  /** krilld's own oom_score_adj: nothing Krill starts goes below it. */
+  oomFloor: number;
+  handlers: readonly string[];
+  defaultHandler: string;
+  nodeHostname: string;
+  /** Runs a pod's infra process (shared pid namespace); without it such pods are refused. */
+  infra?: InfraRunner;
+}
+
+/** A sample of a pod's resource usage. */
+export interface PodUsage {
+  /** ns since the epoch. */
+  timestamp: bigint;
+  cpu?: { usageNs: bigint; nanoCores?: bigint };
+  memory?: MemoryStats;
+  processes?: bigint;
+  /** Interfaces of the pod's network namespace, loopback left out. */
+  interfaces?: InterfaceCounters[];
+}
+
+export function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+export class SandboxManager {
+  private readonly store: SandboxStore;
+  private readonly locks = new KeyedMutex();
+  private readonly cgroupLocks = new KeyedMutex();
+  private readonly creating = new InFlight<string>();
+  private readonly cpuSamples = new Map<string, { usageNs: bigint; at: bigint }>();
+  private readonly nsRoot: string;
+
+  constructor(private readonly opts: SandboxManagerOptions) {
+    this.store = new SandboxStore(opts.store);
+    this.nsRoot = join(opts.state, 'ns');
+  }
+
+  /** Prepares the directories and reconciles the stored pods with what survived. */
+  async init(): Promise<void> {
+    await mkdir(join(this.opts.root, 'pods'), { recursive: true, mode: 0o711 });
+    await mkdir(join(this.opts.state, 'pods'), { recursive: true, mode: 0o711 });
+    await mkdir(this.nsRoot, { recursive: true, mode: 0o711 });
+    await ensurePrivateMount(this.nsRoot);
+    await this.recover();
+  }
+
+  /** Drops the namespace directory's own mount when no pod needs it any more. */
+  async close(): Promise<void> {
+    const inUse = (await mountPoints()).some((m) => m.startsWith(`${this.nsRoot}/`));
+    if (!inUse) await unmountAll([this.nsRoot]).catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount the namespace directory'));
+  }
+
+  // ---- requests --------------------------------------------------------------
+
+  /** Validates a RunPodSandbox request fully; throws InvalidArgument (or Unimplemented) naming the problem. */
+  async validate(req: RunPodSandboxRequest): Promise<PodSpec> {
+    const spec = validateRunRequest(req, {
+      handlers: this.opts.handlers,
+      defaultHandler: this.opts.defaultHandler,
+      nodeHostname: this.opts.nodeHostname,
+      checkCgroupParent: (p) => this.opts.cgroups.podPath(p),
+    });
+    if (spec.modes.pid === 'pod' && !this.opts.infra) {
+      throw unimplemented('a shared pid namespace (namespace_options.pid = POD) needs the infra process, which this krilld cannot run');
+    }
+    if (spec.userns && !(await userNamespacesSupported())) {
+      throw invalidArgument('config.linux.security_context.namespace_options.userns_options: this kernel does not allow user namespaces (user.max_user_namespaces is 0)');
+    }
+    return spec;
+  }
+
+  /**
+   * Creates the pod. A second call for the same pod while the first is still
+   * running joins it (kubelet retrying after its own deadline).
+   */
+  async run(spec: PodSpec, log: Logger): Promise<{ id: string; joined: boolean }> {
+    const { promise, joined } = this.creating.run(spec.key, () => this.create(spec, log));
+    return { id: await promise, joined };
+  }
+
+  /** Stops the pod: infra process, network (CNI DEL), namespaces and shm. Unknown IDs are fine. */
+  async stop(id: string, log: Logger): Promise<void> {
+    await this.locks.run(id, async () => {
+      const s = this.store.get(id);
+      if (!s || s.status.state === 'creating') return;
+      await this.teardown(s, log);
+      if (s.status.state !== 'notready' || s.status.ips.length > 0 || s.status.infra) {
+        const { infra: _gone, ...rest } = s.status;
+        this.store.setStatus(id, { ...rest, state: 'notready', ips: [], stoppedAt: s.status.stoppedAt ?? nowNs() });
+        log.info({ pod_id: id }, 'pod sandbox stopped');
+      }
+    });
+  }
+
+  /** Stops the pod if needed and deletes everything of it. Unknown IDs are fine. */
+  async remove(id: string, log: Logger): Promise<void> {
+    await this.locks.run(id, async () => {
+      const s = this.store.get(id);
+      if (!s || s.status.state === 'creating') return;
+      await this.teardown(s, log);
+      await this.deleteFiles(s);
+      await this.releaseCgroup(s);
+      this.store.delete(id);
+      this.cpuSamples.delete(id);
+      log.info({ pod_id: id }, 'pod sandbox removed');
+    });
+  }
+
+  /** The pod with exactly this ID (the container manager's view of a pod). */
+  get(id: string): Sandbox | undefined {
+    const s = this.store.get(id);
+    return s && s.status.state !== 'creating' ? s : undefined;
+  }
+
+  /** Resolves a full ID or a unique prefix (crictl passes prefixes); undefined when none matches. */
+  resolve(idOrPrefix: string): string | undefined {
+    try {
+      const id = matchIdPrefix(this.store.ids(), idOrPrefix);
+      return id !== undefined && this.get(id) ? id : undefined;
+    } catch (err) {
+      if (err instanceof AmbiguousIdError) throw invalidArgument(err.message);
+      throw err;
+    }
+  }
+
+  /** Every pod that exists (pods being created are not listed yet). */
+  list(): Sandbox[] {
+    return this.store.all().filter((s) => s.status.state !== 'creating');
+  }
+
+  /** The state now: a ready pod whose pinned namespaces vanished is not ready. */
+  async currentState(s: Sandbox): Promise<SandboxState> {
+    if (s.status.state !== 'ready') return s.status.state;
+    if ((await missingNamespaces(s.meta.namespaces)).length > 0) return 'notready';
+    if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) return 'notready';
+    return 'ready';
+  }
+
+  async usage(s: Sandbox): Promise<PodUsage> {
+    const timestamp = nowNs();
+    const out: PodUsage = { timestamp };
+    const cg = this.opts.cgroups;
+    if (await cg.exists(s.meta.cgroupPath)) {
+      const stats = await cg.stats(s.meta.cgroupPath);
+      if (stats.cpu) {
+        const prev = this.cpuSamples.get(s.id);
+        this.cpuSamples.set(s.id, { usageNs: stats.cpu.usageNs, at: timestamp });
+        const nanoCores = prev && timestamp > prev.at && stats.cpu.usageNs >= prev.usageNs
+          ? ((stats.cpu.usageNs - prev.usageNs) * 1_000_000_000n) / (timestamp - prev.at)
+          : undefined;
+        out.cpu = { usageNs: stats.cpu.usageNs, ...(nanoCores !== undefined ? { nanoCores } : {}) };
+      }
+      if (stats.memory) out.memory = stats.memory;
+      out.processes = await cg.processCount(s.meta.cgroupPath, stats);
+    }
+    const netns = s.meta.namespaces.network;
+    if (netns && s.status.state === 'ready' && (await isForeignMount(netns))) {
+      out.interfaces = parseNetDev(await this.netDev(s, netns));
+    }
+    return out;
+  }
+
+  // ---- creation --------------------------------------------------------------
+
+  private findByKey(key: string): Sandbox | undefined {
+    return this.store.all().find((s) => s.meta.key === key && s.status.state !== 'creating' && !s.status.reason?.startsWith(FAILED_CREATE));
+  }
+
+  private defaultCgroupParent(id: string): string {
+    const base = this.opts.defaultCgroupParent;
+    if (this.opts.cgroups.driver === 'systemd') return `${base.replace(/^\//, '').replace(/\.slice$/, '')}-pod${id}.slice`;
+    return posix.join(base, `pod-${id}`);
+  }
+
+  private pathsFor(id: string, spec: PodSpec): SandboxPaths {
+    const dir = join(this.opts.root, 'pods', id);
+    const runDir = join(this.opts.state, 'pods', id);
+    return {
+      dir,
+      runDir,
+      hostname: join(dir, 'hostname'),
+      hosts: join(dir, 'hosts'),
+      resolvConf: join(dir, 'resolv.conf'),
+      shm: spec.modes.ipc === 'pod' ? join(runDir, 'shm') : '/dev/shm',
+      nsDir: join(this.nsRoot, id),
+    };
+  }
+
+  private async create(spec: PodSpec, log: Logger): Promise<string> {
+    const md = spec.config.metadata!;
+    const existing = this.findByKey(spec.key);
+    if (existing) {
+      throw alreadyExists(`a pod sandbox for pod ${md.name} in namespace ${md.namespace} (uid ${md.uid}, attempt ${md.attempt}) already exists: ${existing.id}`);
+    }
+    const id = newId();
+    const plog = log.child({ pod_id: id });
+    const paths = this.pathsFor(id, spec);
+    const cgroupParent = spec.cgroupParent || this.defaultCgroupParent(id);
+    const namespaces: SandboxNamespaces = {
+      ...(spec.modes.network === 'pod' ? { network: join(paths.nsDir, 'net') } : {}),
+      ...(spec.modes.ipc === 'pod' ? { ipc: join(paths.nsDir, 'ipc') } : {}),
+      ...(spec.modes.uts === 'pod' ? { uts: join(paths.nsDir, 'uts') } : {}),
+      ...(spec.userns ? { user: join(paths.nsDir, 'user') } : {}),
+    };
+    const meta: SandboxMeta = {
+      config: spec.config,
+      key: spec.key,
+      runtimeHandler: spec.runtimeHandler,
+      handler: spec.handler,
+      createdAt: nowNs(),
+      hostname: spec.hostname,
+      modes: spec.modes,
+      ...(spec.userns ? { userns: spec.userns } : {}),
+      namespaces,
+      paths,
+      cgroupParent,
+      cgroupPath: this.opts.cgroups.podPath(cgroupParent),
+      oomScoreAdj: clampOomScoreAdj(INFRA_OOM_SCORE_ADJ, this.opts.oomFloor),
+    };
+    const sandbox: Sandbox = { id, meta, status: { state: 'creating', ips: [] } };
+    // Recorded first: a crash halfway leaves a record that the next start cleans up.
+    this.store.insert(sandbox);
+    const undo = new Undo();
+    try {
+      await this.locks.run(id, () => this.createSteps(sandbox, spec, undo, plog));
+    } catch (err) {
+      const failed = await undo.run(plog);
+      if (failed.length === 0) {
+        this.store.delete(id);
+      } else {
+        // Keep it listed (NOTREADY) so that a later Stop/Remove or kubelet's GC can finish the cleanup.
+        this.store.setStatus(id, { state: 'notready', ips: [], reason: `${FAILED_CREATE}: ${(err as Error).message}; cleanup incomplete: ${failed.join(', ')}` });
+      }
+      plog.warn({ err, undo_failed: failed }, 'RunPodSandbox failed; steps undone');
+      throw err;
+    }
+    plog.info({ ips: this.store.get(id)?.status.ips, name: md.name, namespace: md.namespace }, 'pod sandbox ready');
+    return id;
+  }
+
+  private async createSteps(s: Sandbox, spec: PodSpec, undo: Undo, log: Logger): Promise<void> {
+    const { meta } = s;
+    const { paths } = meta;
+    await mkdir(paths.dir, { recursive: true, mode: 0o711 });
+    undo.add('delete the pod directory', () => rm(paths.dir, { recursive: true, force: true }));
+    await mkdir(paths.runDir, { recursive: true, mode: 0o711 });
+    undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
+
+    await this.ensureCgroup(meta.cgroupPath);
+    undo.add('release the pod cgroup', () => this.releaseCgroup(s));
+
+    await pinNamespaces({
+      dir: paths.nsDir,
+      net: spec.modes.network === 'pod',
+      ipc: spec.modes.ipc === 'pod',
+      uts: spec.modes.uts === 'pod',
+      hostname: spec.hostname,
+      ...(spec.userns ? { userns: spec.userns } : {}),
+    });
+    undo.add('unpin the namespaces', () => unpinNamespaces(paths.nsDir));
+
+    if (spec.modes.ipc === 'pod') {
+      await mkdir(paths.shm, { mode: 0o755 });
+      await mountTmpfs(paths.shm, this.opts.shmSizeBytes);
+      undo.add('unmount shm', () => unmountAll([paths.shm]));
+    }
+
+    let status: SandboxStatus = { state: 'ready', ips: [] };
+    if (meta.namespaces.network) {
+      const md = spec.config.metadata!;
+      const net = await this.opts.network.setUp({
+        podId: s.id,
+        netns: meta.namespaces.network,
+        podName: md.name,
+        podNamespace: md.namespace,
+        podUid: md.uid,
+        portMappings: spec.portMappings,
+        ...(spec.bandwidth ? { bandwidth: spec.bandwidth } : {}),
+      });
+      undo.add('tear the network down (CNI DEL)', () => this.opts.network.tearDown(s.id));
+      status = { ...status, ips: net.ips, network: { name: net.networkName, source: net.configSource } };
+      log.debug({ network: net.networkName, ips: net.ips }, 'pod network set up');
+    }
+
+    try {
+      await writeSysctls(meta.namespaces, spec.sysctls);
+    } catch (err) {
+      throw invalidArgument(`config.linux.sysctls could not be set: ${(err as Error).message}`);
+    }
+
+    await writeFile(paths.hostname, hostnameContent(meta.hostname), { mode: 0o644 });
+    if (meta.namespaces.network) await writeFile(paths.hosts, hostsContent(meta.hostname, status.ips), { mode: 0o644 });
+    else await copyFile(HOST_HOSTS, paths.hosts);
+    if (spec.dns) await writeFile(paths.resolvConf, resolvConfContent(spec.dns), { mode: 0o644 });
+    else await copyFile(HOST_RESOLV_CONF, paths.resolvConf);
+
+    if (spec.modes.pid === 'pod') {
+      const infra = await this.opts.infra!.start(s);
+      undo.add('stop the infra process', () => this.opts.infra!.remove(s, infra));
+      status = { ...status, infra };
+    }
+    this.store.setStatus(s.id, status);
+  }
+
+  // ---- teardown --------------------------------------------------------------
+
+  /** Everything Stop undoes; each step is a no-op when already done. */
+  private async teardown(s: Sandbox, log: Logger): Promise<void> {
+    if (s.status.infra && this.opts.infra) await this.opts.infra.remove(s, s.status.infra);
+    if (s.meta.modes.network === 'pod') await this.opts.network.tearDown(s.id);
+    await unpinNamespaces(s.meta.paths.nsDir);
+    if (s.meta.modes.ipc === 'pod') await unmountAll([s.meta.paths.shm]);
+    log.debug({ pod_id: s.id }, 'pod sandbox torn down');
+  }
+
+  private async deleteFiles(s: Sandbox): Promise<void> {
+    await rm(s.meta.paths.dir, { recursive: true, force: true });
+    await rm(s.meta.paths.runDir, { recursive: true, force: true });
+  }
+
+  // ---- cgroups ---------------------------------------------------------------
+
+  private cgroupLockKey(path: string): string {
+    return path.split('/').filter(Boolean)[0] ?? '/';
+  }
+
+  private async ensureCgroup(path: string): Promise<void> {
+    await this.cgroupLocks.run(this.cgroupLockKey(path), async () => {
+      const created = await this.opts.cgroups.ensure(path);
+      if (created.length > 0) this.store.addCgroups(created);
+    });
+  }
+
+  /**
+   * Removes the pod's cgroup and its ancestors, as far as Krill created them,
+   * nothing else uses them, and they are empty. kubelet's own cgroups are never
+   * touched.
+   */
+  private async releaseCgroup(s: Sandbox): Promise<void> {
+    const path = s.meta.cgroupPath;
+    await this.cgroupLocks.run(this.cgroupLockKey(path), async () => {
+      for (const p of ancestorsAndSelf(path).reverse()) {
+        if (!this.store.ownsCgroup(p)) break;
+        const used = this.store.all().some((o) => o.id !== s.id && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+        if (used) break;
+        if (!(await this.opts.cgroups.removeIfEmpty(p))) break;
+        this.store.dropCgroup(p);
+      }
+    });
+  }
+
+  // ---- stats -----------------------------------------------------------------
+
+  /** /proc/net/dev of the pod's netns: read through a process inside it when there is one, else via nsenter. */
+  private async netDev(s: Sandbox, netns: string): Promise<string> {
+    try {
+      const target = (await stat(netns)).ino;
+      const candidates = [...(s.status.infra ? [s.status.infra.pid] : []), ...(await this.opts.cgroups.procs(s.meta.cgroupPath))];
+      for (const pid of candidates.slice(0, 32)) {
+        try {
+          if ((await stat(`/proc/${pid}/ns/net`)).ino !== target) continue;
+          return await readFile(`/proc/${pid}/net/dev`, 'utf8');
+        } catch {
+          // exited meanwhile
+        }
+      }
+    } catch {
+      // fall back below
+    }
+    return readNetDevInside(netns);
+  }
+
+  // ---- recovery --------------------------------------------------------------
+
+  private async recover(): Promise<void> {
+    const log = this.opts.log;
+    for (const s of this.store.all()) {
+      const plog = log.child({ pod_id: s.id });
+      try {
+        if (s.status.state === 'creating') {
+          // krilld died while creating it: nobody got its ID, so finish it off.
+          await this.teardown(s, plog);
+          await this.deleteFiles(s);
+          await this.releaseCgroup(s);
+          this.store.delete(s.id);
+          plog.warn('removed a pod sandbox whose creation was interrupted');
+          continue;
+        }
+        if (s.status.state !== 'ready') continue;
+        const problems = await missingNamespaces(s.meta.namespaces);
+        if (s.meta.modes.ipc === 'pod' && !(await isForeignMount(s.meta.paths.shm))) problems.push(s.meta.paths.shm);
+        if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) problems.push(`infra process ${s.status.infra.pid}`);
+        if (problems.length > 0) {
+          this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });
+          plog.warn({ missing: problems }, 'pod sandbox is no longer ready');
+        }
+      } catch (err) {
+        // Recovery never stops the daemon: the pod stays as it is, and Stop/Remove retry the cleanup.
+        plog.error({ err }, 'recovering a pod sandbox failed');
+      }
+    }
+  }
+}
+
+const FAILED_CREATE = 'RunPodSandbox failed';
+
+async function userNamespacesSupported(): Promise<boolean> {
+  try {
+    return Number((await readFile('/proc/sys/user/max_user_namespaces', 'utf8')).trim()) > 0;
+  } catch {
+    return false;
+  }
+}
+

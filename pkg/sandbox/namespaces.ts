@@ -1,0 +1,161 @@
+// Pinned namespaces: a pod's network, IPC, UTS (and user) namespaces are
+// created once by util-linux unshare and bind-mounted onto files in the pod's
+// namespace directory, which keeps them alive without any process. Every
+// container of the pod joins them by path.
+import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IDMapping } from '../../api/runtime/v1/api';
+import { runChecked } from '../util/exec';
+import { isForeignMount, unmountAll } from './mounts';
+import type { SysctlSetting } from './sysctl';
+import type { SandboxNamespaces, UserNamespaceMappings } from './types';
+
+const TIMEOUT_MS = 30_000;
+const KINDS = ['user', 'net', 'ipc', 'uts'] as const;
+type Kind = (typeof KINDS)[number];
+
+export interface PinRequest {
+  dir: string;
+  net: boolean;
+  ipc: boolean;
+  uts: boolean;
+  /** Written into the new UTS namespace. */
+  hostname: string;
+  userns?: UserNamespaceMappings;
+}
+
+const FLAG: Record<Kind, string> = { user: '--user', net: '--net', ipc: '--ipc', uts: '--uts' };
+
+function execEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin` };
+}
+
+/** Inside the new namespaces: loopback up, the hostname set. */
+function setupScript(net: boolean, uts: boolean): string {
+  const steps: string[] = [];
+  if (net) steps.push('ip link set lo up');
+  if (uts) steps.push('printf %s "$1" > /proc/sys/kernel/hostname');
+  return steps.length > 0 ? `set -e; ${steps.join('; ')}` : 'true';
+}
+
+function nsPaths(dir: string, kinds: readonly Kind[]): SandboxNamespaces {
+  const out: SandboxNamespaces = {};
+  for (const k of kinds) {
+    const path = join(dir, k);
+    if (k === 'net') out.network = path;
+    else out[k] = path;
+  }
+  return out;
+}
+
+/** Creates and pins the namespaces; on failure nothing stays mounted or created. */
+export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces> {
+  const kinds = KINDS.filter((k) => (k === 'user' ? req.userns !== undefined : req[k]));
+  if (kinds.length === 0) return {};
+  await mkdir(req.dir, { recursive: true, mode: 0o711 });
+  try {
+    // unshare bind-mounts onto existing files only.
+    for (const k of kinds) await writeFile(join(req.dir, k), '', { mode: 0o444 });
+    const flags = kinds.map((k) => `${FLAG[k]}=${join(req.dir, k)}`);
+    if (req.userns) {
+      await unshareWithMappings(flags, req.userns);
+      // The namespaces belong to the new user namespace now; root of the node
+      // still holds every capability over them, so set them up from outside.
+      const enter = [...(req.net ? [`--net=${join(req.dir, 'net')}`] : []), ...(req.uts ? [`--uts=${join(req.dir, 'uts')}`] : [])];
+      if (enter.length > 0) {
+        await runChecked('nsenter', [...enter, '--', '/bin/sh', '-c', setupScript(req.net, req.uts), 'sh', req.hostname], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+      }
+    } else {
+      await runChecked('unshare', [...flags, '--', '/bin/sh', '-c', setupScript(req.net, req.uts), 'sh', req.hostname], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+    }
+    return nsPaths(req.dir, kinds);
+  } catch (err) {
+    await unpinNamespaces(req.dir).catch(() => undefined);
+    throw err;
+  }
+}
+
+function mapText(list: IDMapping[]): string {
+  return list.map((m) => `${m.containerId} ${m.hostId} ${m.length}`).join('\n') + '\n';
+}
+
+/**
+ * unshare cannot write arbitrary ID maps itself (it needs newuidmap), so the
+ * process it runs waits on stdin while Krill writes /proc/<pid>/{uid,gid}_map.
+ */
+function unshareWithMappings(flags: string[], userns: UserNamespaceMappings): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', [...flags, '--', '/bin/sh', '-c', 'echo ready; read go'], { env: execEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    let mapped = false;
+    let failure: Error | undefined;
+    const timer = setTimeout(() => {
+      failure = new Error(`unshare did not finish within ${TIMEOUT_MS} ms`);
+      child.kill('SIGKILL');
+    }, TIMEOUT_MS);
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.on('data', (b: Buffer) => {
+      if (mapped || !b.toString().includes('ready')) return;
+      mapped = true;
+      void (async () => {
+        try {
+          await writeFile(`/proc/${child.pid}/uid_map`, mapText(userns.uids));
+          await writeFile(`/proc/${child.pid}/gid_map`, mapText(userns.gids));
+          child.stdin.end('go\n');
+        } catch (err) {
+          failure = new Error(`writing the user namespace ID maps failed: ${(err as Error).message}`);
+          child.kill('SIGKILL');
+        }
+      })();
+    });
+    child.stdin.on('error', () => undefined);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (failure) reject(failure);
+      else if (code !== 0 || !mapped) reject(new Error(`unshare ${flags.join(' ')} failed: ${stderr.trim() || `exit code ${code}`}`));
+      else resolve();
+    });
+  });
+}
+
+/** Unmounts and deletes the pinned namespaces of `dir`; fine when they are gone already. */
+export async function unpinNamespaces(dir: string): Promise<void> {
+  await unmountAll(KINDS.map((k) => join(dir, k)));
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** The pinned namespaces of `ns` that are no longer mounted (a reboot empties the state dir). */
+export async function missingNamespaces(ns: SandboxNamespaces): Promise<string[]> {
+  const missing: string[] = [];
+  for (const path of Object.values(ns)) {
+    if (path && !(await isForeignMount(path))) missing.push(path);
+  }
+  return missing;
+}
+
+function enterArgs(ns: SandboxNamespaces, which: readonly ('net' | 'ipc' | 'uts')[]): string[] {
+  const args: string[] = [];
+  if (which.includes('net') && ns.network) args.push(`--net=${ns.network}`);
+  if (which.includes('ipc') && ns.ipc) args.push(`--ipc=${ns.ipc}`);
+  if (which.includes('uts') && ns.uts) args.push(`--uts=${ns.uts}`);
+  return args;
+}
+
+/** Writes the sysctls inside the pod's namespaces. */
+export async function writeSysctls(ns: SandboxNamespaces, settings: readonly SysctlSetting[]): Promise<void> {
+  if (settings.length === 0) return;
+  const script = 'while [ $# -gt 0 ]; do printf %s "$2" > "/proc/sys/$1" || exit 1; shift 2; done';
+  const pairs = settings.flatMap((s) => [s.procPath, s.value]);
+  await runChecked('nsenter', [...enterArgs(ns, ['net', 'ipc', 'uts']), '--', '/bin/sh', '-c', script, 'sh', ...pairs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+}
+
+/** /proc/net/dev as seen inside the pod's network namespace. */
+export async function readNetDevInside(netns: string): Promise<string> {
+  const r = await runChecked('nsenter', [`--net=${netns}`, '--', 'cat', '/proc/net/dev'], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+  return r.stdout;
+}

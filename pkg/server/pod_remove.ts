@@ -1,0 +1,16 @@
+// RemovePodSandbox: the pod's containers first, then the pod with everything
+// it holds. Idempotent: an unknown or already removed pod is fine.
+import { invalidArgument } from '../errors/errors';
+import type { RuntimeHandlers } from './rpc';
+import type { PodDeps } from './pod_deps';
+
+export function removePodSandboxHandler(deps: PodDeps): RuntimeHandlers['removePodSandbox'] {
+  return async (req, ctx) => {
+    if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
+    const id = deps.sandboxes.resolve(req.podSandboxId);
+    if (id === undefined) return {};
+    await deps.containers.removeAllInPod(id, ctx.log);
+    await deps.sandboxes.remove(id, ctx.log);
+    return {};
+  };
+}

@@ -1,0 +1,16 @@
+// StopPodSandbox: the pod's containers first, then the pod. Idempotent: an
+// unknown or already stopped pod is fine.
+import { invalidArgument } from '../errors/errors';
+import type { RuntimeHandlers } from './rpc';
+import type { PodDeps } from './pod_deps';
+
+export function stopPodSandboxHandler(deps: PodDeps): RuntimeHandlers['stopPodSandbox'] {
+  return async (req, ctx) => {
+    if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
+    const id = deps.sandboxes.resolve(req.podSandboxId);
+    if (id === undefined) return {};
+    await deps.containers.stopAllInPod(id, ctx.log);
+    await deps.sandboxes.stop(id, ctx.log);
+    return {};
+  };
+}
