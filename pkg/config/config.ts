@@ -70,6 +70,8 @@ export const configSchema = table({
     tls_cert_file: path('', 'A PEM certificate to serve TLS with; "" serves plain HTTP.', true),
     tls_key_file: path('', 'The key of tls_cert_file.', true),
     token_ttl: duration('1m', 'How long a streaming URL stays valid (each is single-use).'),
+    idle_timeout: duration('4h', 'Close a streaming connection after this long without traffic either way.'),
+    stream_creation_timeout: duration('30s', 'How long a SPDY client may take to open the streams of a session.'),
   }),
   metrics: table({
     enabled: bool(true, 'Serve Prometheus metrics.'),

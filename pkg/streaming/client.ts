@@ -1,0 +1,257 @@
+// A client for Krill's streaming server, speaking what client-go speaks:
+// remotecommand over SPDY or WebSocket channels, port-forward over SPDY (plain
+// or tunnelled in a WebSocket). Used by the integration tests and end-to-end
+// checks; it follows client-go's stream order and close semantics.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { WebSocket } from 'ws';
+import type { TerminalSize } from './backend';
+import { CHANNEL_CLOSE_SIGNAL, PORTFORWARD_PROTOCOL, PORTFORWARD_TUNNEL_PROTOCOL, REMOTECOMMAND_WS_PROTOCOLS } from './protocols';
+import { SpdyConnection, type SpdyStream } from './spdy/connection';
+import type { Status } from './status';
+import { decodeChannelMessage, encodeChannelMessage } from './wschannels';
+import { WebSocketDuplex } from './ws_duplex';
+
+export interface DialOptions {
+  /** Trusted CA for https URLs (PEM). */
+  ca?: string | Buffer;
+  /** Skip certificate verification (crictl's default without --tls-ca). */
+  insecure?: boolean;
+}
+
+export class HttpStatusError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: string,
+  ) {
+    super(`server answered ${statusCode}: ${body.trim()}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    res.on('error', () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+/** Upgrades to SPDY/3.1 offering `protocols`; resolves with the connection and the protocol the server chose. */
+export function dialSpdy(url: string, protocols: string[], opts: DialOptions = {}): Promise<{ conn: SpdyConnection; protocol: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = make(u, {
+      method: 'POST',
+      headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', ...(protocols.length ? { 'X-Stream-Protocol-Version': protocols } : {}) },
+      ...(u.protocol === 'https:' ? { ca: opts.ca, rejectUnauthorized: !opts.insecure } : {}),
+    });
+    req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (head.length > 0) socket.unshift(head);
+      const protocol = res.headers['x-stream-protocol-version'];
+      resolve({ conn: new SpdyConnection(socket, { server: false }), protocol: typeof protocol === 'string' ? protocol : '' });
+    });
+    req.on('response', (res) => void readBody(res).then((body) => reject(new HttpStatusError(res.statusCode ?? 0, body))));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens a WebSocket offering `protocols`; a refused handshake rejects with HttpStatusError. */
+export function dialWebSocket(url: string, protocols: string[], opts: DialOptions = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url.replace(/^http/, 'ws'), protocols, {
+      perMessageDeflate: false,
+      ...(url.startsWith('https:') ? { ca: opts.ca, rejectUnauthorized: !opts.insecure } : {}),
+    });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => void readBody(res).then((body) => reject(new HttpStatusError(res.statusCode ?? 0, body))));
+    ws.once('error', reject);
+  });
+}
+
+export interface RemoteCommandOptions {
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  tty?: boolean;
+}
+
+/** A running remotecommand session as the client sees it. */
+export interface RemoteCommandSession {
+  protocol: string;
+  /** Present when opts.stdin; end() it to close the remote stdin. */
+  stdin?: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  resize(size: TerminalSize): void;
+  /** Everything the server wrote on the error stream/channel, once the session is over. */
+  done: Promise<RemoteCommandResult>;
+  /** Drops the connection without waiting. */
+  abort(): void;
+}
+
+export interface RemoteCommandResult {
+  /** The raw error stream contents. */
+  error: string;
+  /** The parsed Status (v4 and later), if any. */
+  status?: Status;
+  /** The exit code as client-go derives it: 0 on Success, the ExitCode cause on NonZeroExitCode. */
+  exitCode?: number;
+}
+
+export function interpretError(text: string, v4: boolean): RemoteCommandResult {
+  if (!v4 || text.length === 0) return { error: text, ...(text.length === 0 ? { exitCode: 0 } : {}) };
+  const status = JSON.parse(text) as Status;
+  let exitCode: number | undefined;
+  if (status.status === 'Success') exitCode = 0;
+  else if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes.find((c) => c.reason === 'ExitCode');
+    if (cause?.message !== undefined) exitCode = Number(cause.message);
+  }
+  return { error: text, status, ...(exitCode !== undefined ? { exitCode } : {}) };
+}
+
+function collect(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    stream.on('close', () => resolve(Buffer.concat(chunks).toString()));
+    stream.on('error', () => undefined);
+  });
+}
+
+const SPDY_REMOTECOMMAND_OFFER = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+
+/** exec/attach over SPDY, opening streams in client-go's order: error, stdin, stdout, stderr, resize. */
+export async function spdyRemoteCommand(url: string, opts: RemoteCommandOptions, protocols = SPDY_REMOTECOMMAND_OFFER, dial: DialOptions = {}): Promise<RemoteCommandSession> {
+  const { conn, protocol } = await dialSpdy(url, protocols, dial);
+  const version = protocol === 'v4.channel.k8s.io' ? 4 : protocol === 'v3.channel.k8s.io' ? 3 : protocol === 'v2.channel.k8s.io' ? 2 : 1;
+  const open = (type: string): Promise<SpdyStream> => conn.openStream({ streamtype: [type] });
+  const error = await open('error');
+  const stdin = opts.stdin ? await open('stdin') : undefined;
+  const stdout = opts.stdout ? await open('stdout') : undefined;
+  const stderr = opts.stderr && !opts.tty ? await open('stderr') : undefined;
+  const resizeStream = opts.tty && version >= 3 ? await open('resize') : undefined;
+  for (const s of [stdout, stderr, error]) s?.end();
+  const out = stdout ?? new PassThrough().end();
+  const err = stderr ?? new PassThrough().end();
+  const errorText = collect(error);
+  const done = Promise.all([errorText, finishedReading(out), finishedReading(err)]).then(([text]) => {
+    conn.close();
+    return interpretError(text, version >= 4);
+  });
+  return {
+    protocol,
+    stdin,
+    stdout: out,
+    stderr: err,
+    resize: (size) => resizeStream?.write(`${JSON.stringify({ Width: size.width, Height: size.height })}\n`),
+    done,
+    abort: () => conn.destroy(),
+  };
+}
+
+function finishedReading(stream: Readable): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
+}
+
+/** exec/attach over WebSocket channels with one subprotocol (v5.channel.k8s.io by default). */
+export async function wsRemoteCommand(url: string, opts: RemoteCommandOptions, protocols = ['v5.channel.k8s.io'], dial: DialOptions = {}): Promise<RemoteCommandSession> {
+  const ws = await dialWebSocket(url, protocols, dial);
+  const name = ws.protocol;
+  const protocol = REMOTECOMMAND_WS_PROTOCOLS.get(name);
+  if (!protocol) {
+    ws.terminate();
+    throw new Error(`server chose unknown subprotocol ${JSON.stringify(name)}`);
+  }
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const errorChunks: Buffer[] = [];
+  const send = (channel: number, data: Buffer): void => {
+    if (ws.readyState === ws.OPEN) ws.send(encodeChannelMessage(protocol, channel, data));
+  };
+  ws.on('message', (raw: Buffer) => {
+    const m = decodeChannelMessage({ ...protocol, closeSignal: false }, raw);
+    if (m.kind !== 'data') return;
+    if (m.channel === 1) stdout.write(m.data);
+    else if (m.channel === 2) stderr.write(m.data);
+    else if (m.channel === 3) errorChunks.push(m.data);
+  });
+  const done = new Promise<RemoteCommandResult>((resolve) => {
+    ws.on('close', () => {
+      stdout.end();
+      stderr.end();
+      resolve(interpretError(Buffer.concat(errorChunks).toString(), protocol.statusV4));
+    });
+    ws.on('error', () => undefined);
+  });
+  let stdin: Writable | undefined;
+  if (opts.stdin) {
+    const pipe = new PassThrough();
+    pipe.on('data', (c: Buffer) => send(0, c));
+    pipe.on('end', () => {
+      if (protocol.closeSignal && ws.readyState === ws.OPEN) ws.send(Buffer.from([CHANNEL_CLOSE_SIGNAL, 0]));
+    });
+    stdin = pipe;
+  }
+  return {
+    protocol: name,
+    stdin,
+    stdout,
+    stderr,
+    resize: (size) => send(4, Buffer.from(`${JSON.stringify({ Width: size.width, Height: size.height })}\n`)),
+    done,
+    abort: () => ws.terminate(),
+  };
+}
+
+/** A port-forward connection: one SPDY connection (direct or tunnelled) carrying stream pairs. */
+export class PortForwardClient {
+  private nextRequestId = 0;
+
+  private constructor(readonly conn: SpdyConnection) {}
+
+  static async dial(url: string, transport: 'spdy' | 'websocket', dial: DialOptions = {}): Promise<PortForwardClient> {
+    if (transport === 'spdy') {
+      const { conn, protocol } = await dialSpdy(url, [PORTFORWARD_PROTOCOL], dial);
+      if (protocol !== PORTFORWARD_PROTOCOL) {
+        conn.destroy();
+        throw new Error(`server negotiated ${JSON.stringify(protocol)}`);
+      }
+      return new PortForwardClient(conn);
+    }
+    const ws = await dialWebSocket(url, [PORTFORWARD_TUNNEL_PROTOCOL], dial);
+    if (ws.protocol !== PORTFORWARD_TUNNEL_PROTOCOL) {
+      ws.terminate();
+      throw new Error(`server negotiated ${JSON.stringify(ws.protocol)}`);
+    }
+    return new PortForwardClient(new SpdyConnection(new WebSocketDuplex(ws), { server: false }));
+  }
+
+  /**
+   * Opens the error and data streams of one forwarded connection, as
+   * client-go does (the error stream is half-closed at once).
+   */
+  async connect(port: number): Promise<{ data: SpdyStream; error: Promise<string> }> {
+    const requestId = String(this.nextRequestId++);
+    const headers = { port: [String(port)], requestid: [requestId] };
+    const error = await this.conn.openStream({ ...headers, streamtype: ['error'] });
+    error.end();
+    const data = await this.conn.openStream({ ...headers, streamtype: ['data'] });
+    return { data, error: collect(error) };
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}

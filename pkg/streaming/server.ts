@@ -1,0 +1,271 @@
+// The streaming server behind the CRI Exec, Attach and PortForward RPCs.
+// register() caches a validated request under a single-use token and returns
+// its URL; a client then connects to /{exec,attach,portforward}/<token> with
+// SPDY/3.1 (HTTP Upgrade) or a WebSocket, and the matching protocol handler
+// runs the session against the backend.
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AttachRequest, ExecRequest, PortForwardRequest } from '../../api/runtime/v1/api';
+import type { KrillConfig } from '../config/config';
+import { KrillError, invalidArgument } from '../errors/errors';
+import type { Logger } from '../log/logger';
+import type { StreamingBackend } from './backend';
+import { writeUpgradeError } from './http_upgrade';
+import { parsePort, runPortForwardSpdy } from './portforward_spdy';
+import { servePortForwardWs } from './portforward_ws';
+import {
+  PORTFORWARD_PROTOCOL,
+  PORTFORWARD_TUNNEL_PROTOCOL,
+  PORTFORWARD_WS_PROTOCOLS,
+  REMOTECOMMAND_WS_PROTOCOLS,
+  headerList,
+  negotiate,
+  type WebSocketChannelProtocol,
+} from './protocols';
+import type { RemoteCommand } from './remotecommand';
+import { acceptSpdyUpgrade, serveRemoteCommandSpdy } from './remotecommand_spdy';
+import { serveRemoteCommandWs } from './remotecommand_ws';
+import type { SessionContext } from './session';
+import { SpdyConnection } from './spdy/connection';
+import { TokenStore, TokenStoreFullError, type Clock } from './tokens';
+import { WebSocketDuplex } from './ws_duplex';
+
+export type StreamingConfig = KrillConfig['streaming'];
+export type StreamKind = 'exec' | 'attach' | 'portforward';
+
+type Cached = RemoteCommand | { kind: 'portforward'; request: PortForwardRequest };
+
+export interface StreamingServerOptions {
+  config: StreamingConfig;
+  backend: StreamingBackend;
+  log: Logger;
+  /** Time source for token expiry (tests). */
+  clock?: Clock;
+  /** Most URLs issued and not yet used or expired (default 1000). */
+  maxInFlight?: number;
+}
+
+/** Largest WebSocket message accepted from a client. */
+const MAX_WS_MESSAGE = 4 << 20;
+
+export class StreamingServer {
+  private readonly tokens: TokenStore<Cached>;
+  private readonly sockets = new Set<Duplex>();
+  private readonly sessions = new Set<() => void>();
+  private readonly wss: WebSocketServer;
+  /** The subprotocol chosen for a WebSocket upgrade, handed to ws's handleProtocols. */
+  private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
+  private readonly ctx: SessionContext;
+  private baseUrl = '';
+
+  private constructor(
+    private readonly server: Server,
+    private readonly opts: StreamingServerOptions,
+    tls: boolean,
+  ) {
+    this.tokens = new TokenStore(opts.config.token_ttl, opts.maxInFlight ?? 1000, opts.clock);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: MAX_WS_MESSAGE,
+      handleProtocols: (_offered, req) => this.chosenProtocol.get(req) || false,
+    });
+    this.ctx = {
+      backend: opts.backend,
+      log: opts.log,
+      streamCreationTimeoutMs: opts.config.stream_creation_timeout,
+      track: (stop) => {
+        this.sessions.add(stop);
+        return () => this.sessions.delete(stop);
+      },
+    };
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    const onSocket = (socket: Socket): void => {
+      this.sockets.add(socket);
+      socket.setTimeout(opts.config.idle_timeout, () => socket.destroy());
+      socket.on('close', () => this.sockets.delete(socket));
+    };
+    server.on(tls ? 'secureConnection' : 'connection', onSocket);
+  }
+
+  /** Listens on config.address:config.port (0 picks a free port), with TLS when a certificate is configured. */
+  static async start(opts: StreamingServerOptions): Promise<StreamingServer> {
+    const { config } = opts;
+    let server: Server;
+    if (config.tls_cert_file || config.tls_key_file) {
+      if (!config.tls_cert_file || !config.tls_key_file) throw new Error('streaming.tls_cert_file and streaming.tls_key_file must be set together');
+      const [cert, key] = await Promise.all([readFile(config.tls_cert_file), readFile(config.tls_key_file)]);
+      server = createHttpsServer({ cert, key });
+    } else {
+      server = createHttpServer();
+    }
+    const s = new StreamingServer(server, opts, Boolean(config.tls_cert_file));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    s.baseUrl = `${config.tls_cert_file ? 'https' : 'http'}://${host}:${addr.port}`;
+    opts.log.info({ url: s.baseUrl }, 'streaming server listening');
+    return s;
+  }
+
+  /** http(s)://address:port of the server. */
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  /**
+   * Validates a streaming request and returns its single-use URL.
+   * Throws InvalidArgument naming the offending field, or ResourceExhausted.
+   */
+  register(kind: 'exec', request: ExecRequest): string;
+  register(kind: 'attach', request: AttachRequest): string;
+  register(kind: 'portforward', request: PortForwardRequest): string;
+  register(kind: StreamKind, request: ExecRequest | AttachRequest | PortForwardRequest): string {
+    let cached: Cached;
+    if (kind === 'exec') {
+      const r = request as ExecRequest;
+      validateStdio(r);
+      if (r.cmd.length === 0) throw invalidArgument('cmd must not be empty');
+      cached = { kind, request: { ...r, cmd: [...r.cmd] } };
+    } else if (kind === 'attach') {
+      const r = request as AttachRequest;
+      validateStdio(r);
+      cached = { kind, request: { ...r } };
+    } else {
+      const r = request as PortForwardRequest;
+      if (!r.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
+      r.port.forEach((p, i) => {
+        if (!Number.isInteger(p) || p < 1 || p > 65535) throw invalidArgument(`port[${i}] must be between 1 and 65535, got ${p}`);
+      });
+      cached = { kind, request: { podSandboxId: r.podSandboxId, port: [...r.port] } };
+    }
+    let token: string;
+    try {
+      token = this.tokens.insert(cached);
+    } catch (err) {
+      if (err instanceof TokenStoreFullError) throw new KrillError('ResourceExhausted', err.message);
+      throw err;
+    }
+    return `${this.baseUrl}/${kind}/${token}`;
+  }
+
+  /** Stops listening and ends every session. */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const stop of [...this.sessions]) stop();
+    for (const socket of this.sockets) socket.destroy();
+    this.wss.close();
+    await closed;
+  }
+
+  // ---- HTTP ----
+
+  private route(req: IncomingMessage): { kind: StreamKind; token: string; query: URLSearchParams } | undefined {
+    const url = new URL(req.url ?? '/', 'http://streaming');
+    const m = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]+)\/?$/.exec(url.pathname);
+    if (!m) return undefined;
+    return { kind: m[1] as StreamKind, token: m[2]!, query: url.searchParams };
+  }
+
+  private take(req: IncomingMessage): { cached: Cached; query: URLSearchParams } | { code: number; message: string } {
+    if (req.method !== 'GET' && req.method !== 'POST') return { code: 405, message: 'method not allowed' };
+    const route = this.route(req);
+    if (!route) return { code: 404, message: '404 page not found' };
+    const cached = this.tokens.consume(route.token);
+    if (!cached || cached.kind !== route.kind) return { code: 404, message: '404 page not found' };
+    return { cached, query: route.query };
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const taken = this.take(req);
+    const [code, message] = 'code' in taken ? [taken.code, taken.message] : [400, 'unable to upgrade: missing upgrade headers in request'];
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(`${message}\n`);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const taken = this.take(req);
+    if ('code' in taken) {
+      writeUpgradeError(socket, taken.code, taken.message);
+      return;
+    }
+    const { cached, query } = taken;
+    const ids = cached.kind === 'portforward' ? { pod_sandbox_id: cached.request.podSandboxId } : { container_id: cached.request.containerId };
+    const log = this.opts.log.child({ stream: cached.kind, ...ids });
+    const ctx = { ...this.ctx, log };
+    const isWebSocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    if (!isWebSocket) {
+      if (cached.kind === 'portforward') {
+        const accepted = acceptSpdyUpgrade(req, socket, head, [PORTFORWARD_PROTOCOL]);
+        if (accepted) runPortForwardSpdy(cached.request, accepted.conn, ctx, log.child({ transport: 'spdy' }));
+      } else {
+        serveRemoteCommandSpdy(cached, req, socket, head, ctx);
+      }
+      return;
+    }
+    const offered = headerList(req.headers['sec-websocket-protocol']);
+    if (cached.kind === 'portforward' && offered.includes(PORTFORWARD_TUNNEL_PROTOCOL)) {
+      this.upgradeWebSocket(req, socket, head, PORTFORWARD_TUNNEL_PROTOCOL, (ws) => {
+        const conn = new SpdyConnection(new WebSocketDuplex(ws), { server: true });
+        runPortForwardSpdy(cached.request, conn, ctx, log.child({ transport: 'websocket', protocol: PORTFORWARD_TUNNEL_PROTOCOL }));
+      });
+      return;
+    }
+    const table = cached.kind === 'portforward' ? PORTFORWARD_WS_PROTOCOLS : REMOTECOMMAND_WS_PROTOCOLS;
+    const name = offered.length === 0 ? '' : negotiate(offered, [...table.keys()].filter((p) => p !== ''));
+    if (name === undefined) {
+      writeUpgradeError(socket, 403, `requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${[...table.keys()].filter(Boolean).join(' ')}]`);
+      return;
+    }
+    const protocol: WebSocketChannelProtocol = table.get(name)!;
+    if (cached.kind === 'portforward') {
+      const ports = cached.request.port.length > 0 ? cached.request.port : portsFromQuery(query);
+      if (!ports || ports.length === 0) {
+        writeUpgradeError(socket, 400, 'query parameter "port" is required');
+        return;
+      }
+      this.upgradeWebSocket(req, socket, head, name, (ws) => servePortForwardWs(cached.request, ports, ws, name, protocol, ctx));
+      return;
+    }
+    this.upgradeWebSocket(req, socket, head, name, (ws) => serveRemoteCommandWs(cached, ws, name, protocol, ctx));
+  }
+
+  private upgradeWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string, serve: (ws: WebSocket) => void): void {
+    this.chosenProtocol.set(req, protocol);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', (err) => this.opts.log.debug({ err }, 'websocket error'));
+      serve(ws);
+    });
+  }
+}
+
+function validateStdio(r: { containerId: string; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): void {
+  if (!r.containerId) throw invalidArgument('container_id is required');
+  if (r.tty && r.stderr) throw invalidArgument('tty and stderr cannot both be true');
+  if (!r.stdin && !r.stdout && !r.stderr) throw invalidArgument('one of stdin, stdout and stderr must be true');
+}
+
+/** The `port` query parameter (repeated or comma-separated), or undefined when malformed. */
+function portsFromQuery(query: URLSearchParams): number[] | undefined {
+  const ports: number[] = [];
+  for (const value of query.getAll('port')) {
+    for (const part of value.split(',')) {
+      const port = parsePort(part.trim());
+      if (port === undefined) return undefined;
+      ports.push(port);
+    }
+  }
+  return ports;
+}

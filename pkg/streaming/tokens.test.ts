@@ -1,0 +1,55 @@
+import { TokenStore, TokenStoreFullError } from './tokens';
+
+describe('TokenStore', () => {
+  let now = 1_000_000;
+  const clock = (): number => now;
+
+  test('a token is URL-safe, unguessable in length, and returns its value once', () => {
+    const s = new TokenStore<string>(60_000, 10, clock);
+    const t = s.insert('req');
+    expect(t).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(s.consume(t)).toBe('req');
+    expect(s.consume(t)).toBeUndefined();
+  });
+
+  test('unknown tokens return nothing', () => {
+    const s = new TokenStore<string>(60_000, 10, clock);
+    s.insert('a');
+    expect(s.consume('nope')).toBeUndefined();
+    expect(s.consume('')).toBeUndefined();
+  });
+
+  test('tokens expire after the TTL and are collected', () => {
+    const s = new TokenStore<string>(60_000, 10, clock);
+    const a = s.insert('a');
+    now += 30_000;
+    const b = s.insert('b');
+    now += 30_000;
+    expect(s.size).toBe(2); // exactly at the TTL a token still works
+    now += 1;
+    expect(s.consume(a)).toBeUndefined();
+    expect(s.size).toBe(1);
+    expect(s.consume(b)).toBe('b');
+    const c = s.insert('c');
+    now += 60_001;
+    expect(s.consume(c)).toBeUndefined();
+  });
+
+  test('distinct tokens for every insert', () => {
+    const s = new TokenStore<number>(60_000, 5000, clock);
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) seen.add(s.insert(i));
+    expect(seen.size).toBe(2000);
+  });
+
+  test('a full store refuses until entries are used or expire', () => {
+    const s = new TokenStore<number>(1000, 2, clock);
+    const a = s.insert(1);
+    s.insert(2);
+    expect(() => s.insert(3)).toThrow(TokenStoreFullError);
+    s.consume(a);
+    s.insert(3);
+    now += 1001;
+    expect(() => s.insert(4)).not.toThrow();
+  });
+});
