@@ -1,4 +1,4 @@
-import { LinuxContainerSecurityContext } from '../../api/runtime/v1/api';
+import { LinuxContainerSecurityContext, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import {
   capabilitiesFromMask,
@@ -21,7 +21,7 @@ const invalid = (fn: () => unknown): string => {
 // This test machine's root: everything but CAP_SYS_RESOURCE (bit 24).
 const HOST = capabilitiesFromMask('000001fffeffffff');
 
-const caps = (add: string[], drop: string[], extra: Parameters<typeof LinuxContainerSecurityContext.fromPartial>[0] = {}) =>
+const caps = (add: string[], drop: string[], extra: DeepPartial<LinuxContainerSecurityContext> = {}) =>
   resolveCapabilities({
     securityContext: LinuxContainerSecurityContext.fromPartial({ capabilities: { addCapabilities: add, dropCapabilities: drop }, ...extra }),
     hostCapabilities: HOST,

@@ -1,4 +1,4 @@
-import { ContainerConfig, MountPropagation } from '../../api/runtime/v1/api';
+import { ContainerConfig, MountPropagation, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { buildMounts, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type HostPathInfo, type MountInput } from './mounts';
 import type { NamespaceResult } from './namespaces';
@@ -22,7 +22,7 @@ const HOST: Record<string, HostPathInfo> = {
   '/shared': { realPath: '/shared', propagation: 'shared' },
 };
 
-type ConfigPartial = Parameters<typeof ContainerConfig.fromPartial>[0];
+type ConfigPartial = DeepPartial<ContainerConfig>;
 
 function input(config: ConfigPartial, over: Partial<MountInput> = {}): MountInput {
   return {

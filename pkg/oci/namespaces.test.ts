@@ -1,4 +1,4 @@
-import { LinuxContainerSecurityContext, LinuxSandboxSecurityContext, NamespaceMode, UserNamespace } from '../../api/runtime/v1/api';
+import { LinuxContainerSecurityContext, LinuxSandboxSecurityContext, NamespaceMode, UserNamespace, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { resolveNamespaces, validateUserNamespace, type NamespaceInput } from './namespaces';
 
@@ -15,8 +15,8 @@ const invalid = (fn: () => unknown): string => {
 const { POD, CONTAINER, NODE, TARGET } = NamespaceMode;
 const pod = { network: '/run/krill/ns/net/p1', ipc: '/run/krill/ns/ipc/p1', uts: '/run/krill/ns/uts/p1', pid: '/proc/42/ns/pid', user: '/run/krill/ns/user/p1' };
 
-type Ns = { network?: NamespaceMode; pid?: NamespaceMode; ipc?: NamespaceMode; targetId?: string; usernsOptions?: Parameters<typeof UserNamespace.fromPartial>[0] };
-const ctr = (ns: Ns, extra: Parameters<typeof LinuxContainerSecurityContext.fromPartial>[0] = {}) =>
+type Ns = { network?: NamespaceMode; pid?: NamespaceMode; ipc?: NamespaceMode; targetId?: string; usernsOptions?: DeepPartial<UserNamespace> };
+const ctr = (ns: Ns, extra: DeepPartial<LinuxContainerSecurityContext> = {}) =>
   LinuxContainerSecurityContext.fromPartial({ namespaceOptions: ns, ...extra });
 
 function resolve(ns: Ns | undefined, over: Partial<NamespaceInput> = {}) {
@@ -114,7 +114,7 @@ test('privileged containers cannot run in a user namespace', () => {
 });
 
 describe('user namespace validation (shared with RunPodSandbox)', () => {
-  const check = (u: Parameters<typeof UserNamespace.fromPartial>[0]) => () => validateUserNamespace(UserNamespace.fromPartial(u), 'f');
+  const check = (u: DeepPartial<UserNamespace>) => () => validateUserNamespace(UserNamespace.fromPartial(u), 'f');
   test('valid', () => {
     expect(check({ mode: POD, uids: [mapping], gids: [mapping] })).not.toThrow();
     expect(check({ mode: NODE })).not.toThrow();

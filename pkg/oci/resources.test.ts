@@ -1,4 +1,4 @@
-import { LinuxContainerResources } from '../../api/runtime/v1/api';
+import { LinuxContainerResources, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { buildResources, cgroupsPath, type ResourceInput } from './resources';
 
@@ -20,7 +20,7 @@ const base: Omit<ResourceInput, 'resources'> = {
   hugepageSizes: ['2MB', '1GB'],
   oomScoreAdjFloor: 0,
 };
-const build = (r: Parameters<typeof LinuxContainerResources.fromPartial>[0] | undefined, over: Partial<ResourceInput> = {}) =>
+const build = (r: DeepPartial<LinuxContainerResources> | undefined, over: Partial<ResourceInput> = {}) =>
   buildResources({ ...base, resources: r === undefined ? undefined : LinuxContainerResources.fromPartial(r), ...over });
 
 test('nothing requested: nothing limited, oom_score_adj at the floor', () => {

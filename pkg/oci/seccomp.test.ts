@@ -1,4 +1,4 @@
-import { LinuxContainerSecurityContext, SecurityProfile_ProfileType } from '../../api/runtime/v1/api';
+import { LinuxContainerSecurityContext, SecurityProfile_ProfileType, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { DEFAULT_CAPABILITIES, KNOWN_CAPABILITIES } from './capabilities';
 import type { Seccomp } from './runtime_spec';
@@ -150,7 +150,7 @@ describe('profiles from files', () => {
 });
 
 describe('which profile a container gets', () => {
-  const sc = (p: Parameters<typeof LinuxContainerSecurityContext.fromPartial>[0]) => LinuxContainerSecurityContext.fromPartial(p);
+  const sc = (p: DeepPartial<LinuxContainerSecurityContext>) => LinuxContainerSecurityContext.fromPartial(p);
   const base: SeccompInput = { securityContext: undefined, fallback: 'RuntimeDefault', hostSeccomp: true, target: x64, localhostProfile: undefined };
   const blockHostname = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_ERRNO' }] });
 

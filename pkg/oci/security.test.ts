@@ -1,4 +1,4 @@
-import { LinuxContainerSecurityContext, SecurityProfile_ProfileType } from '../../api/runtime/v1/api';
+import { LinuxContainerSecurityContext, SecurityProfile_ProfileType, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { resolveAppArmor } from './security';
 
@@ -12,7 +12,7 @@ const invalid = (fn: () => unknown): string => {
   throw new Error('expected an InvalidArgument error');
 };
 
-const sc = (p: Parameters<typeof LinuxContainerSecurityContext.fromPartial>[0]) => LinuxContainerSecurityContext.fromPartial(p);
+const sc = (p: DeepPartial<LinuxContainerSecurityContext>) => LinuxContainerSecurityContext.fromPartial(p);
 const { RuntimeDefault, Unconfined, Localhost } = SecurityProfile_ProfileType;
 const on = (s: LinuxContainerSecurityContext | undefined) => resolveAppArmor({ securityContext: s, hostAppArmor: true, defaultProfile: 'krill-default' });
 const off = (s: LinuxContainerSecurityContext | undefined) => resolveAppArmor({ securityContext: s, hostAppArmor: false, defaultProfile: 'krill-default' });

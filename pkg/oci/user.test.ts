@@ -1,4 +1,4 @@
-import { LinuxContainerSecurityContext, SupplementalGroupsPolicy } from '../../api/runtime/v1/api';
+import { LinuxContainerSecurityContext, SupplementalGroupsPolicy, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { parseGroup, parsePasswd, resolveUser, type UserInput } from './user';
 
@@ -31,7 +31,7 @@ const GROUP = [
   'nogroup:x:65534:',
 ].join('\n');
 
-const sc = (p: Parameters<typeof LinuxContainerSecurityContext.fromPartial>[0]): LinuxContainerSecurityContext =>
+const sc = (p: DeepPartial<LinuxContainerSecurityContext>): LinuxContainerSecurityContext =>
   LinuxContainerSecurityContext.fromPartial(p);
 
 const resolve = (imageUser: string, securityContext?: LinuxContainerSecurityContext, files: Partial<UserInput> = {}) =>
