@@ -47,6 +47,10 @@ describe('the image USER, every form', () => {
   test('none: root, with root\'s groups from /etc/group', () => {
     expect(resolve('')).toEqual({ uid: 0, gid: 0, additionalGids: [0, 10] });
   });
+  test('none: uid 0 under whatever name /etc/passwd gives it', () => {
+    expect(resolve('', undefined, { passwd: 'toor:x:0:0::/:/bin/sh\n', group: 'root:x:0:\nwheel:x:10:toor\n' })).toEqual({ uid: 0, gid: 0, additionalGids: [0, 10] });
+    expect(resolve('', undefined, { passwd: undefined, group: undefined })).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
+  });
   test('uid: the gid comes from /etc/passwd', () => {
     expect(resolve('1000')).toEqual({ uid: 1000, gid: 1000, additionalGids: [10, 1000, 50000] });
   });

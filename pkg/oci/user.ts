@@ -105,43 +105,23 @@ export function resolveUser(input: UserInput): ResolvedUser {
   (sc?.supplementalGroups ?? []).forEach((g, i) => checkId(g, `${SC}.supplemental_groups[${i}]`));
 
   const fromImage = imageUserSpec(input.imageUser);
-  let spec: UserSpec | undefined;
+  let spec: UserSpec;
   if (runAsUsername !== '') spec = { user: runAsUsername, group: undefined, what: `${SC}.run_as_username ${JSON.stringify(runAsUsername)}` };
   else if (runAsUser) spec = { user: String(runAsUser.value), group: undefined, what: `${SC}.run_as_user ${runAsUser.value}` };
-  else spec = fromImage;
+  else spec = fromImage ?? { user: '0', group: undefined, what: 'the default user 0' };
   // kubelet copies the image's user into run_as_user/run_as_username and drops
   // its group; when the request names that same user, the image's group still holds.
-  if (spec && spec !== fromImage && !runAsGroup && fromImage?.group !== undefined && fromImage.user === spec.user) {
+  if (spec !== fromImage && !runAsGroup && fromImage?.group !== undefined && fromImage.user === spec.user) {
     spec = { ...spec, group: fromImage.group, what: fromImage.what };
   }
 
   const passwd = input.passwd === undefined ? [] : parsePasswd(input.passwd);
   const groups = input.group === undefined ? [] : parseGroup(input.group);
 
-  let uid = 0;
-  let gid = 0;
-  let name: string | undefined = 'root';
-  if (spec) {
-    const numeric = parseId(spec.user);
-    if (numeric !== undefined) {
-      uid = numeric;
-      const entry = passwd.find((p) => p.uid === numeric);
-      gid = entry?.gid ?? 0;
-      name = entry?.name;
-    } else if (/^\d+$/.test(spec.user)) {
-      throw invalidArgument(`${spec.what}: uid ${spec.user} is out of range (0..${MAX_ID})`);
-    } else {
-      const entry = passwd.find((p) => p.name === spec!.user);
-      if (!entry) {
-        const why = input.passwd === undefined ? 'cannot be resolved: the image has no /etc/passwd' : "not found in the image's /etc/passwd";
-        throw invalidArgument(`${spec.what}: user ${JSON.stringify(spec.user)} ${why}`);
-      }
-      uid = entry.uid;
-      gid = entry.gid;
-      name = entry.name;
-    }
-    if (spec.group !== undefined) gid = resolveGroup(spec.group, spec.what, groups, input.group !== undefined);
-  }
+  const found = lookupUser(spec, passwd, input.passwd !== undefined);
+  const { uid, name } = found;
+  let gid = found.gid;
+  if (spec.group !== undefined) gid = resolveGroup(spec.group, spec.what, groups, input.group !== undefined);
   if (runAsGroup) gid = Number(runAsGroup.value);
 
   const all = new Set<number>([gid]);
@@ -153,6 +133,22 @@ export function resolveUser(input: UserInput): ResolvedUser {
   }
   for (const g of sc?.supplementalGroups ?? []) all.add(Number(g));
   return { uid, gid, additionalGids: [...all].sort((a, b) => a - b) };
+}
+
+/** The uid, its primary gid and its name (when /etc/passwd has it). */
+function lookupUser(spec: UserSpec, passwd: PasswdEntry[], haveFile: boolean): { uid: number; gid: number; name: string | undefined } {
+  const numeric = parseId(spec.user);
+  if (numeric !== undefined) {
+    const entry = passwd.find((p) => p.uid === numeric);
+    return { uid: numeric, gid: entry?.gid ?? 0, name: entry?.name };
+  }
+  if (/^\d+$/.test(spec.user)) throw invalidArgument(`${spec.what}: uid ${spec.user} is out of range (0..${MAX_ID})`);
+  const entry = passwd.find((p) => p.name === spec.user);
+  if (!entry) {
+    const why = haveFile ? "not found in the image's /etc/passwd" : 'cannot be resolved: the image has no /etc/passwd';
+    throw invalidArgument(`${spec.what}: user ${JSON.stringify(spec.user)} ${why}`);
+  }
+  return { uid: entry.uid, gid: entry.gid, name: entry.name };
 }
 
 function resolveGroup(group: string, what: string, groups: GroupEntry[], haveFile: boolean): number {
