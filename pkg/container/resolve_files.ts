@@ -1,0 +1,97 @@
+// Reads from the node and the image what the OCI spec builder needs for one
+// CreateContainer request (pkg/oci's specRequirements says what).
+import { readFile, realpath, stat } from 'node:fs/promises';
+import type { ContainerConfig } from '../../api/runtime/v1/api';
+import { invalidArgument, isErrno } from '../errors/errors';
+import type { HostDevice } from '../oci';
+import type { HostPathInfo } from '../oci/mounts';
+import type { SpecRequirements } from '../oci/spec';
+import { readFileInRoot } from '../storage/in_root';
+import { deviceAt, listDevices } from './host_facts';
+
+interface MountEntry {
+  mountPoint: string;
+  optional: string[];
+}
+
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function parseMountinfo(text: string): MountEntry[] {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const pre = line.slice(0, line.indexOf(' - ')).split(' ');
+      return { mountPoint: unescape(pre[4]!), optional: pre.slice(6) };
+    });
+}
+
+/** Propagation of the mount that holds `path`: the deepest mount point above it. */
+export function propagationOf(mounts: readonly MountEntry[], path: string): HostPathInfo['propagation'] {
+  let best: MountEntry | undefined;
+  for (const m of mounts) {
+    const under = m.mountPoint === '/' || path === m.mountPoint || path.startsWith(`${m.mountPoint}/`);
+    if (under && (!best || m.mountPoint.length >= best.mountPoint.length)) best = m;
+  }
+  if (!best) return 'private';
+  if (best.optional.some((o) => o.startsWith('shared:'))) return 'shared';
+  if (best.optional.some((o) => o.startsWith('master:'))) return 'slave';
+  return 'private';
+}
+
+export interface ResolvedForSpec {
+  hostPaths: Record<string, HostPathInfo>;
+  devices: Record<string, HostDevice[]>;
+  seccompProfile?: string;
+}
+
+export async function resolveHostFiles(config: ContainerConfig, req: SpecRequirements): Promise<ResolvedForSpec> {
+  const mounts = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  const hostPaths: Record<string, HostPathInfo> = {};
+  for (const p of req.hostPaths) {
+    const i = config.mounts.findIndex((m) => m.hostPath === p);
+    let real: string;
+    try {
+      real = await realpath(p);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw invalidArgument(`config.mounts[${i}].host_path ${JSON.stringify(p)} does not exist on the node`);
+      throw err;
+    }
+    hostPaths[p] = { realPath: real, propagation: propagationOf(mounts, real) };
+  }
+  const devices: Record<string, HostDevice[]> = {};
+  for (const p of req.devicePaths) {
+    const i = config.devices.findIndex((d) => d.hostPath === p);
+    const field = `config.devices[${i}].host_path`;
+    let st;
+    try {
+      st = await stat(p);
+    } catch {
+      throw invalidArgument(`${field} ${JSON.stringify(p)} does not exist on the node`);
+    }
+    if (st.isDirectory()) {
+      devices[p] = await listDevices(p);
+      continue;
+    }
+    const dev = await deviceAt(await realpath(p));
+    if (!dev) throw invalidArgument(`${field} ${JSON.stringify(p)} is not a device`);
+    devices[p] = [{ ...dev, path: p }];
+  }
+  const out: ResolvedForSpec = { hostPaths, devices };
+  if (req.seccompProfile !== undefined) {
+    try {
+      out.seccompProfile = await readFile(req.seccompProfile, 'utf8');
+    } catch {
+      throw invalidArgument(`config.linux.security_context.seccomp: the Localhost profile ${JSON.stringify(req.seccompProfile)} cannot be read`);
+    }
+  }
+  return out;
+}
+
+/** The image's user database, read from its root filesystem without leaving it. */
+export async function readUserDb(rootfs: string): Promise<{ passwd?: string; group?: string }> {
+  const [passwd, group] = await Promise.all([readFileInRoot(rootfs, '/etc/passwd'), readFileInRoot(rootfs, '/etc/group')]);
+  return { passwd, group };
+}

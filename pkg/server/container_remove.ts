@@ -1,0 +1,13 @@
+import { invalidArgument } from '../errors/errors';
+import type { RuntimeHandlers } from './rpc';
+import type { ContainerDeps } from './container_deps';
+
+/** Removing an unknown container succeeds (idempotent); a running one is killed first. */
+export function removeContainerHandler(deps: ContainerDeps): RuntimeHandlers['removeContainer'] {
+  return async (req, ctx) => {
+    if (!req.containerId) throw invalidArgument('container_id is required');
+    const id = deps.containers.resolve(req.containerId);
+    if (id !== undefined) await deps.containers.remove(id, ctx.log);
+    return {};
+  };
+}

@@ -1,0 +1,37 @@
+import type { ContainerStats } from '../../api/runtime/v1/api';
+import type { Container } from '../container/types';
+import { invalidArgument } from '../errors/errors';
+import type { RuntimeHandlers } from './rpc';
+import { findContainer, type ContainerDeps } from './container_deps';
+import { matchesLabels } from './container_list';
+import { criContainerStats } from './container_view';
+
+export async function statsOf(deps: ContainerDeps, c: Container): Promise<ContainerStats> {
+  const sample = await deps.containers.stats(c);
+  const cpu = sample.cgroup.cpu;
+  const nanoCores = cpu ? deps.cpuRates.rate(c.id, cpu.usageNs, sample.timestamp) : undefined;
+  return criContainerStats(c, sample, nanoCores, deps.fsMountpoint);
+}
+
+export function containerStatsHandler(deps: ContainerDeps): RuntimeHandlers['containerStats'] {
+  return async (req) => {
+    if (!req.containerId) throw invalidArgument('container_id is required');
+    return { stats: await statsOf(deps, findContainer(deps, req.containerId)) };
+  };
+}
+
+export function listContainerStatsHandler(deps: ContainerDeps): RuntimeHandlers['listContainerStats'] {
+  return async (req) => {
+    const f = req.filter;
+    // Stats are for containers that run or ran; one at a time keeps a busy node's disk walk polite.
+    const selected = deps.containers.list().filter((c) => {
+      if (f?.id && !c.id.startsWith(f.id)) return false;
+      if (f?.podSandboxId && !c.meta.podId.startsWith(f.podSandboxId)) return false;
+      return matchesLabels(c.meta.config.labels, f?.labelSelector);
+    });
+    const stats: ContainerStats[] = [];
+    for (const c of selected) stats.push(await statsOf(deps, c));
+    if (!f?.id && !f?.podSandboxId && !f?.labelSelector) deps.cpuRates.forget(new Set(selected.map((c) => c.id)));
+    return { stats };
+  };
+}
