@@ -1,4 +1,4 @@
-import { deviceNumbers, hostDeviceFromStat, hugepageSizeName, propagationFromMountinfo } from './host_facts';
+import { deviceNumbers, hostDeviceFromStat, hugepageSizeName, kernelAtLeast, propagationFromMountinfo } from './host_facts';
 
 const MOUNTINFO = [
   '22 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
@@ -47,4 +47,12 @@ test('huge page size names as cgroups and kubelet write them', () => {
   expect(hugepageSizeName('hugepages-32768kB')).toBe('32MB');
   expect(hugepageSizeName('hugepages-16777216kB')).toBe('16GB');
   expect(hugepageSizeName('nr_hugepages')).toBeUndefined();
+});
+
+test('kernel release comparison (rro needs 5.12)', () => {
+  expect(kernelAtLeast('6.18.44-fc-v595', '5.12')).toBe(true);
+  expect(kernelAtLeast('5.12.0', '5.12')).toBe(true);
+  expect(kernelAtLeast('5.11.22-generic', '5.12')).toBe(false);
+  expect(kernelAtLeast('4.19', '4.8')).toBe(true);
+  expect(kernelAtLeast('4.4.0', '4.8')).toBe(false);
 });

@@ -67,3 +67,14 @@ export function hugepageSizeName(dirName: string): string | undefined {
   }
   return `${size}${UNITS[unit]}`;
 }
+
+/** Whether a kernel release (`uname -r`, "6.1.0-18-amd64") is at least major.minor ("5.12"). */
+export function kernelAtLeast(release: string, want: string): boolean {
+  const parse = (v: string): [number, number] => {
+    const m = /^(\d+)(?:\.(\d+))?/.exec(v);
+    return m ? [Number(m[1]), Number(m[2] ?? 0)] : [0, 0];
+  };
+  const [hm, hn] = parse(release);
+  const [wm, wn] = parse(want);
+  return hm > wm || (hm === wm && hn >= wn);
+}

@@ -22,7 +22,7 @@ export type {
 } from './spec';
 export { capabilitiesFromMask, DEFAULT_CAPABILITIES, KNOWN_CAPABILITIES } from './capabilities';
 export type { HostDevice } from './devices';
-export { deviceNumbers, hostDeviceFromStat, hugepageSizeName, propagationFromMountinfo } from './host_facts';
+export { deviceNumbers, hostDeviceFromStat, hugepageSizeName, kernelAtLeast, propagationFromMountinfo } from './host_facts';
 export type { ImageConfig } from './image_config';
 export type { HostPathInfo, ImageVolumePolicy, PodFiles } from './mounts';
 export { validateUserNamespace } from './namespaces';

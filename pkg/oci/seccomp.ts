@@ -9,6 +9,7 @@ import {
   type SecurityProfile,
 } from '../../api/runtime/v1/api';
 import { invalidArgument } from '../errors/errors';
+import { kernelAtLeast } from './host_facts';
 import type { Seccomp, Syscall, SyscallArg } from './runtime_spec';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp_default';
 
@@ -87,28 +88,22 @@ export interface SeccompTarget {
   kernelVersion?: string;
 }
 
-function kernelAtLeast(have: string | undefined, want: string): boolean {
-  if (have === undefined) return true;
-  const parse = (v: string): number[] => (v.match(/^(\d+)(?:\.(\d+))?/) ?? []).slice(1).map((x) => Number(x ?? 0));
-  const [hm = 0, hn = 0] = parse(have);
-  const [wm = 0, wn = 0] = parse(want);
-  return hm > wm || (hm === wm && hn >= wn);
-}
-
 function matches(filter: SeccompFilter | null | undefined, target: SeccompTarget, archNames: string[], include: boolean): boolean {
   if (!filter) return include;
   const caps = filter.caps ?? [];
   const arches = filter.arches ?? [];
+  // An unknown kernel counts as new enough.
+  const kernelOk = (min: string): boolean => target.kernelVersion === undefined || kernelAtLeast(target.kernelVersion, min);
   if (include) {
     if (caps.some((c) => !target.capabilities.includes(c))) return false;
     if (arches.length > 0 && !arches.some((a) => archNames.includes(a))) return false;
-    if (filter.minKernel !== undefined && !kernelAtLeast(target.kernelVersion, filter.minKernel)) return false;
+    if (filter.minKernel !== undefined && !kernelOk(filter.minKernel)) return false;
     return true;
   }
   // An exclude filter matches (drops the rule) when any of its conditions holds.
   if (caps.some((c) => target.capabilities.includes(c))) return true;
   if (arches.some((a) => archNames.includes(a))) return true;
-  return filter.minKernel !== undefined && kernelAtLeast(target.kernelVersion, filter.minKernel);
+  return filter.minKernel !== undefined && kernelOk(filter.minKernel);
 }
 
 /** The OCI seccomp section for one container from a profile. */

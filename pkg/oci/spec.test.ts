@@ -268,6 +268,7 @@ describe('other pods and nodes', () => {
   });
   test('a bad request fails as a whole with the first problem named', () => {
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, workingDir: 'rel' })))).toMatch(/^config\.working_dir/);
+    expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, CDIDevices: [{ name: 'vendor.com/gpu=0' }] })))).toMatch(/^config\.CDI_devices: CDI devices \(vendor.com\/gpu=0\)/);
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, mounts: [{ containerPath: '/x', hostPath: '/nope' }] })))).toMatch(/config\.mounts\[0\]\.host_path "\/nope" does not exist/);
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, args: [] }, kubeletSandbox, { image: {} })))).toMatch(/^config\.command/);
     expect(invalid(() => buildContainerSpec(input(kubeletConfig, { ...kubeletSandbox, linux: { ...kubeletSandbox.linux, cgroupParent: 'relative' } })))).toMatch(/cgroup_parent "relative"/);

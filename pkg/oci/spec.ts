@@ -155,6 +155,9 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
   const sc = config.linux?.securityContext;
   const sandboxSc = sandboxConfig.linux?.securityContext;
   const privileged = sc?.privileged ?? false;
+  if (config.CDIDevices.length > 0) {
+    throw invalidArgument(`config.CDI_devices: CDI devices (${config.CDIDevices.map((d) => d.name).join(', ')}) are not supported by this runtime`);
+  }
   if (privileged && !sandboxSc?.privileged) {
     throw invalidArgument('config.linux.security_context.privileged needs a privileged pod (sandbox_config.linux.security_context.privileged)');
   }
