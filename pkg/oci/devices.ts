@@ -4,7 +4,7 @@
 import type { Device as CriDevice } from '../../api/runtime/v1/api';
 import { invalidArgument } from '../errors/errors';
 import { cleanPath } from './path';
-import type { Device, DeviceCgroupRule } from './runtime_spec';
+import type { Device, DeviceCgroupRule, Mount } from './runtime_spec';
 
 /** A device node on the node, as the caller found it with stat(2). */
 export interface HostDevice {
@@ -51,11 +51,15 @@ export interface DeviceInput {
   privileged: boolean;
   /** Every device of the node (privileged containers only). */
   hostDevices: readonly HostDevice[] | undefined;
+  /** In a user namespace device nodes cannot be made: they are bind-mounted from the host instead. */
+  userNamespace: boolean;
 }
 
 export interface DeviceResult {
   devices: Device[];
   rules: DeviceCgroupRule[];
+  /** Bind mounts of the host's device nodes (user namespaces only). */
+  mounts: Mount[];
 }
 
 function permissions(text: string, field: string): string {
@@ -79,6 +83,7 @@ const ociDevice = (d: HostDevice, path: string): Device => ({
 export function buildDevices(input: DeviceInput): DeviceResult {
   const devices: Device[] = [];
   const rules: DeviceCgroupRule[] = [];
+  const mounts: Mount[] = [];
   input.devices.forEach((req, i) => {
     const field = `config.devices[${i}]`;
     if (!req.hostPath.startsWith('/')) throw invalidArgument(`${field}.host_path ${JSON.stringify(req.hostPath)} is not an absolute path`);
@@ -90,7 +95,11 @@ export function buildDevices(input: DeviceInput): DeviceResult {
     const base = cleanPath(req.hostPath);
     for (const d of found) {
       const rel = cleanPath(d.path) === base ? '' : cleanPath(d.path).slice(base.length);
-      devices.push(ociDevice(d, cleanPath(containerPath + rel)));
+      const path = cleanPath(containerPath + rel);
+      // runc binds a device into a user namespace from the host path equal
+      // to its container path, so a renamed one is bound here instead.
+      if (input.userNamespace) mounts.push({ destination: path, type: 'bind', source: cleanPath(d.path), options: ['bind', 'rprivate', 'nosuid', 'noexec'] });
+      else devices.push(ociDevice(d, path));
       if (d.type !== 'p') rules.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access });
     }
   });
@@ -99,7 +108,7 @@ export function buildDevices(input: DeviceInput): DeviceResult {
     if (!input.hostDevices) throw new Error('oci: a privileged container needs the host device list');
     const taken = new Set(devices.map((d) => d.path));
     const all = input.hostDevices.filter((d) => !taken.has(cleanPath(d.path))).map((d) => ociDevice(d, cleanPath(d.path)));
-    return { devices: [...all, ...devices], rules: [{ allow: true, access: rwm }] };
+    return { devices: [...all, ...devices], rules: [{ allow: true, access: rwm }], mounts };
   }
-  return { devices, rules: [...DEFAULT_DEVICE_RULES.map((r) => ({ ...r })), ...rules] };
+  return { devices, rules: [...DEFAULT_DEVICE_RULES.map((r) => ({ ...r })), ...rules], mounts };
 }

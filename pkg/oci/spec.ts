@@ -194,7 +194,13 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     idmappedMounts: host.idmappedMounts,
     imageVolumes: options.imageVolumes ?? { mode: 'mkdir' },
   });
-  const devices = buildDevices({ devices: config.devices, resolved: input.resolved.devices, privileged, hostDevices: host.devices });
+  const devices = buildDevices({
+    devices: config.devices,
+    resolved: input.resolved.devices,
+    privileged,
+    hostDevices: host.devices,
+    userNamespace: namespaces.userNamespace,
+  });
   const resources = buildResources({
     resources: config.linux?.resources,
     field: 'config.linux.resources',
@@ -228,7 +234,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     ociVersion: OCI_VERSION,
     process,
     root: { path: input.rootfs, readonly: sc?.readonlyRootfs ?? false },
-    mounts: mounts.mounts,
+    mounts: [...mounts.mounts, ...devices.mounts],
     annotations: annotations(input),
     linux: {
       namespaces: namespaces.namespaces,
