@@ -216,7 +216,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
   const stopSignal = imageStopSignal(input.image.StopSignal);
 
   const cwd = processCwd(config.workingDir, input.image);
-  const process: Process = {
+  const proc: Process = {
     terminal: config.tty,
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     args: processArgs(config.command, config.args, input.image),
@@ -226,13 +226,13 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     noNewPrivileges: sc?.noNewPrivs ?? false,
     oomScoreAdj: resources.oomScoreAdj,
   };
-  if (options.rlimits && options.rlimits.length > 0) process.rlimits = options.rlimits.map((r) => ({ ...r }));
-  if (apparmor !== undefined) process.apparmorProfile = apparmor;
+  if (options.rlimits && options.rlimits.length > 0) proc.rlimits = options.rlimits.map((r) => ({ ...r }));
+  if (apparmor !== undefined) proc.apparmorProfile = apparmor;
 
   const { oomScoreAdj: _oom, ...cgroupResources } = resources;
   const spec: Spec = {
     ociVersion: OCI_VERSION,
-    process,
+    process: proc,
     root: { path: input.rootfs, readonly: sc?.readonlyRootfs ?? false },
     mounts: [...mounts.mounts, ...devices.mounts],
     annotations: annotations(input),
