@@ -11,6 +11,8 @@ import type { ImageHandlers, RuntimeHandlers } from '../../pkg/server/rpc';
 import { Metrics } from '../../pkg/metrics/metrics';
 import { MetricsServer } from '../../pkg/metrics/server';
 import { CriServer } from '../../pkg/server/server';
+import { ImageManager } from '../../pkg/image/manager';
+import { imageHandlers } from '../../pkg/server/image_handlers';
 import { setUpPods } from '../../pkg/server/pod_setup';
 import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
 import { statusHandler, type ConditionSource } from '../../pkg/server/status';
@@ -66,6 +68,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const image: ImageHandlers = {};
 
   // Each area adds its handlers here.
+  const images = await ImageManager.open({ config, store, log });
+  Object.assign(image, imageHandlers(images));
   const pods = await setUpPods({ config, store, log });
   conditions.push(pods.networkReady);
   Object.assign(runtime, pods.handlers);
@@ -89,6 +93,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      images.close();
       await server.shutdown(SHUTDOWN_GRACE_MS);
       await pods.close();
       await metricsServer.close();

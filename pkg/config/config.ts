@@ -50,6 +50,7 @@ export const configSchema = table({
     auth_file: path('', 'A docker config.json style file with registry credentials; "" for none.', true),
     pull_progress_timeout: duration('1m', 'Cancel a pull when no bytes arrive for this long.'),
     max_concurrent_downloads: int(3, 'Layers downloaded at once per pull.', 1, 32),
+    progress_log_interval: duration('10s', 'How often a pull in progress logs bytes done/total per layer; "0s" never.'),
     registries: map(registry, {}, 'Per-registry settings: mirrors, insecure, CA files.'),
   }),
   network: table({

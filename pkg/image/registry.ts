@@ -108,6 +108,14 @@ export class RepositoryClient {
     if (endpoints.length === 0) throw new RegistryError('unavailable', 'no endpoint to pull from (mirror_only with no mirrors)');
   }
 
+  /** The same client (endpoints, answered challenges) bound to another abort signal. */
+  withSignal(signal: AbortSignal): RepositoryClient {
+    const c = new RepositoryClient(this.endpoints, this.path, { ...this.opts, signal });
+    c.preferred = this.preferred;
+    for (const [k, v] of this.authorization) c.authorization.set(k, v);
+    return c;
+  }
+
   /** Fetches a manifest or index by tag or digest. */
   async getManifest(reference: string): Promise<FetchedManifest> {
     return this.onEachEndpoint(`manifest ${this.path}:${reference}`, async (ep) => {

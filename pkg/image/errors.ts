@@ -1,0 +1,36 @@
+// What a failed pull means to a CRI client.
+import { KrillError } from '../errors/errors';
+import { UnsafeEntryError } from '../storage/safe_path';
+import { TarError } from '../storage/tar';
+import { AuthError } from './auth';
+import { ManifestError } from './manifest';
+import { ReferenceError } from './reference';
+import { RegistryError } from './registry';
+import { VerifyError } from './verify';
+
+export function pullError(image: string, err: unknown): KrillError {
+  if (err instanceof KrillError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  const fail = `pulling ${image} failed: ${msg}`;
+  if (err instanceof ReferenceError) return new KrillError('InvalidArgument', `image.image: ${msg}`, { cause: err });
+  if (err instanceof RegistryError) {
+    switch (err.kind) {
+      case 'not-found':
+        return new KrillError('NotFound', `image ${image} not found: ${msg}`, { cause: err });
+      case 'unauthorized':
+      case 'denied':
+        return new KrillError('PermissionDenied', `pull access denied for ${image}: ${msg}`, { cause: err });
+      case 'stalled':
+        return new KrillError('DeadlineExceeded', `pulling ${image} made no progress: ${msg}`, { cause: err });
+      case 'unavailable':
+        return new KrillError('Unavailable', fail, { cause: err });
+      default:
+        return new KrillError('Internal', fail, { cause: err });
+    }
+  }
+  if (err instanceof AuthError) return new KrillError('PermissionDenied', fail, { cause: err });
+  if (err instanceof VerifyError || err instanceof ManifestError || err instanceof UnsafeEntryError || err instanceof TarError) {
+    return new KrillError('Internal', fail, { cause: err });
+  }
+  return new KrillError('Internal', fail, { cause: err });
+}

@@ -1,0 +1,23 @@
+// ImageFsInfo: bytes and inodes used by the layer and content stores, on the
+// filesystem of <root>/layers. Container writable layers are not reported
+// here (CRI: only when they live on another filesystem).
+import type { ImageFsInfoRequest, ImageFsInfoResponse } from '../../api/runtime/v1/api';
+import type { ImageManager } from '../image/manager';
+import type { UnaryHandler } from './rpc';
+
+export function imageFsInfoHandler(images: ImageManager): UnaryHandler<ImageFsInfoRequest, ImageFsInfoResponse> {
+  return async () => {
+    const u = await images.usage();
+    return {
+      imageFilesystems: [
+        {
+          timestamp: BigInt(Date.now()) * 1_000_000n,
+          fsId: { mountpoint: u.mountpoint },
+          usedBytes: { value: BigInt(u.bytes) },
+          inodesUsed: { value: BigInt(u.inodes) },
+        },
+      ],
+      containerFilesystems: [],
+    };
+  };
+}
