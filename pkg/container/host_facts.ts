@@ -5,6 +5,7 @@ import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import type { Cgroups } from '../cgroups/cgroups';
 import { capabilitiesFromMask, type HostDevice } from '../oci';
+import { hostDeviceFromStat, hugepageSizeName, kernelAtLeast } from '../oci/host_facts';
 import type { HostFacts } from '../oci/spec';
 import { run } from '../util/exec';
 import type { HandlerSpec } from '../runtime/types';
@@ -23,20 +24,6 @@ async function statusField(name: string): Promise<string | undefined> {
   return new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(text)?.[1];
 }
 
-function kernelAtLeast(version: string, major: number, minor: number): boolean {
-  const [maj = 0, min = 0] = version.split(/[.-]/).map(Number);
-  return maj > major || (maj === major && min >= minor);
-}
-
-/** "hugepages-2048kB" → "2MB", "hugepages-1048576kB" → "1GB" (the names the cgroup files use). */
-export function hugepageSizeName(dir: string): string | undefined {
-  const kb = Number(/^hugepages-(\d+)kB$/.exec(dir)?.[1]);
-  if (!kb) return undefined;
-  if (kb % (1024 * 1024) === 0) return `${kb / (1024 * 1024)}GB`;
-  if (kb % 1024 === 0) return `${kb / 1024}MB`;
-  return `${kb}KB`;
-}
-
 /** What a runtime binary says it supports (`runc features`); crun 1.8 has no such command. */
 export interface HandlerFeatures {
   recursiveReadOnlyMounts: boolean;
@@ -51,7 +38,7 @@ export async function probeHandler(h: HandlerSpec): Promise<HandlerFeatures> {
   try {
     const f = JSON.parse(r.stdout) as { mountOptions?: string[]; linux?: { namespaces?: string[]; mountExtensions?: { idmap?: { enabled?: boolean } } } };
     return {
-      recursiveReadOnlyMounts: (f.mountOptions ?? []).includes('rro') && kernelAtLeast(release(), 5, 12),
+      recursiveReadOnlyMounts: (f.mountOptions ?? []).includes('rro') && kernelAtLeast(release(), '5.12'),
       userNamespaces: (f.linux?.namespaces ?? []).includes('user'),
       idmappedMounts: f.linux?.mountExtensions?.idmap?.enabled === true,
     };
@@ -115,21 +102,9 @@ export async function listDevices(dir = '/dev'): Promise<HostDevice[]> {
 
 /** The device node at `path` (not following a final symlink), or undefined when it is none. */
 export async function deviceAt(path: string): Promise<HostDevice | undefined> {
-  let st;
   try {
-    st = await lstat(path);
+    return hostDeviceFromStat(path, await lstat(path, { bigint: false }));
   } catch {
     return undefined;
   }
-  const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : st.isFIFO() ? 'p' : undefined;
-  if (!type) return undefined;
-  return {
-    path,
-    type,
-    major: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
-    minor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n)),
-    fileMode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-  };
 }

@@ -261,12 +261,12 @@ export class ContainerManager {
         image: image.config,
         imageName: image.name,
         rootfs,
+        cgroupsPath: cgroup.ociPath,
         pod: { namespaces: pod.namespaces, files: pod.files },
         resolved: { ...resolved, ...userDb },
         host,
         options: { ...this.opts.specOptions, runtimeHandler: handler.name },
       });
-      built.spec.linux.cgroupsPath = cgroup.ociPath;
       for (const dir of built.rootfsDirs) await mkdirInRoot(rootfs, dir);
       for (const dir of built.hostDirs) await mkdir(dir, { recursive: true });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(built.spec));

@@ -4,42 +4,11 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import type { ContainerConfig } from '../../api/runtime/v1/api';
 import { invalidArgument, isErrno } from '../errors/errors';
 import type { HostDevice } from '../oci';
+import { propagationFromMountinfo } from '../oci/host_facts';
 import type { HostPathInfo } from '../oci/mounts';
 import type { SpecRequirements } from '../oci/spec';
 import { readFileInRoot } from '../storage/in_root';
 import { deviceAt, listDevices } from './host_facts';
-
-interface MountEntry {
-  mountPoint: string;
-  optional: string[];
-}
-
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export function parseMountinfo(text: string): MountEntry[] {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const pre = line.slice(0, line.indexOf(' - ')).split(' ');
-      return { mountPoint: unescape(pre[4]!), optional: pre.slice(6) };
-    });
-}
-
-/** Propagation of the mount that holds `path`: the deepest mount point above it. */
-export function propagationOf(mounts: readonly MountEntry[], path: string): HostPathInfo['propagation'] {
-  let best: MountEntry | undefined;
-  for (const m of mounts) {
-    const under = m.mountPoint === '/' || path === m.mountPoint || path.startsWith(`${m.mountPoint}/`);
-    if (under && (!best || m.mountPoint.length >= best.mountPoint.length)) best = m;
-  }
-  if (!best) return 'private';
-  if (best.optional.some((o) => o.startsWith('shared:'))) return 'shared';
-  if (best.optional.some((o) => o.startsWith('master:'))) return 'slave';
-  return 'private';
-}
 
 export interface ResolvedForSpec {
   hostPaths: Record<string, HostPathInfo>;
@@ -48,7 +17,7 @@ export interface ResolvedForSpec {
 }
 
 export async function resolveHostFiles(config: ContainerConfig, req: SpecRequirements): Promise<ResolvedForSpec> {
-  const mounts = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
   const hostPaths: Record<string, HostPathInfo> = {};
   for (const p of req.hostPaths) {
     const i = config.mounts.findIndex((m) => m.hostPath === p);
@@ -59,7 +28,7 @@ export async function resolveHostFiles(config: ContainerConfig, req: SpecRequire
       if (isErrno(err, 'ENOENT')) throw invalidArgument(`config.mounts[${i}].host_path ${JSON.stringify(p)} does not exist on the node`);
       throw err;
     }
-    hostPaths[p] = { realPath: real, propagation: propagationOf(mounts, real) };
+    hostPaths[p] = { realPath: real, propagation: propagationFromMountinfo(mountinfo, real) };
   }
   const devices: Record<string, HostDevice[]> = {};
   for (const p of req.devicePaths) {

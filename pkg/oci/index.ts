@@ -27,8 +27,6 @@ export type { ImageConfig } from './image_config';
 export type { HostPathInfo, ImageVolumePolicy, PodFiles } from './mounts';
 export { validateUserNamespace } from './namespaces';
 export type { PodNamespacePaths } from './namespaces';
-export { cgroupsPath } from './resources';
-export type { CgroupDriver } from './resources';
 export type { Spec } from './runtime_spec';
 export { parseSignal, SIGTERM } from './signal';
 export type { Signal } from './signal';

@@ -1,6 +1,6 @@
 import { LinuxContainerResources, type DeepPartial } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
-import { buildResources, cgroupsPath, type ResourceInput } from './resources';
+import { buildResources, type ResourceInput } from './resources';
 
 const invalid = (fn: () => unknown): string => {
   try {
@@ -89,16 +89,3 @@ test('a pids limit from the options', () => {
   expect(build(undefined, { pidsLimit: 0 }).pids).toBeUndefined();
 });
 
-describe('cgroupsPath', () => {
-  test('cgroupfs: <parent>/<id>', () => {
-    expect(cgroupsPath('cgroupfs', '/kubepods/burstable/pod123', 'abc', 'krill')).toBe('/kubepods/burstable/pod123/abc');
-    expect(cgroupsPath('cgroupfs', '/kubepods//x/', 'abc', 'krill')).toBe('/kubepods/x/abc');
-    expect(cgroupsPath('cgroupfs', '/', 'abc', 'krill')).toBe('/abc');
-    expect(invalid(() => cgroupsPath('cgroupfs', 'kubepods.slice', 'abc', 'krill'))).toMatch(/^sandbox_config\.linux\.cgroup_parent "kubepods.slice" is not an absolute cgroup path/);
-  });
-  test('systemd: <slice>:<prefix>:<id>', () => {
-    expect(cgroupsPath('systemd', 'kubepods-burstable-pod123.slice', 'abc', 'krill')).toBe('kubepods-burstable-pod123.slice:krill:abc');
-    expect(cgroupsPath('systemd', '/kubepods.slice/kubepods-besteffort.slice/', 'abc', 'crio')).toBe('kubepods-besteffort.slice:crio:abc');
-    expect(invalid(() => cgroupsPath('systemd', '/kubepods/burstable', 'abc', 'krill'))).toMatch(/is not a systemd slice/);
-  });
-});

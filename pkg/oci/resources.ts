@@ -3,7 +3,6 @@
 // cgroupfs and systemd drivers.
 import type { LinuxContainerResources } from '../../api/runtime/v1/api';
 import { invalidArgument } from '../errors/errors';
-import { cleanPath } from './path';
 import type { Cpu, HugepageLimit, Memory } from './runtime_spec';
 
 export interface ResourceInput {
@@ -112,22 +111,3 @@ export function buildResources(input: ResourceInput): ResourceResult {
   return out;
 }
 
-export type CgroupDriver = 'cgroupfs' | 'systemd';
-
-const SLICE = /^[A-Za-z0-9:_.\\-]+\.slice$/;
-
-/**
- * The OCI cgroupsPath: cgroupfs "<parent>/<id>"; systemd "<slice>:<prefix>:<id>"
- * (runc makes the scope <prefix>-<id>.scope under the slice).
- */
-export function cgroupsPath(driver: CgroupDriver, parent: string, id: string, systemdPrefix: string): string {
-  const field = 'sandbox_config.linux.cgroup_parent';
-  if (driver === 'systemd') {
-    const slice = parent.split('/').filter((p) => p !== '').pop() ?? '';
-    if (!SLICE.test(slice)) throw invalidArgument(`${field} ${JSON.stringify(parent)} is not a systemd slice (the systemd cgroup driver is in use)`);
-    return `${slice}:${systemdPrefix}:${id}`;
-  }
-  if (!parent.startsWith('/')) throw invalidArgument(`${field} ${JSON.stringify(parent)} is not an absolute cgroup path (the cgroupfs driver is in use)`);
-  const clean = cleanPath(parent);
-  return clean === '/' ? `/${id}` : `${clean}/${id}`;
-}

@@ -81,6 +81,7 @@ function input(config: DeepPartial<ContainerConfig> = kubeletConfig, sandbox: De
     image: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], StopSignal: 'SIGQUIT', WorkingDir: '/srv' },
     imageName: 'docker.io/library/busybox:1.36',
     rootfs: `/var/lib/krill/containers/${ID}/rootfs`,
+    cgroupsPath: `/kubepods/burstable/podu1/${ID}`,
     pod: { namespaces: { network: '/run/krill/ns/net/p', ipc: '/run/krill/ns/ipc/p', uts: '/run/krill/ns/uts/p' }, files: POD_FILES },
     resolved: {
       passwd: 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
@@ -104,7 +105,7 @@ function input(config: DeepPartial<ContainerConfig> = kubeletConfig, sandbox: De
       swapAccounting: true,
       hugepageSizes: ['2MB', '1GB'],
     },
-    options: { runtimeHandler: 'runc', cgroupDriver: 'cgroupfs', defaultCgroupParent: '/krill', oomScoreAdjFloor: 0 },
+    options: { runtimeHandler: 'runc', oomScoreAdjFloor: 0 },
     ...over,
   };
 }
@@ -184,7 +185,7 @@ describe('security settings end to end', () => {
   test('read-only rootfs, no_new_privs, tty, rlimits, AppArmor default', () => {
     const { spec } = buildContainerSpec(
       input({ ...kubeletConfig, tty: true, linux: { ...kubeletConfig.linux, securityContext: { ...kubeletConfig.linux!.securityContext, readonlyRootfs: true, noNewPrivs: true } } }, kubeletSandbox, {
-        options: { runtimeHandler: 'runc', cgroupDriver: 'cgroupfs', defaultCgroupParent: '/krill', oomScoreAdjFloor: 0, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }], appArmorDefaultProfile: 'krill-default' },
+        options: { runtimeHandler: 'runc', oomScoreAdjFloor: 0, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }], appArmorDefaultProfile: 'krill-default' },
         host: { ...input().host, appArmor: true },
       }),
     );
@@ -237,15 +238,13 @@ describe('other pods and nodes', () => {
     expect(spec.process.args).toEqual(['/bin/sh', '-c', 'echo hi']);
     expect(user).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
     expect(spec.process.cwd).toBe('/');
-    expect(spec.linux.cgroupsPath).toBe(`/krill/${ID}`);
     expect(spec.linux.maskedPaths).toEqual(DEFAULT_MASKED_PATHS);
     expect(spec.linux.seccomp).toBeDefined();
     expect(spec.hostname).toBeUndefined();
     expect(spec.mounts.find((m) => m.destination === '/dev/shm')!.type).toBe('tmpfs');
   });
-  test('the systemd cgroup driver', () => {
-    const sandbox = { ...kubeletSandbox, linux: { ...kubeletSandbox.linux, cgroupParent: 'kubepods-burstable-podu1.slice' } };
-    const { spec } = buildContainerSpec(input(kubeletConfig, sandbox, { options: { runtimeHandler: 'crun', cgroupDriver: 'systemd', defaultCgroupParent: 'system.slice', oomScoreAdjFloor: 0 } }));
+  test('the cgroup path is the caller\'s; the handler is named', () => {
+    const { spec } = buildContainerSpec(input(kubeletConfig, kubeletSandbox, { cgroupsPath: `kubepods-burstable-podu1.slice:krill:${ID}`, options: { runtimeHandler: 'crun', oomScoreAdjFloor: 0 } }));
     expect(spec.linux.cgroupsPath).toBe(`kubepods-burstable-podu1.slice:krill:${ID}`);
     expect(spec.annotations!['io.krill.runtime-handler']).toBe('crun');
   });
@@ -271,7 +270,6 @@ describe('other pods and nodes', () => {
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, CDIDevices: [{ name: 'vendor.com/gpu=0' }] })))).toMatch(/^config\.CDI_devices: CDI devices \(vendor.com\/gpu=0\)/);
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, mounts: [{ containerPath: '/x', hostPath: '/nope' }] })))).toMatch(/config\.mounts\[0\]\.host_path "\/nope" does not exist/);
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, args: [] }, kubeletSandbox, { image: {} })))).toMatch(/^config\.command/);
-    expect(invalid(() => buildContainerSpec(input(kubeletConfig, { ...kubeletSandbox, linux: { ...kubeletSandbox.linux, cgroupParent: 'relative' } })))).toMatch(/cgroup_parent "relative"/);
   });
 });
 

@@ -11,7 +11,7 @@ import type { ImageConfig } from './image_config';
 import { buildMounts, type HostPathInfo, type ImageVolumePolicy, type PodFiles } from './mounts';
 import { resolveNamespaces, type PodNamespacePaths } from './namespaces';
 import { processArgs, processCwd, processEnv } from './process';
-import { buildResources, cgroupsPath, type CgroupDriver } from './resources';
+import { buildResources } from './resources';
 import { OCI_VERSION, type Process, type Rlimit, type Spec } from './runtime_spec';
 import { resolveSeccomp, seccompChoice } from './seccomp';
 import { resolveAppArmor } from './security';
@@ -71,11 +71,6 @@ export interface HostFacts {
 export interface SpecOptions {
   /** The runtime handler's name, recorded in an annotation. */
   runtimeHandler: string;
-  cgroupDriver: CgroupDriver;
-  /** The cgroup parent when the pod has none: an absolute path (cgroupfs) or a slice (systemd). */
-  defaultCgroupParent: string;
-  /** The systemd scope prefix: scopes are <prefix>-<id>.scope. Default "krill". */
-  systemdScopePrefix?: string;
   /** krilld's own oom_score_adj; containers are clamped to it. */
   oomScoreAdjFloor: number;
   /** Default DEFAULT_CAPABILITIES. */
@@ -103,6 +98,8 @@ export interface ContainerSpecInput {
   imageName?: string;
   /** Absolute path of the mounted root filesystem. */
   rootfs: string;
+  /** linux.cgroupsPath, in the runtime's syntax for the cgroup driver (pkg/cgroups makes it). */
+  cgroupsPath: string;
   pod: PodContext;
   resolved: ResolvedFiles;
   host: HostFacts;
@@ -211,8 +208,6 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     oomScoreAdjFloor: options.oomScoreAdjFloor,
   });
   const sysctl = buildSysctls(sandboxConfig.linux?.sysctls ?? {}, namespaces);
-  const parent = sandboxConfig.linux?.cgroupParent || options.defaultCgroupParent;
-  const cgroups = cgroupsPath(options.cgroupDriver, parent, input.containerId, options.systemdScopePrefix ?? 'krill');
   const stopSignal = imageStopSignal(input.image.StopSignal);
 
   const cwd = processCwd(config.workingDir, input.image);
@@ -239,7 +234,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     linux: {
       namespaces: namespaces.namespaces,
       resources: { devices: devices.rules, ...cgroupResources },
-      cgroupsPath: cgroups,
+      cgroupsPath: input.cgroupsPath,
       maskedPaths: mounts.maskedPaths,
       readonlyPaths: mounts.readonlyPaths,
     },
