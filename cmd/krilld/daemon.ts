@@ -14,6 +14,10 @@ import { CriServer } from '../../pkg/server/server';
 import { ImageManager } from '../../pkg/image/manager';
 import { imageHandlers } from '../../pkg/server/image_handlers';
 import { setUpPods } from '../../pkg/server/pod_setup';
+import { setUpContainers, setUpRuntime } from '../../pkg/server/container_setup';
+import { streamingBackend, streamingHandlers } from '../../pkg/server/streaming_handlers';
+import { StreamingServer } from '../../pkg/streaming/server';
+import type { HandlerFeatures } from '../../pkg/container/host_facts';
 import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
 import { statusHandler, type ConditionSource } from '../../pkg/server/status';
 import { versionHandler } from '../../pkg/server/version';
@@ -42,9 +46,13 @@ function runtimeReady(config: KrillConfig): ConditionSource {
   };
 }
 
-function runtimeHandlerList(config: KrillConfig): RuntimeHandler[] {
-  const features = { recursiveReadOnlyMounts: false, userNamespaces: false };
-  return [{ name: '', features }, ...Object.keys(config.runtime.handlers).map((name) => ({ name, features }))];
+function runtimeHandlerList(config: KrillConfig, probed: Record<string, HandlerFeatures>): RuntimeHandler[] {
+  // User namespaces for pods are not implemented yet, whatever the runtime could do.
+  const features = (name: string) => ({ recursiveReadOnlyMounts: probed[name]?.recursiveReadOnlyMounts ?? false, userNamespaces: false });
+  return [
+    { name: '', features: features(config.runtime.default_handler) },
+    ...Object.keys(config.runtime.handlers).map((name) => ({ name, features: features(name) })),
+  ];
 }
 
 export interface Daemon {
@@ -70,13 +78,23 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   // Each area adds its handlers here.
   const images = await ImageManager.open({ config, store, log });
   Object.assign(image, imageHandlers(images));
+  const ociRuntime = await setUpRuntime(config);
   const pods = await setUpPods({ config, store, log });
   conditions.push(pods.networkReady);
   Object.assign(runtime, pods.handlers);
+  const containers = await setUpContainers({ config, store, log, runtime: ociRuntime, pods, images, metrics });
+  pods.useContainers(containers.podContainers);
+  Object.assign(runtime, containers.handlers);
+  const streaming = await StreamingServer.start({
+    config: config.streaming,
+    backend: streamingBackend(containers.manager, pods.sandboxes),
+    log: log.child({ component: 'streaming' }),
+  });
+  Object.assign(runtime, streamingHandlers(containers.manager, pods.sandboxes, streaming));
 
   runtime.status = statusHandler({
     conditions,
-    handlers: () => runtimeHandlerList(config),
+    handlers: () => runtimeHandlerList(config, containers.features),
     features: () => ({ supplementalGroupsPolicy: false }),
     info: () => ({
       config: JSON.stringify(configToPlain(config)),
@@ -95,6 +113,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     stopping ??= (async () => {
       images.close();
       await server.shutdown(SHUTDOWN_GRACE_MS);
+      await streaming.stop();
+      containers.close();
+      ociRuntime.close();
       await pods.close();
       await metricsServer.close();
       store.close();

@@ -1,0 +1,87 @@
+// Exec, Attach and PortForward: each checks its target, then hands back a
+// single-use URL on the streaming server, whose sessions run through this
+// backend (conmon for exec and attach; nsenter+socat into the pod's network
+// namespace for port-forward).
+import type { Duplex } from 'node:stream';
+import type { ContainerManager } from '../container/manager';
+import { failedPrecondition, invalidArgument, notFound } from '../errors/errors';
+import { dialPodPort } from '../network/dial';
+import type { SandboxManager } from '../sandbox/manager';
+import type { StreamingBackend, TerminalSize } from '../streaming/backend';
+import type { StreamingServer } from '../streaming/server';
+import type { RuntimeHandlers } from './rpc';
+
+async function applyResizes(sizes: AsyncIterable<TerminalSize>, resize: (w: number, h: number) => Promise<void>): Promise<void> {
+  for await (const size of sizes) await resize(size.width, size.height).catch(() => undefined);
+}
+
+export function streamingBackend(containers: ContainerManager, sandboxes: SandboxManager): StreamingBackend {
+  return {
+    async exec(containerId, cmd, tty, streams, resize, signal) {
+      const session = await containers.exec(containerId, cmd, tty, streams);
+      // A client that goes away takes its command with it: nothing is left running unseen.
+      const onAbort = (): void => session.kill();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void applyResizes(resize, (w, h) => session.resize(w, h));
+      try {
+        return await session.done;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+
+    async attach(containerId, _tty, streams, resize, signal) {
+      const a = containers.attach(containerId, streams);
+      // Detaching never stops the container; conmon closes its stdin only when it was created stdin_once.
+      const onAbort = (): void => a.session.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void applyResizes(resize, a.resize);
+      try {
+        await a.session.done;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+
+    async portForward(podSandboxId, port, signal): Promise<Duplex> {
+      const pod = sandboxes.get(podSandboxId);
+      if (!pod) throw notFound(`pod sandbox ${podSandboxId} not found`);
+      const conn = await dialPodPort(pod.meta.namespaces.network, port);
+      signal.addEventListener('abort', () => conn.destroy(), { once: true });
+      return conn;
+    },
+  };
+}
+
+function runningContainer(containers: ContainerManager, idOrPrefix: string): string {
+  if (!idOrPrefix) throw invalidArgument('container_id is required');
+  const id = containers.resolve(idOrPrefix);
+  const c = id === undefined ? undefined : containers.get(id);
+  if (!c || c.status.state === 'creating') throw notFound(`container ${JSON.stringify(idOrPrefix)} not found`);
+  if (c.status.state !== 'running') throw failedPrecondition(`container ${c.id} is not running (it is ${c.status.state})`);
+  return c.id;
+}
+
+export function streamingHandlers(containers: ContainerManager, sandboxes: SandboxManager, server: StreamingServer): Partial<RuntimeHandlers> {
+  return {
+    exec: async (req) => {
+      const containerId = runningContainer(containers, req.containerId);
+      return { url: server.register('exec', { ...req, containerId }) };
+    },
+    attach: async (req) => {
+      const containerId = runningContainer(containers, req.containerId);
+      const c = containers.get(containerId)!;
+      if (req.stdin && !c.meta.config.stdin) throw invalidArgument(`stdin: container ${containerId} was not created with stdin open`);
+      if (req.tty !== c.meta.config.tty) throw invalidArgument(`tty: must match the container's (${c.meta.config.tty})`);
+      return { url: server.register('attach', { ...req, containerId }) };
+    },
+    portForward: async (req) => {
+      if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
+      const id = sandboxes.resolve(req.podSandboxId);
+      const pod = id === undefined ? undefined : sandboxes.get(id);
+      if (!pod) throw notFound(`pod sandbox ${JSON.stringify(req.podSandboxId)} not found`);
+      if (pod.status.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
+      return { url: server.register('portforward', { ...req, podSandboxId: pod.id }) };
+    },
+  };
+}

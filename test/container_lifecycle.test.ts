@@ -1,0 +1,181 @@
+// Containers through their life over CRI: create, start, status, logs,
+// ExecSync, stop, remove, failure cleanup, idempotence, and survival of a
+// krilld crash.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ContainerState } from '../api/runtime/v1/api';
+import { grpc } from '../pkg/criclient/client';
+import { containerConfig, pull, readLog, startContainerKrilld, status, testImage, waitExited } from './harness/containers';
+import type { Krilld } from './harness/krilld';
+import { podConfig, runRequest } from './harness/pods';
+import { removeTestCgroups } from './harness/cgroups';
+import { testCgroupParent } from './harness/paths';
+
+const BUSYBOX = testImage('layered');
+
+let k: Krilld;
+let podId: string;
+let logDir: string;
+const cgroupParent = testCgroupParent('ctr-lifecycle');
+
+beforeAll(async () => {
+  k = await startContainerKrilld();
+  await pull(k.client, BUSYBOX);
+  logDir = join(k.dir, 'pod-logs');
+  mkdirSync(logDir);
+  const cfg = podConfig({ cgroupParent }, { logDirectory: logDir });
+  podId = (await k.client.runtime.runPodSandbox(runRequest(cfg))).podSandboxId;
+});
+
+afterAll(async () => {
+  if (podId) {
+    await k.client.runtime.stopPodSandbox({ podSandboxId: podId });
+    await k.client.runtime.removePodSandbox({ podSandboxId: podId });
+  }
+  await k.cleanup();
+  removeTestCgroups(cgroupParent);
+});
+
+async function create(name: string, extra: Parameters<typeof containerConfig>[2] = {}): Promise<string> {
+  const pod = (await k.client.runtime.podSandboxStatus({ podSandboxId: podId, verbose: false })).status!;
+  const sandboxConfig = podConfig({ name: pod.metadata!.name, cgroupParent }, { logDirectory: logDir });
+  sandboxConfig.metadata = pod.metadata;
+  const r = await k.client.runtime.createContainer({ podSandboxId: podId, config: containerConfig(name, BUSYBOX, { logPath: `${name}.log`, ...extra }), sandboxConfig });
+  return r.containerId;
+}
+
+test('the image default command runs with its env and working dir, and its output is logged', async () => {
+  const id = await create('defaults');
+  expect((await status(k.client, id)).state).toBe(ContainerState.CONTAINER_CREATED);
+  await k.client.runtime.startContainer({ containerId: id });
+  const s = await waitExited(k.client, id);
+  expect(s).toMatchObject({ exitCode: 0, reason: 'Completed' });
+  expect(s.startedAt).toBeGreaterThan(0n);
+  expect(s.finishedAt).toBeGreaterThanOrEqual(s.startedAt);
+  expect(s.logPath).toBe(join(logDir, 'defaults.log'));
+  expect(readLog(s.logPath).stdout).toBe('hello\n');
+  await k.client.runtime.removeContainer({ containerId: id });
+});
+
+test('a command that fails reports its exit code, reason and stderr', async () => {
+  const id = await create('fails', { command: ['sh', '-c', 'echo "in $(pwd) with FOO=$FOO" >&2; exit 3'] });
+  await k.client.runtime.startContainer({ containerId: id });
+  const s = await waitExited(k.client, id);
+  expect(s).toMatchObject({ exitCode: 3, reason: 'Error' });
+  expect(readLog(s.logPath).stderr).toBe('in /work with FOO=bar\n');
+  await k.client.runtime.removeContainer({ containerId: id });
+});
+
+describe('a long-running container', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = await create('sleeper', { command: ['sleep', '3600'], labels: { role: 'sleeper' } });
+    await k.client.runtime.startContainer({ containerId: id });
+  });
+
+  test('is RUNNING, listed, and filterable', async () => {
+    expect((await status(k.client, id)).state).toBe(ContainerState.CONTAINER_RUNNING);
+    const all = await k.client.runtime.listContainers({ filter: undefined });
+    expect(all.containers.map((c) => c.id)).toContain(id);
+    const byLabel = await k.client.runtime.listContainers({ filter: { id: '', state: undefined, podSandboxId: '', labelSelector: { role: 'sleeper' } } });
+    expect(byLabel.containers.map((c) => c.id)).toEqual([id]);
+    const byPrefix = await k.client.runtime.listContainers({ filter: { id: id.slice(0, 8), state: undefined, podSandboxId: podId.slice(0, 6), labelSelector: {} } });
+    expect(byPrefix.containers.map((c) => c.id)).toEqual([id]);
+    const exited = await k.client.runtime.listContainers({ filter: { id: '', state: { state: ContainerState.CONTAINER_EXITED }, podSandboxId: '', labelSelector: {} } });
+    expect(exited.containers.map((c) => c.id)).not.toContain(id);
+  });
+
+  test('ExecSync runs in it', async () => {
+    const r = await k.client.runtime.execSync({ containerId: id, cmd: ['sh', '-c', 'echo $FOO; pwd; exit 2'], timeout: 10n });
+    expect(r.stdout.toString()).toBe('bar\n/work\n');
+    expect(r.exitCode).toBe(2);
+  });
+
+  test('ExecSync past its timeout is DeadlineExceeded', async () => {
+    await expect(k.client.runtime.execSync({ containerId: id, cmd: ['sleep', '20'], timeout: 1n })).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+  });
+
+  test('stats come from its cgroup', async () => {
+    const { stats } = await k.client.runtime.containerStats({ containerId: id });
+    expect(stats!.attributes!.id).toBe(id);
+    expect(stats!.memory!.workingSetBytes!.value).toBeGreaterThan(0n);
+    expect(stats!.cpu!.usageCoreNanoSeconds!.value).toBeGreaterThan(0n);
+    expect(stats!.writableLayer).toBeDefined();
+  });
+
+  test('verbose status carries the OCI spec and pid', async () => {
+    const r = await k.client.runtime.containerStatus({ containerId: id, verbose: true });
+    const info = JSON.parse(r.info.info!) as { pid: number; runtimeSpec: { process: { args: string[] } } };
+    expect(info.pid).toBeGreaterThan(0);
+    expect(info.runtimeSpec.process.args).toEqual(['sleep', '3600']);
+  });
+
+  test('stop kills it after the timeout, and a second stop is fine', async () => {
+    await k.client.runtime.stopContainer({ containerId: id, timeout: 1n });
+    const s = await status(k.client, id);
+    expect(s.state).toBe(ContainerState.CONTAINER_EXITED);
+    expect(s.exitCode).toBe(137);
+    await k.client.runtime.stopContainer({ containerId: id, timeout: 1n });
+    await expect(k.client.runtime.execSync({ containerId: id, cmd: ['true'], timeout: 5n })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+  });
+
+  test('remove forgets it; a second remove is fine', async () => {
+    await k.client.runtime.removeContainer({ containerId: id });
+    await expect(status(k.client, id)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await k.client.runtime.removeContainer({ containerId: id });
+  });
+});
+
+test('a running container is removed directly (killed first)', async () => {
+  const id = await create('rm-running', { command: ['sleep', '3600'] });
+  await k.client.runtime.startContainer({ containerId: id });
+  await k.client.runtime.removeContainer({ containerId: id });
+  await expect(status(k.client, id)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+});
+
+test('a command that does not exist fails CreateContainer with the runtime message and leaves nothing', async () => {
+  const before = (await k.client.runtime.listContainers({ filter: undefined })).containers.length;
+  const err = await create('nocmd', { command: ['/no/such/command'] }).catch((e: unknown) => e as grpc.ServiceError);
+  expect((err as grpc.ServiceError).details).toMatch(/no such file or directory|not found/i);
+  expect((await k.client.runtime.listContainers({ filter: undefined })).containers.length).toBe(before);
+});
+
+test('bad requests are InvalidArgument or NotFound and change nothing', async () => {
+  await expect(create('', {})).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  await expect(create('badlog', { logPath: '../../escape.log' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  await expect(create('badmount', { mounts: [{ containerPath: '/x', hostPath: '/no/such/host/path' }] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  await expect(create('noimage', { image: { image: `${BUSYBOX}-missing` } })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  await expect(k.client.runtime.createContainer({ podSandboxId: 'nope', config: containerConfig('x', BUSYBOX), sandboxConfig: undefined })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  await expect(k.client.runtime.startContainer({ containerId: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  expect((await k.client.runtime.listContainers({ filter: undefined })).containers.filter((c) => c.metadata!.name.startsWith('bad'))).toEqual([]);
+});
+
+test('stop and remove of unknown IDs succeed', async () => {
+  await k.client.runtime.stopContainer({ containerId: 'f'.repeat(64), timeout: 0n });
+  await k.client.runtime.removeContainer({ containerId: 'f'.repeat(64) });
+});
+
+test('the same name in the same pod is refused with the existing ID', async () => {
+  const id = await create('unique', { command: ['true'] });
+  await expect(create('unique', { command: ['true'] })).rejects.toMatchObject({ code: grpc.status.ALREADY_EXISTS, details: expect.stringContaining(id) });
+  await k.client.runtime.removeContainer({ containerId: id });
+});
+
+test('containers survive kill -9 of krilld; one that exits meanwhile shows its real exit', async () => {
+  const long = await create('survivor', { command: ['sleep', '3600'] });
+  const short = await create('exits-while-down', { command: ['sh', '-c', 'sleep 1; echo done; exit 7'] });
+  await k.client.runtime.startContainer({ containerId: long });
+  await k.client.runtime.startContainer({ containerId: short });
+  await k.kill9();
+  await new Promise((r) => setTimeout(r, 2000));
+  await k.restart();
+  expect((await status(k.client, long)).state).toBe(ContainerState.CONTAINER_RUNNING);
+  const s = await status(k.client, short);
+  expect(s).toMatchObject({ state: ContainerState.CONTAINER_EXITED, exitCode: 7, reason: 'Error' });
+  expect(readLog(s.logPath).stdout).toBe('done\n');
+  const r = await k.client.runtime.execSync({ containerId: long, cmd: ['echo', 'still here'], timeout: 5n });
+  expect(r.stdout.toString()).toBe('still here\n');
+  await k.client.runtime.stopContainer({ containerId: long, timeout: 0n });
+  await k.client.runtime.removeContainer({ containerId: long });
+  await k.client.runtime.removeContainer({ containerId: short });
+});
