@@ -5,7 +5,8 @@ import type { CniConfList } from './conf';
 
 export interface DefaultNetworkOptions {
   bridge: string;
-  subnet: string;
+  /** The configured subnet, or kubelet's pod CIDRs (UpdateRuntimeConfig) when it sent them. */
+  subnets: string[];
   /** host-local's lease directory: inside krilld's own root, not /var/lib/cni. */
   dataDir: string;
 }
@@ -17,7 +18,7 @@ export function defaultNetwork(opts: DefaultNetworkOptions): CniConfList {
     name: DEFAULT_NETWORK_NAME,
     cniVersion: '1.0.0',
     disableCheck: false,
-    source: `embedded default (bridge ${opts.bridge}, subnet ${opts.subnet})`,
+    source: `embedded default (bridge ${opts.bridge}, subnet ${opts.subnets.join(', ')})`,
     plugins: [
       {
         type: 'bridge',
@@ -25,11 +26,11 @@ export function defaultNetwork(opts: DefaultNetworkOptions): CniConfList {
         isGateway: true,
         ipMasq: true,
         hairpinMode: true,
-        // the pod CIDR of UpdateRuntimeConfig, when kubelet sends one, replaces the subnet
-        capabilities: { ipRanges: true },
+        // Not the ipRanges capability: host-local adds those ranges to its own
+        // instead of replacing them, so the pod CIDR goes straight in here.
         ipam: {
           type: 'host-local',
-          ranges: [[{ subnet: opts.subnet }]],
+          ranges: opts.subnets.map((subnet) => [{ subnet }]),
           routes: [{ dst: '0.0.0.0/0' }],
           dataDir: opts.dataDir,
         },

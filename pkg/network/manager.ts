@@ -88,7 +88,11 @@ export class NetworkManager {
     if (scan.config) return { config: scan.config };
     if (scan.files.length > 0) return { problem: `no valid CNI config in ${this.opts.confDir}: ${scan.errors.join('; ')}` };
     return {
-      config: defaultNetwork({ bridge: this.opts.defaultBridge, subnet: this.opts.defaultSubnet, dataDir: join(this.opts.root, 'cni', 'networks') }),
+      config: defaultNetwork({
+        bridge: this.opts.defaultBridge,
+        subnets: this.podCidrs.length > 0 ? this.podCidrs : [this.opts.defaultSubnet],
+        dataDir: join(this.opts.root, 'cni', 'networks'),
+      }),
     };
   }
 
@@ -105,7 +109,7 @@ export class NetworkManager {
     return { ready: true, reason: '', message: '' };
   }
 
-  /** Pod CIDRs from UpdateRuntimeConfig, handed to plugins that declare the ipRanges capability. */
+  /** Pod CIDRs from UpdateRuntimeConfig: the embedded default allocates from them, configs get them as the ipRanges capability. */
   setPodCidrs(cidrs: string[]): void {
     this.podCidrs = [...cidrs];
   }

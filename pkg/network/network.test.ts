@@ -91,7 +91,7 @@ describe('plugin stdin', () => {
   });
 
   test('the embedded default network', () => {
-    const d = defaultNetwork({ bridge: 'kt1', subnet: '10.5.0.0/24', dataDir: '/x/networks' });
+    const d = defaultNetwork({ bridge: 'kt1', subnets: ['10.5.0.0/24'], dataDir: '/x/networks' });
     expect(d.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap', 'loopback']);
     expect(d.plugins[0]).toMatchObject({ bridge: 'kt1', ipMasq: true, ipam: { type: 'host-local', dataDir: '/x/networks', ranges: [[{ subnet: '10.5.0.0/24' }]] } });
     expect(d.plugins[1]).toMatchObject({ snat: true, capabilities: { portMappings: true } });
@@ -231,6 +231,8 @@ describe('NetworkManager', () => {
     const conf = join(dir, 'net.d');
     const m = manager(conf);
     expect((await m.active()).config?.name).toBe('krill');
+    m.setPodCidrs(['10.60.0.0/24', 'fd60::/64']);
+    expect((await m.active()).config?.plugins[0]!.ipam).toMatchObject({ ranges: [[{ subnet: '10.60.0.0/24' }], [{ subnet: 'fd60::/64' }]] });
     // the default's plugins are not in the fake bin dir
     expect(await m.condition()).toMatchObject({ ready: false, reason: 'NetworkPluginNotReady' });
     mkdirSync(conf);

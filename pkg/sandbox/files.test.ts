@@ -4,7 +4,7 @@ import { hasDnsSettings, hostnameContent, hostsContent, resolvConfContent } from
 import { matchesFilter } from './filter';
 import { parseNetDev } from './netdev';
 import { clampOomScoreAdj } from './oom';
-import { Undo } from './undo';
+import { Undo } from '../util/undo';
 
 test('hostname and hosts files', () => {
   expect(hostnameContent('web-0')).toBe('web-0\n');

@@ -23,7 +23,7 @@ import { parseNetDev, type InterfaceCounters } from './netdev';
 import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
 import { SandboxStore } from './store';
 import type { PodSpec, Sandbox, SandboxMeta, SandboxNamespaces, SandboxPaths, SandboxState, SandboxStatus } from './types';
-import { Undo } from './undo';
+import { Undo } from '../util/undo';
 import { validateRunRequest } from './validate';
 
 const HOST_HOSTS = '/etc/hosts';
@@ -70,6 +70,7 @@ export class SandboxManager {
   private readonly creating = new InFlight<string>();
   private readonly cpuSamples = new Map<string, { usageNs: bigint; at: bigint }>();
   private readonly nsRoot: string;
+  private nsRootReady?: Promise<void>;
 
   constructor(private readonly opts: SandboxManagerOptions) {
     this.store = new SandboxStore(opts.store);
@@ -80,9 +81,23 @@ export class SandboxManager {
   async init(): Promise<void> {
     await mkdir(join(this.opts.root, 'pods'), { recursive: true, mode: 0o711 });
     await mkdir(join(this.opts.state, 'pods'), { recursive: true, mode: 0o711 });
-    await mkdir(this.nsRoot, { recursive: true, mode: 0o711 });
-    await ensurePrivateMount(this.nsRoot);
     await this.recover();
+  }
+
+  /**
+   * The namespace directory is a private mount of its own (as ip-netns does
+   * with /run/netns), made when the first pod needs it: a krilld that fails
+   * to start must not leave a mount behind.
+   */
+  private ensureNsRoot(): Promise<void> {
+    this.nsRootReady ??= (async () => {
+      await mkdir(this.nsRoot, { recursive: true, mode: 0o711 });
+      await ensurePrivateMount(this.nsRoot);
+    })().catch((err: unknown) => {
+      this.nsRootReady = undefined;
+      throw err;
+    });
+    return this.nsRootReady;
   }
 
   /** Drops the namespace directory's own mount when no pod needs it any more. */
@@ -290,6 +305,7 @@ export class SandboxManager {
     await this.ensureCgroup(meta.cgroupPath);
     undo.add('release the pod cgroup', () => this.releaseCgroup(s));
 
+    await this.ensureNsRoot();
     await pinNamespaces({
       dir: paths.nsDir,
       net: spec.modes.network === 'pod',

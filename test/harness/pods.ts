@@ -1,0 +1,121 @@
+// Pod sandbox helpers for integration tests: request builders with unique
+// names and test-run cgroup parents, verbose info, and running a command
+// inside a pod's pinned network namespace.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { NamespaceMode, type PodSandboxConfig, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
+import type { CriClient } from '../../pkg/criclient/client';
+import { testCgroupParent } from './paths';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface PodOptions {
+  name?: string;
+  hostNetwork?: boolean;
+  hostIpc?: boolean;
+  sharePid?: boolean;
+  /** Replaces the test-run cgroup parent; '' sends none. */
+  cgroupParent?: string;
+}
+
+/** A pod config like kubelet's, under this run's cgroup parent. */
+export function podConfig(opts: PodOptions = {}, extra: Partial<PodSandboxConfig> = {}): PodSandboxConfig {
+  const name = opts.name ?? uniqueName('pod');
+  return {
+    metadata: { name, namespace: 'krill-test', uid: `uid-${name}`, attempt: 0 },
+    hostname: name,
+    logDirectory: '',
+    dnsConfig: undefined,
+    portMappings: [],
+    labels: { 'krill.test/name': name },
+    annotations: {},
+    linux: {
+      cgroupParent: opts.cgroupParent ?? testCgroupParent(name),
+      sysctls: {},
+      overhead: undefined,
+      resources: undefined,
+      securityContext: {
+        namespaceOptions: {
+          network: opts.hostNetwork ? NamespaceMode.NODE : NamespaceMode.POD,
+          pid: opts.sharePid ? NamespaceMode.POD : NamespaceMode.CONTAINER,
+          ipc: opts.hostIpc ? NamespaceMode.NODE : NamespaceMode.POD,
+          targetId: '',
+          usernsOptions: undefined,
+        },
+        selinuxOptions: undefined,
+        runAsUser: undefined,
+        runAsGroup: undefined,
+        readonlyRootfs: false,
+        supplementalGroups: [],
+        supplementalGroupsPolicy: 0,
+        privileged: false,
+        seccomp: undefined,
+        apparmor: undefined,
+        seccompProfilePath: '',
+      },
+    },
+    windows: undefined,
+    ...extra,
+  };
+}
+
+export function runRequest(config: PodSandboxConfig, runtimeHandler = ''): RunPodSandboxRequest {
+  return { config, runtimeHandler };
+}
+
+/** What PodSandboxStatus verbose says under "info". */
+export interface PodInfo {
+  namespaces: { network?: string; ipc?: string; uts?: string; user?: string };
+  paths: { dir: string; runDir: string; hostname: string; hosts: string; resolvConf: string; shm: string; nsDir: string };
+  cgroupPath: string;
+  infra?: { id: string; pid: number };
+  cniResult?: unknown;
+  state: string;
+  reason?: string;
+}
+
+export async function podInfo(client: CriClient, id: string): Promise<PodInfo> {
+  const r = await client.runtime.podSandboxStatus({ podSandboxId: id, verbose: true });
+  return JSON.parse(r.info.info!) as PodInfo;
+}
+
+/** Starts `args` inside a network namespace (nsenter); the caller kills it. */
+export function spawnInNetns(netns: string, args: string[]): ChildProcess {
+  return spawn('nsenter', [`--net=${netns}`, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs `args` inside a network namespace to completion. */
+export function runInNetns(netns: string, args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawnInNetns(netns, args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('close', r));
+  child.kill('SIGKILL');
+  await done;
+}
+
+/** Waits for a TCP listener on `port` inside the namespace (ss shows it). */
+export async function waitForListener(netns: string, port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await runInNetns(netns, ['ss', '-Hltn', `sport = :${port}`]);
+    if (r.stdout.trim() !== '') return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} in ${netns}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
