@@ -3,6 +3,7 @@
 // default when it holds none), setting a pod's network up and tearing it down,
 // and whether the node's network is ready.
 import { join } from 'node:path';
+import { KrillError } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import type { CniBandwidth } from './bandwidth';
 import { CniResultCache } from './cache';
@@ -143,7 +144,7 @@ export class NetworkManager {
    */
   async setUp(req: PodNetworkRequest, signal?: AbortSignal): Promise<PodNetworkResult> {
     const { config, problem } = await this.active();
-    if (!config) throw new Error(`network not ready: ${problem}`);
+    if (!config) throw new KrillError('FailedPrecondition', `the pod network is not ready: ${problem}`);
     const runtime = this.runtimeArgs(req);
     await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime });
     let result: unknown;

@@ -86,7 +86,7 @@ function usedRoutes(): string {
 }
 
 /** A bridge name and a /24 in 10.200.0.0-10.254.255.0 that no route on the host uses yet. */
-function isolatedNetwork(dir: string): TestNetwork {
+export function pickTestNetwork(dir: string): TestNetwork {
   const routes = usedRoutes();
   for (;;) {
     const prefix = `10.${randomInt(200, 255)}.${randomInt(0, 256)}`;
@@ -106,7 +106,7 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
   let configText = opts.config ?? '';
   let network: TestNetwork | undefined;
   if (opts.isolatedNetwork !== false && !/^\s*\[network\]/m.test(configText)) {
-    network = isolatedNetwork(dir);
+    network = pickTestNetwork(dir);
     mkdirSync(network.cniConfDir, { recursive: true });
     configText += `\n[network]\ncni_conf_dir = "${network.cniConfDir}"\ndefault_bridge = "${network.bridge}"\ndefault_subnet = "${network.subnet}"\n`;
   }
