@@ -17,6 +17,7 @@ import { setUpPods } from '../../pkg/server/pod_setup';
 import { setUpContainers, setUpRuntime } from '../../pkg/server/container_setup';
 import { streamingBackend, streamingHandlers } from '../../pkg/server/streaming_handlers';
 import { StreamingServer } from '../../pkg/streaming/server';
+import { getContainerEventsHandler } from '../../pkg/server/container_events';
 import type { HandlerFeatures } from '../../pkg/container/host_facts';
 import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
 import { statusHandler, type ConditionSource } from '../../pkg/server/status';
@@ -55,6 +56,24 @@ function runtimeHandlerList(config: KrillConfig, probed: Record<string, HandlerF
   ];
 }
 
+function countBy(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
+function observeImages(metrics: Metrics, images: ImageManager): void {
+  images.events.on('pull-done', (e) => {
+    metrics.imagePullsTotal.inc({ result: 'success' });
+    metrics.imagePullSeconds.observe({ result: 'success' }, e.seconds);
+    metrics.imagePullBytesTotal.inc(e.bytes);
+  });
+  images.events.on('pull-failed', (e) => {
+    metrics.imagePullsTotal.inc({ result: 'failure' });
+    metrics.imagePullSeconds.observe({ result: 'failure' }, e.seconds);
+  });
+}
+
 export interface Daemon {
   stop(): Promise<void>;
 }
@@ -91,6 +110,20 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     log: log.child({ component: 'streaming' }),
   });
   Object.assign(runtime, streamingHandlers(containers.manager, pods.sandboxes, streaming));
+  runtime.getContainerEvents = getContainerEventsHandler({
+    containers: containers.manager,
+    podStatus: async (podSandboxId) => {
+      const ctx = { log, signal: new AbortController().signal, method: 'PodSandboxStatus' };
+      return runtime.podSandboxStatus?.({ podSandboxId, verbose: false }, ctx).then((r) => r.status, () => undefined);
+    },
+    backlog: containers.exitedWhileDown,
+    startedAt: Date.now(),
+  });
+  observeImages(metrics, images);
+  metrics.countStates({
+    pods: () => countBy(pods.sandboxes.list().map((p) => p.status.state)),
+    containers: () => countBy(containers.manager.list().map((c) => c.status.state)),
+  });
 
   runtime.status = statusHandler({
     conditions,

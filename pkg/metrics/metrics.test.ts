@@ -34,3 +34,16 @@ test('the server answers /metrics and 404 elsewhere', async () => {
     await server.close();
   }
 });
+
+test('pods and containers are counted by state at each scrape', async () => {
+  const m = new Metrics({ processMetrics: false });
+  let containers: Record<string, number> = { running: 2, exited: 1 };
+  m.countStates({ pods: () => ({ ready: 3 }), containers: () => containers });
+  let text = await m.registry.metrics();
+  expect(text).toContain('krill_pods{state="ready"} 3');
+  expect(text).toContain('krill_containers{state="running"} 2');
+  containers = { exited: 3 };
+  text = await m.registry.metrics();
+  expect(text).toContain('krill_containers{state="exited"} 3');
+  expect(text).not.toContain('krill_containers{state="running"}');
+});

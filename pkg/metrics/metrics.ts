@@ -24,19 +24,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly pods = new Gauge({
-    name: 'krill_pods',
-    help: 'Pod sandboxes by state.',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
 
-  readonly containers = new Gauge({
-    name: 'krill_containers',
-    help: 'Containers by state.',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
 
   readonly imagePullsTotal = new Counter({
     name: 'krill_image_pulls_total',
@@ -85,6 +73,20 @@ export class Metrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'krill_' });
+  }
+
+  /** Counts objects by state at each scrape from the given sources (state → count). */
+  countStates(sources: { pods: () => Record<string, number>; containers: () => Record<string, number> }): void {
+    const fill = (gauge: Gauge<'state'>, counts: Record<string, number>): void => {
+      gauge.reset();
+      for (const [state, n] of Object.entries(counts)) gauge.set({ state }, n);
+    };
+    this.registry.registerMetric(
+      new Gauge({ name: 'krill_pods', help: 'Pod sandboxes by state.', labelNames: ['state'] as const, registers: [], collect() { fill(this, sources.pods()); } }),
+    );
+    this.registry.registerMetric(
+      new Gauge({ name: 'krill_containers', help: 'Containers by state.', labelNames: ['state'] as const, registers: [], collect() { fill(this, sources.containers()); } }),
+    );
   }
 
   /** The CallObserver of pkg/server/rpc.ts. */

@@ -12,6 +12,8 @@ export interface ContainerDeps {
   /** LinuxContainerResources → the OCI LinuxResources object `runc update` takes (validated). */
   toOciResources(r: LinuxContainerResources): object;
   cpuRates: CpuRates;
+  /** Observes each ExecSync: result (exit_zero, exit_nonzero, timeout, error) and seconds. */
+  observeExecSync?: (result: string, seconds: number) => void;
 }
 
 /** The container for an ID or unique ID prefix, or NotFound. */

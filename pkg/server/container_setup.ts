@@ -121,6 +121,7 @@ export async function setUpContainers(opts: {
     containers: manager,
     fsMountpoint: join(config.root, 'containers-fs'),
     cpuRates: new CpuRates(),
+    observeExecSync: (result, seconds) => metrics.execSyncSeconds.observe({ result }, seconds),
     toOciResources: (r: LinuxContainerResources) => {
       const { oomScoreAdj: _drop, ...res } = buildResources({
         resources: r,
