@@ -28,7 +28,7 @@ typecheck: node_modules/.installed
 	tsc -p tsconfig.json --noEmit
 
 gen: node_modules/.installed
-	hack/gen-api.sh
+	npm run gen
 
 # Quick start 1: install what is missing, build, run krilld in the foreground.
 run: deps build

@@ -124,7 +124,8 @@ export function duration(def: string, description: string): Node<number> {
 }
 
 export function list<T>(item: Node<T>, def: T[], description: string): Node<T[]> {
-  const expected = `an array of ${item.expected.replace(/^an? /, '')}s`;
+  // "an absolute path" → "an array of absolute paths"; "a string (a URL)" → "an array of strings (a URL)".
+  const expected = `an array of ${item.expected.replace(/^an? /, '').replace(/^([^(]+?)( \(|$)/, '$1s$2')}`;
   return {
     kind: 'list',
     description,
