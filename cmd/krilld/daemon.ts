@@ -128,7 +128,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   runtime.status = statusHandler({
     conditions,
     handlers: () => runtimeHandlerList(config, containers.features),
-    features: () => ({ supplementalGroupsPolicy: false }),
+    // pkg/oci resolves groups with both policies (Merge, Strict).
+    features: () => ({ supplementalGroupsPolicy: true }),
     info: () => ({
       config: JSON.stringify(configToPlain(config)),
       configSources: JSON.stringify(loaded.sources),
