@@ -71,7 +71,7 @@ describe('a running krilld', () => {
     await new Promise((r) => setTimeout(r, 200)); // the logger writes asynchronously
     const lines = k.logs();
     expect(lines.some((l) => l.msg === 'krilld serving')).toBe(true);
-    expect(lines).toContainEqual(expect.objectContaining({ method: 'CheckpointContainer', container_id: 'abc123', level: 'debug' }));
+    expect(lines).toContainEqual(expect.objectContaining({ method: 'CheckpointContainer', req: { container_id: 'abc123' }, level: 'debug' }));
     expect(lines).toContainEqual(expect.objectContaining({ method: 'Status', msg: 'Status done' }));
   });
 

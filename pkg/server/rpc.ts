@@ -82,7 +82,9 @@ interface BuildOptions {
 function contextFor(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string, log: Logger): CallContext {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort(new KrillError('Cancelled', `${method} was cancelled by the client`)));
-  return { log: log.child({ method, ...requestIds(call.request) }), signal: controller.signal, method };
+  // The request's IDs go under "req": managers add the objects' own (full) IDs at the top level.
+  const ids = requestIds(call.request);
+  return { log: log.child(Object.keys(ids).length ? { method, req: ids } : { method }), signal: controller.signal, method };
 }
 
 /** Builds a grpc-js implementation of `definition` from `handlers`. */
