@@ -8,7 +8,8 @@ import type { KrillConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import { NetworkManager } from '../network/manager';
 import { NetworkSettings } from '../network/settings';
-import type { InfraRunner } from '../sandbox/infra';
+import type { OciRuntime } from '../runtime/runtime';
+import { OciInfraRunner } from '../sandbox/infra';
 import { SandboxManager } from '../sandbox/manager';
 import { readOwnOomScoreAdj } from '../sandbox/oom';
 import type { Store } from '../store/db';
@@ -21,8 +22,8 @@ export interface PodSetupOptions {
   config: KrillConfig;
   store: Store;
   log: Logger;
-  /** Runs the infra process of pods that share a pid namespace. */
-  infra?: InfraRunner;
+  /** The runtime driver: runs the infra process of pods that share a pid namespace. Without it such pods are refused. */
+  runtime?: OciRuntime;
 }
 
 export interface Pods {
@@ -66,7 +67,9 @@ export async function setUpPods(opts: PodSetupOptions): Promise<Pods> {
     handlers: Object.keys(config.runtime.handlers),
     defaultHandler: config.runtime.default_handler,
     nodeHostname: hostname(),
-    ...(opts.infra ? { infra: opts.infra } : {}),
+    ...(opts.runtime
+      ? { infra: new OciInfraRunner({ runtime: opts.runtime, cgroups, binary: config.sandbox.infra_binary, log: log.child({ component: 'infra' }) }) }
+      : {}),
   });
   await sandboxes.init();
   log.info({ cgroup_version: cgroups.version, cgroup_driver: cgroups.driver, oom_score_adj_floor: oomFloor, pods: sandboxes.list().length }, 'pod sandboxes loaded');
