@@ -71,8 +71,12 @@ function refusal(req: RunPodSandboxRequest): string {
 }
 
 describe('validateRunRequest', () => {
-  test('a plain pod: own network/IPC/UTS, pid per container, default handler', () => {
-    const spec = validateRunRequest(request(), ctx);
+  test('without namespace options every namespace is the pod\'s own, pid included (the CRI default)', () => {
+    expect(validateRunRequest(request(), ctx).modes).toEqual({ network: 'pod', ipc: 'pod', uts: 'pod', pid: 'pod', user: 'node' });
+  });
+
+  test('a plain kubelet pod: own network/IPC/UTS, pid per container, default handler', () => {
+    const spec = validateRunRequest(request({ linux: nsOptions({}) }), ctx);
     expect(spec).toMatchObject({
       key: podKey('web', 'default', 'uid-1', 2),
       runtimeHandler: '',

@@ -35,9 +35,10 @@ function modeName(mode: NamespaceMode): string {
 function namespaceModes(req: RunPodSandboxRequest): NamespaceModes {
   const opts = req.config!.linux?.securityContext?.namespaceOptions;
   const field = 'config.linux.security_context.namespace_options';
-  // Without namespace options, do what kubelet asks for an ordinary pod: own
-  // network and IPC, a pid namespace per container.
-  if (!opts) return { network: 'pod', ipc: 'pod', uts: 'pod', pid: 'container', user: 'node' };
+  // Without namespace options every mode is the CRI default, POD: the pod's
+  // containers share one pid namespace (kubelet itself always sends CONTAINER
+  // for pods that do not ask to share it).
+  if (!opts) return { network: 'pod', ipc: 'pod', uts: 'pod', pid: 'pod', user: 'node' };
   const podOrNode = (mode: NamespaceMode, name: string): 'pod' | 'node' => {
     if (mode === NamespaceMode.POD) return 'pod';
     if (mode === NamespaceMode.NODE) return 'node';
