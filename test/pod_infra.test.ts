@@ -1,9 +1,11 @@
 // A pod that shares one pid namespace: its infra process (catatonit -P, run
 // by conmon + runc) is pid 1 of that namespace, sits in the pod's pinned
 // namespaces and cgroup, and lives and dies with the pod.
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PodSandboxState } from '../api/runtime/v1/api';
+import { NamespaceMode, PodSandboxState } from '../api/runtime/v1/api';
 import { startKrilld, type Krilld } from './harness/krilld';
 import { podConfig, podInfo, runRequest } from './harness/pods';
 
@@ -59,4 +61,26 @@ test('a pod whose infra process died is NOTREADY and still removes cleanly', asy
   await k.client.runtime.stopPodSandbox({ podSandboxId: id });
   await k.client.runtime.removePodSandbox({ podSandboxId: id });
   expect((await k.client.runtime.listPodSandbox({ filter: undefined })).items).toEqual([]);
+});
+
+test('a pod with its own user namespace: pinned with its ID maps, owning the other namespaces; the infra runs mapped', async () => {
+  const config = podConfig({ sharePid: true });
+  const maps = [{ hostId: 300000 + randomInt(1000) * 65536, containerId: 0, length: 65536 }];
+  config.linux!.securityContext!.namespaceOptions!.usernsOptions = { mode: NamespaceMode.POD, uids: maps, gids: maps };
+  const id = (await k.client.runtime.runPodSandbox(runRequest(config))).podSandboxId;
+  try {
+    const info = await podInfo(k.client, id);
+    const user = info.namespaces.user!;
+    expect(execFileSync('nsenter', [`--user=${user}`, 'cat', '/proc/self/uid_map'], { encoding: 'utf8' }).trim().split(/\s+/)).toEqual(['0', String(maps[0]!.hostId), '65536']);
+    const owners = JSON.parse(execFileSync('lsns', ['-J', '-t', 'net', '-o', 'NS,ONS,NSFS'], { encoding: 'utf8' })) as { namespaces: { ons: number; nsfs: string | null }[] };
+    expect(owners.namespaces.find((n) => n.nsfs === info.namespaces.network)?.ons).toBe(nsIno(user));
+    const pid = info.infra!.pid;
+    expect(statSync(`/proc/${pid}/ns/user`).ino).toBe(nsIno(user));
+    expect(statSync(`/proc/${pid}`).uid).toBe(maps[0]!.hostId);
+    const { status } = await k.client.runtime.podSandboxStatus({ podSandboxId: id, verbose: false });
+    expect(status!.linux!.namespaces!.options!.usernsOptions).toMatchObject({ mode: NamespaceMode.POD, uids: maps, gids: maps });
+  } finally {
+    await k.client.runtime.stopPodSandbox({ podSandboxId: id });
+    await k.client.runtime.removePodSandbox({ podSandboxId: id });
+  }
 });

@@ -59,7 +59,7 @@ export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces>
     for (const k of kinds) await writeFile(join(req.dir, k), '', { mode: 0o444 });
     const flags = kinds.map((k) => `${FLAG[k]}=${join(req.dir, k)}`);
     if (req.userns) {
-      await unshareWithMappings(flags, req.userns);
+      await unshareWithMappings(req.dir, kinds, req.userns);
       // The namespaces belong to the new user namespace now; root of the node
       // still holds every capability over them, so set them up from outside.
       const enter = [...(req.net ? [`--net=${join(req.dir, 'net')}`] : []), ...(req.uts ? [`--uts=${join(req.dir, 'uts')}`] : [])];
@@ -81,10 +81,13 @@ function mapText(list: IDMapping[]): string {
 }
 
 /**
- * unshare cannot write arbitrary ID maps itself (it needs newuidmap), so the
- * process it runs waits on stdin while Krill writes /proc/<pid>/{uid,gid}_map.
+ * unshare can neither write arbitrary ID maps (it needs newuidmap) nor pin a
+ * user namespace itself (its bind mount is refused), so the process it runs
+ * waits on stdin while Krill writes /proc/<pid>/{uid,gid}_map and bind-mounts
+ * /proc/<pid>/ns/* onto the files.
  */
-function unshareWithMappings(flags: string[], userns: UserNamespaceMappings): Promise<void> {
+function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNamespaceMappings): Promise<void> {
+  const flags = kinds.map((k) => FLAG[k]);
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', [...flags, '--', '/bin/sh', '-c', 'echo ready; read go'], { env: execEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
@@ -102,9 +105,12 @@ function unshareWithMappings(flags: string[], userns: UserNamespaceMappings): Pr
         try {
           await writeFile(`/proc/${child.pid}/uid_map`, mapText(userns.uids));
           await writeFile(`/proc/${child.pid}/gid_map`, mapText(userns.gids));
+          for (const k of kinds) {
+            await runChecked('mount', ['--bind', `/proc/${child.pid}/ns/${k}`, join(dir, k)], { timeoutMs: TIMEOUT_MS });
+          }
           child.stdin.end('go\n');
         } catch (err) {
-          failure = new Error(`writing the user namespace ID maps failed: ${(err as Error).message}`);
+          failure = new Error(`setting up the user namespace failed: ${(err as Error).message}`);
           child.kill('SIGKILL');
         }
       })();

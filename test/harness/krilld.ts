@@ -2,7 +2,7 @@
 // root and state directory, and hands back a typed CRI client.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync, rmSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync, rmSync, type WriteStream } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '../../pkg/criclient/client';
@@ -97,6 +97,8 @@ export function pickTestNetwork(dir: string): TestNetwork {
 
 export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
   const dir = mkdtempSync(join(testBaseDir(), 'd-'));
+  // As /var/lib/krill and /run/krill are on a node: a user-namespaced pod's root must get through.
+  chmodSync(dir, 0o711);
   const socket = join(dir, 'krill.sock');
   const root = join(dir, 'root');
   const state = join(dir, 'state');
