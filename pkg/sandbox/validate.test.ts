@@ -121,8 +121,15 @@ describe('validateRunRequest', () => {
     expect(spec.userns?.uids).toEqual([{ hostId: 100000, containerId: 0, length: 65536 }]);
     expect(refusal(request({ linux: nsOptions({ network: NamespaceMode.NODE }, { mode: NamespaceMode.POD }) }))).toContain('cannot use the node');
     const bad = request({ linux: nsOptions({}, { mode: NamespaceMode.POD }) });
-    bad.config!.linux!.securityContext!.namespaceOptions!.usernsOptions!.uids = [];
-    expect(refusal(bad)).toContain('userns_options.uids must not be empty');
+    const opts = bad.config!.linux!.securityContext!.namespaceOptions!.usernsOptions!;
+    opts.uids = [];
+    expect(refusal(bad)).toContain('userns_options.uids must hold exactly one mapping');
+    opts.uids = [{ hostId: 1000, containerId: 0, length: 10 }, { hostId: 2000, containerId: 0, length: 10 }];
+    expect(refusal(bad)).toContain('userns_options.uids must hold exactly one mapping');
+    opts.uids = [{ hostId: 1000, containerId: 1, length: 10 }];
+    expect(refusal(bad)).toContain('userns_options.uids[0].container_id must be 0');
+    expect(refusal(request({ linux: nsOptions({}, { mode: NamespaceMode.CONTAINER }) }))).toContain('userns_options.mode must be POD or NODE');
+    expect(refusal(request({ linux: nsOptions({}, { mode: NamespaceMode.TARGET }) }))).toContain('userns_options.mode must be POD or NODE');
   });
 
   test('port mappings: only those with a host port reach CNI; bad ones are named', () => {

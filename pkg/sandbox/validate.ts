@@ -56,14 +56,14 @@ function namespaceModes(req: RunPodSandboxRequest): NamespaceModes {
   return { network, ipc, uts: network, pid, user };
 }
 
+// As kubelet sends them (and critest demands): one range, starting at container ID 0.
 function checkMappings(list: IDMapping[], field: string): IDMapping[] {
-  if (list.length === 0) throw invalidArgument(`${field} must not be empty when the pod has its own user namespace`);
-  if (list.length > 340) throw invalidArgument(`${field} has more than 340 ranges`);
-  list.forEach((m, i) => {
-    if (m.length <= 0) throw invalidArgument(`${field}[${i}].length must be positive`);
-    if (m.hostId + m.length > 2 ** 32 - 1 || m.containerId + m.length > 2 ** 32 - 1) throw invalidArgument(`${field}[${i}] exceeds the 32-bit ID space`);
-  });
-  return list.map((m) => ({ hostId: m.hostId, containerId: m.containerId, length: m.length }));
+  if (list.length !== 1) throw invalidArgument(`${field} must hold exactly one mapping when the pod has its own user namespace, not ${list.length}`);
+  const m = list[0]!;
+  if (m.containerId !== 0) throw invalidArgument(`${field}[0].container_id must be 0: the pod's root must be mapped`);
+  if (m.length <= 0) throw invalidArgument(`${field}[0].length must be positive`);
+  if (m.hostId + m.length > 2 ** 32 - 1) throw invalidArgument(`${field}[0] exceeds the 32-bit ID space`);
+  return [{ hostId: m.hostId, containerId: m.containerId, length: m.length }];
 }
 
 function userNamespace(req: RunPodSandboxRequest, modes: NamespaceModes): UserNamespaceMappings | undefined {
