@@ -61,14 +61,46 @@ export function dialSpdy(url: string, protocols: string[], opts: DialOptions = {
   });
 }
 
-/** Opens a WebSocket offering `protocols`; a refused handshake rejects with HttpStatusError. */
-export function dialWebSocket(url: string, protocols: string[], opts: DialOptions = {}): Promise<WebSocket> {
+/**
+ * Opens a WebSocket offering `protocols` and resolves with it and the
+ * subprotocol the server chose; a refused handshake rejects with
+ * HttpStatusError. `setup` runs before the handshake so that no message the
+ * server sends right away can be missed.
+ *
+ * Kubernetes' tunnelling subprotocol ("SPDY/3.1+portforward.k8s.io") is not an
+ * RFC 6455 token, which the ws client refuses to offer or accept, so the
+ * header is written and read here, around ws.
+ */
+export function dialWebSocket(
+  url: string,
+  protocols: string[],
+  opts: DialOptions = {},
+  setup?: (ws: WebSocket, chosenProtocol: () => string) => void,
+): Promise<{ ws: WebSocket; protocol: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, 'ws'), protocols, {
+    let chosen = '';
+    const ws = new WebSocket(url.replace(/^http/, 'ws'), [], {
       perMessageDeflate: false,
       ...(url.startsWith('https:') ? { ca: opts.ca, rejectUnauthorized: !opts.insecure } : {}),
+      finishRequest: (req) => {
+        if (protocols.length > 0) req.setHeader('Sec-WebSocket-Protocol', protocols.join(', '));
+        req.prependListener('upgrade', (res: IncomingMessage) => {
+          const p = res.headers['sec-websocket-protocol'];
+          chosen = typeof p === 'string' ? p : '';
+          delete res.headers['sec-websocket-protocol'];
+        });
+        req.end();
+      },
     });
-    ws.once('open', () => resolve(ws));
+    setup?.(ws, () => chosen);
+    ws.once('open', () => {
+      if (protocols.length > 0 && !protocols.includes(chosen)) {
+        ws.terminate();
+        reject(new Error(`server chose subprotocol ${JSON.stringify(chosen)}, not one of ${protocols.join(', ')}`));
+        return;
+      }
+      resolve({ ws, protocol: chosen });
+    });
     ws.once('unexpected-response', (_req, res) => void readBody(res).then((body) => reject(new HttpStatusError(res.statusCode ?? 0, body))));
     ws.once('error', reject);
   });
@@ -138,11 +170,11 @@ export async function spdyRemoteCommand(url: string, opts: RemoteCommandOptions,
   const stdout = opts.stdout ? await open('stdout') : undefined;
   const stderr = opts.stderr && !opts.tty ? await open('stderr') : undefined;
   const resizeStream = opts.tty && version >= 3 ? await open('resize') : undefined;
-  for (const s of [stdout, stderr, error]) s?.end();
   const out = stdout ?? new PassThrough().end();
   const err = stderr ?? new PassThrough().end();
   const errorText = collect(error);
-  const done = Promise.all([errorText, finishedReading(out), finishedReading(err)]).then(([text]) => {
+  const outputs = [stdout, stderr].filter((s): s is SpdyStream => s !== undefined).map(finishedReading);
+  const done = Promise.all([errorText, ...outputs]).then(([text]) => {
     conn.close();
     return interpretError(text, version >= 4);
   });
@@ -167,33 +199,35 @@ function finishedReading(stream: Readable): Promise<void> {
 
 /** exec/attach over WebSocket channels with one subprotocol (v5.channel.k8s.io by default). */
 export async function wsRemoteCommand(url: string, opts: RemoteCommandOptions, protocols = ['v5.channel.k8s.io'], dial: DialOptions = {}): Promise<RemoteCommandSession> {
-  const ws = await dialWebSocket(url, protocols, dial);
-  const name = ws.protocol;
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const errorChunks: Buffer[] = [];
+  let closed!: Promise<void>;
+  const { ws, protocol: name } = await dialWebSocket(url, protocols, dial, (ws, chosen) => {
+    ws.on('message', (raw: Buffer) => {
+      const p = REMOTECOMMAND_WS_PROTOCOLS.get(chosen());
+      if (!p) return;
+      const m = decodeChannelMessage({ ...p, closeSignal: false }, raw);
+      if (m.kind !== 'data') return;
+      if (m.channel === 1) stdout.write(m.data);
+      else if (m.channel === 2) stderr.write(m.data);
+      else if (m.channel === 3) errorChunks.push(m.data);
+    });
+    closed = new Promise((resolve) => ws.once('close', () => resolve()));
+  });
   const protocol = REMOTECOMMAND_WS_PROTOCOLS.get(name);
   if (!protocol) {
     ws.terminate();
     throw new Error(`server chose unknown subprotocol ${JSON.stringify(name)}`);
   }
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const errorChunks: Buffer[] = [];
   const send = (channel: number, data: Buffer): void => {
     if (ws.readyState === ws.OPEN) ws.send(encodeChannelMessage(protocol, channel, data));
   };
-  ws.on('message', (raw: Buffer) => {
-    const m = decodeChannelMessage({ ...protocol, closeSignal: false }, raw);
-    if (m.kind !== 'data') return;
-    if (m.channel === 1) stdout.write(m.data);
-    else if (m.channel === 2) stderr.write(m.data);
-    else if (m.channel === 3) errorChunks.push(m.data);
-  });
-  const done = new Promise<RemoteCommandResult>((resolve) => {
-    ws.on('close', () => {
-      stdout.end();
-      stderr.end();
-      resolve(interpretError(Buffer.concat(errorChunks).toString(), protocol.statusV4));
-    });
-    ws.on('error', () => undefined);
+  ws.on('error', () => undefined);
+  const done = closed.then(() => {
+    stdout.end();
+    stderr.end();
+    return interpretError(Buffer.concat(errorChunks).toString(), protocol.statusV4);
   });
   let stdin: Writable | undefined;
   if (opts.stdin) {
@@ -230,12 +264,11 @@ export class PortForwardClient {
       }
       return new PortForwardClient(conn);
     }
-    const ws = await dialWebSocket(url, [PORTFORWARD_TUNNEL_PROTOCOL], dial);
-    if (ws.protocol !== PORTFORWARD_TUNNEL_PROTOCOL) {
-      ws.terminate();
-      throw new Error(`server negotiated ${JSON.stringify(ws.protocol)}`);
-    }
-    return new PortForwardClient(new SpdyConnection(new WebSocketDuplex(ws), { server: false }));
+    let duplex!: WebSocketDuplex;
+    await dialWebSocket(url, [PORTFORWARD_TUNNEL_PROTOCOL], dial, (ws) => {
+      duplex = new WebSocketDuplex(ws);
+    });
+    return new PortForwardClient(new SpdyConnection(duplex, { server: false }));
   }
 
   /**

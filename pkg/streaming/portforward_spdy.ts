@@ -4,10 +4,9 @@
 // connection inside the pod, piped both ways with half-close.
 import type { Duplex } from 'node:stream';
 import type { PortForwardRequest } from '../../api/runtime/v1/api';
-import { errorMessage } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import { HEADER_PORT, HEADER_REQUEST_ID, HEADER_STREAM_TYPE, StreamType } from './protocols';
-import type { SessionContext } from './session';
+import { messageOf, type SessionContext } from './session';
 import type { SpdyConnection, SpdyStream } from './spdy/connection';
 import { RstStatus } from './spdy/frames';
 import { headerValue } from './spdy/headers';
@@ -27,7 +26,7 @@ export function parsePort(value: string): number | undefined {
 }
 
 export function forwardError(podSandboxId: string, port: number, err: unknown): string {
-  return `error forwarding port ${port} to pod ${podSandboxId}, uid : ${errorMessage(err)}`;
+  return `error forwarding port ${port} to pod ${podSandboxId}, uid : ${messageOf(err)}`;
 }
 
 export function runPortForwardSpdy(request: PortForwardRequest, conn: SpdyConnection, ctx: SessionContext, log: Logger): void {

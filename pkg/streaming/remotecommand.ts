@@ -4,7 +4,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { AttachRequest, ExecRequest } from '../../api/runtime/v1/api';
-import { errorMessage } from '../errors/errors';
+import { messageOf } from './session';
 import type { Logger } from '../log/logger';
 import type { StreamingBackend } from './backend';
 import { ResizeDecoder, ResizeQueue } from './resize';
@@ -55,7 +55,7 @@ export async function runRemoteCommand(cmd: RemoteCommand, backend: StreamingBac
     }
   } catch (err) {
     const what = cmd.kind === 'exec' ? 'error executing command in container' : 'error attaching to container';
-    status = internalErrorStatus(`${what}: ${errorMessage(err)}`);
+    status = internalErrorStatus(`${what}: ${messageOf(err)}`);
     log.warn({ err, aborted: io.signal.aborted }, `${cmd.kind} failed`);
   }
   resize.end();

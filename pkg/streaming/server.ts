@@ -243,7 +243,15 @@ export class StreamingServer {
   }
 
   private upgradeWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string, serve: (ws: WebSocket) => void): void {
-    this.chosenProtocol.set(req, protocol);
+    // The subprotocol is chosen already. ws would refuse the tunnelling one
+    // ("SPDY/3.1+portforward.k8s.io" is not an RFC 6455 token), so it only
+    // sees a stand-in and hands back the real choice through handleProtocols.
+    if (protocol) {
+      this.chosenProtocol.set(req, protocol);
+      req.headers['sec-websocket-protocol'] = 'chosen';
+    } else {
+      delete req.headers['sec-websocket-protocol'];
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', (err) => this.opts.log.debug({ err }, 'websocket error'));
       serve(ws);

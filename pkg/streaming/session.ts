@@ -10,3 +10,9 @@ export interface SessionContext {
   /** Registers a live session so that the server can end it on stop(); returns the unregister function. */
   track(stop: () => void): () => void;
 }
+
+/** An error's message; duck-typed because errors from Node internals may come from another realm (jest's vm). */
+export function messageOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
+  return String(err);
+}

@@ -98,7 +98,7 @@ describe('SpdyConnection', () => {
       got.push(s);
       s.reply();
     });
-    const goaway = new Promise((r) => peer.conn.once('goaway', r));
+    const goaway = new Promise<void>((r) => peer.conn.once('goaway', () => r()));
     peer.send(peer.enc.settings([{ id: 7, value: 1 }]));
     peer.send(peer.enc.synStream({ streamId: 1, headers: { streamtype: ['stdin'] } }));
     peer.send(peer.enc.windowUpdate(1, 10));
@@ -138,7 +138,7 @@ describe('SpdyConnection', () => {
   test('close() says GOAWAY and ends the transport; the connection closes when the peer does', async () => {
     const { client, server } = pair();
     await client.openStream({ streamtype: ['error'] });
-    const goaway = new Promise((r) => client.once('goaway', r));
+    const goaway = new Promise<void>((r) => client.once('goaway', () => r()));
     const clientClosed = new Promise((r) => client.once('close', r));
     server.close();
     await goaway;
