@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
-import type { ContainerConfig, CreateContainerRequest, LinuxContainerResources, PodSandboxConfig } from '../../api/runtime/v1/api';
+import { NamespaceMode, type ContainerConfig, type CreateContainerRequest, type LinuxContainerResources, type PodSandboxConfig } from '../../api/runtime/v1/api';
 import type { Cgroups } from '../cgroups/cgroups';
 import type { CgroupStats } from '../cgroups/stats';
 import { failedPrecondition, invalidArgument, KrillError, notFound } from '../errors/errors';
@@ -205,6 +205,23 @@ export class ContainerManager {
     return full;
   }
 
+  /**
+   * For pid mode TARGET: the pid namespace of the target container, which
+   * must be a running container of the same pod (as containerd requires).
+   * Undefined when the target is not running (the spec builder says so).
+   */
+  private targetPidNamespace(config: ContainerConfig, pod: PodView): string | undefined {
+    const opts = config.linux?.securityContext?.namespaceOptions;
+    if (opts?.pid !== NamespaceMode.TARGET || opts.targetId === '') return undefined;
+    const field = 'config.linux.security_context.namespace_options.target_id';
+    const id = this.resolve(opts.targetId);
+    const target = id === undefined ? undefined : this.store.get(id);
+    if (!target || target.status.state === 'creating') throw notFound(`${field}: container ${JSON.stringify(opts.targetId)} not found`);
+    if (target.meta.podId !== pod.id) throw invalidArgument(`${field}: container ${target.id} belongs to another pod (${target.meta.podId})`);
+    if (target.status.state !== 'running' || target.status.pid <= 0) return undefined;
+    return `/proc/${target.status.pid}/ns/pid`;
+  }
+
   private async createNew(config: ContainerConfig, pod: PodView, key: string, parentLog: Logger): Promise<string> {
     const image = this.opts.images.resolve(config.image!.image);
     if (!image) throw notFound(`image ${JSON.stringify(config.image!.image)} not found: pull it first`);
@@ -213,6 +230,7 @@ export class ContainerManager {
     const host = this.opts.hostFacts(handler.name);
     const requirements = specRequirements(config, { seccompDefault: this.opts.specOptions.seccompDefault });
     if (requirements.imageMounts.length > 0) throw new KrillError('Unimplemented', 'image volume mounts (config.mounts[].image) are not supported yet');
+    const targetPidNamespace = this.targetPidNamespace(config, pod);
     const resolved = await resolveHostFiles(config, requirements);
     if (requirements.hostDevices && !host.devices) host.devices = await listDevices();
 
@@ -262,7 +280,7 @@ export class ContainerManager {
         imageName: image.name,
         rootfs,
         cgroupsPath: cgroup.ociPath,
-        pod: { namespaces: pod.namespaces, files: pod.files },
+        pod: { namespaces: pod.namespaces, files: pod.files, targetPidNamespace },
         resolved: { ...resolved, ...userDb },
         host,
         options: { ...this.opts.specOptions, runtimeHandler: handler.name },
