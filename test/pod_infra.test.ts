@@ -22,6 +22,8 @@ test('the infra process holds the pod pid namespace inside the pod namespaces an
   try {
     const info = await podInfo(k.client, id);
     const pid = info.infra!.pid;
+    // runc start returns once it has told its init to exec; the exec itself follows.
+    for (let i = 0; i < 100 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'catatonit'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('catatonit');
     expect(readlinkSync(`/proc/${pid}/ns/pid`)).not.toBe(readlinkSync('/proc/self/ns/pid'));
     // pid 1 of its namespace

@@ -53,6 +53,22 @@ describe('restarts', () => {
     expect(await states(k)).toEqual({});
   });
 
+  test('a pod whose network broke while krilld was down is NOTREADY after the restart (CNI CHECK)', async () => {
+    const healthy = (await k.client.runtime.runPodSandbox(runRequest(podConfig()))).podSandboxId;
+    const broken = (await k.client.runtime.runPodSandbox(runRequest(podConfig()))).podSandboxId;
+    const info = await podInfo(k.client, broken);
+    expect(await k.stop()).toBe(0);
+    execFileSync('nsenter', [`--net=${info.namespaces.network}`, 'ip', 'link', 'del', 'eth0']);
+    await k.restart();
+    expect(await states(k)).toEqual({ [healthy]: PodSandboxState.SANDBOX_READY, [broken]: PodSandboxState.SANDBOX_NOTREADY });
+    expect((await podInfo(k.client, broken)).reason).toContain('network: plugin type="bridge" failed (check)');
+    for (const id of [healthy, broken]) {
+      await k.client.runtime.stopPodSandbox({ podSandboxId: id });
+      await k.client.runtime.removePodSandbox({ podSandboxId: id });
+    }
+    expect(leases(k)).toEqual([]);
+  });
+
   test('a node reboot (state dir emptied): pods are NOTREADY and still stop and remove cleanly', async () => {
     const id = (await k.client.runtime.runPodSandbox(runRequest(podConfig()))).podSandboxId;
     const info = await podInfo(k.client, id);

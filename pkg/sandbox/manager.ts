@@ -447,6 +447,10 @@ export class SandboxManager {
         const problems = await missingNamespaces(s.meta.namespaces);
         if (s.meta.modes.ipc === 'pod' && !(await isForeignMount(s.meta.paths.shm))) problems.push(s.meta.paths.shm);
         if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) problems.push(`infra process ${s.status.infra.pid}`);
+        // The plugins say whether the pod's network is still as ADD left it (CNI CHECK).
+        if (problems.length === 0 && s.meta.modes.network === 'pod') {
+          await this.opts.network.check(s.id).catch((err: unknown) => problems.push(`network: ${(err as Error).message}`));
+        }
         if (problems.length > 0) {
           this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });
           plog.warn({ missing: problems }, 'pod sandbox is no longer ready');
