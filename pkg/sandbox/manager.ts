@@ -8,7 +8,7 @@ import type { RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import type { Cgroups } from '../cgroups/cgroups';
 import { ancestorsAndSelf } from '../cgroups/paths';
 import type { MemoryStats } from '../cgroups/stats';
-import { alreadyExists, invalidArgument, unimplemented } from '../errors/errors';
+import { alreadyExists, invalidArgument, isErrno, unimplemented } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import type { NetworkManager } from '../network/manager';
 import type { Store } from '../store/db';
@@ -347,9 +347,9 @@ export class SandboxManager {
 
     await writeFile(paths.hostname, hostnameContent(meta.hostname), { mode: 0o644 });
     if (meta.namespaces.network) await writeFile(paths.hosts, hostsContent(meta.hostname, status.ips), { mode: 0o644 });
-    else await copyFile(HOST_HOSTS, paths.hosts);
+    else await copyHostFile(HOST_HOSTS, paths.hosts, hostsContent(meta.hostname, []));
     if (spec.dns) await writeFile(paths.resolvConf, resolvConfContent(spec.dns), { mode: 0o644 });
-    else await copyFile(HOST_RESOLV_CONF, paths.resolvConf);
+    else await copyHostFile(HOST_RESOLV_CONF, paths.resolvConf, '');
 
     if (spec.modes.pid === 'pod') {
       const infra = await this.opts.infra!.start(s);
@@ -464,6 +464,16 @@ export class SandboxManager {
 }
 
 const FAILED_CREATE = 'RunPodSandbox failed';
+
+/** The node's file (symlinks followed), or `fallback` on a node without one. */
+async function copyHostFile(from: string, to: string, fallback: string): Promise<void> {
+  try {
+    await copyFile(from, to);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    await writeFile(to, fallback, { mode: 0o644 });
+  }
+}
 
 async function userNamespacesSupported(): Promise<boolean> {
   try {
