@@ -400,7 +400,10 @@ export class SandboxManager {
         if (!this.store.ownsCgroup(p)) break;
         const used = this.store.all().some((o) => o.id !== s.id && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
         if (used) break;
-        if (!(await this.opts.cgroups.removeIfEmpty(p))) break;
+        if (!(await this.opts.cgroups.removeIfEmpty(p))) {
+          if (p === path) this.opts.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; left in place');
+          break;
+        }
         this.store.dropCgroup(p);
       }
     });
