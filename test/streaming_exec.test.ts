@@ -301,3 +301,57 @@ describe('attach', () => {
     expect(r.status?.message).toBe('Internal error occurred: error attaching to container: container nothing is not running');
   });
 });
+
+describe('a client that goes away', () => {
+  const until = async (cond: () => boolean): Promise<void> => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  test.each(transports)('over %s, takes its exec with it (the backend sees the abort)', async (_name, open) => {
+    let started!: (p: unknown) => void;
+    const running = new Promise((r) => (started = r));
+    backend.once('execStarted', (p) => started(p));
+    const s = await open(execUrl(['sleep', '100']), { stdout: true, stderr: true });
+    await running;
+    expect(backend.execs.size).toBe(1);
+    s.abort();
+    await until(() => backend.execs.size === 0);
+  });
+});
+
+describe('timeouts', () => {
+  let quick: StreamingServer;
+  beforeAll(async () => {
+    quick = await StreamingServer.start({
+      config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0, stream_creation_timeout: 300, idle_timeout: 600 },
+      backend,
+      log: silentLogger(),
+    });
+  });
+  afterAll(async () => quick.stop());
+
+  test('a SPDY client that does not open every stream it asked for is hung up on', async () => {
+    const url = quick.register('exec', { containerId: 'ctr', cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: true });
+    const { conn } = await dialSpdy(url, ['v4.channel.k8s.io']);
+    await conn.openStream({ streamtype: ['error'] });
+    await conn.openStream({ streamtype: ['stdout'] });
+    const closed = new Promise((r) => conn.once('close', r));
+    await closed;
+    expect(backend.execs.size).toBe(0);
+  });
+
+  test('a connection idle for longer than idle_timeout is closed, and its exec ends', async () => {
+    const url = quick.register('exec', { containerId: 'ctr', cmd: ['sleep', '100'], tty: false, stdin: false, stdout: true, stderr: false });
+    const s = await spdyRemoteCommand(url, { stdout: true });
+    const r = await s.done;
+    expect(r.error).toBe('');
+    while (backend.execs.size > 0) await new Promise((res) => setTimeout(res, 20));
+  });
+
+  test('a WebSocket idle for longer than idle_timeout is closed too', async () => {
+    const url = quick.register('exec', { containerId: 'ctr', cmd: ['sleep', '100'], tty: false, stdin: false, stdout: true, stderr: false });
+    const s = await wsRemoteCommand(url, { stdout: true });
+    await s.done;
+    while (backend.execs.size > 0) await new Promise((res) => setTimeout(res, 20));
+  });
+});

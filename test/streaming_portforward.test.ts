@@ -216,3 +216,33 @@ describe('port-forward over WebSocket channels', () => {
     expect((err as HttpStatusError).statusCode).toBe(400);
   });
 });
+
+describe('port-forward stream pairing', () => {
+  test('an error stream whose data stream never comes gets a timeout message', async () => {
+    const quick = await StreamingServer.start({
+      config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0, stream_creation_timeout: 200 },
+      backend,
+      log: silentLogger(),
+    });
+    try {
+      const pf = await PortForwardClient.dial(quick.register('portforward', { podSandboxId: 'pod1', port: [] }), 'spdy');
+      const error = await pf.conn.openStream({ streamtype: ['error'], port: [String(echoPort)], requestid: ['5'] });
+      error.end();
+      expect((await readAll(error)).toString()).toBe('(request=5) timed out waiting for streams');
+      pf.close();
+    } finally {
+      await quick.stop();
+    }
+  });
+
+  test('clients that send no requestID are paired by stream id', async () => {
+    const pf = await PortForwardClient.dial(pfUrl(), 'spdy');
+    const error = await pf.conn.openStream({ streamtype: ['error'], port: [String(helloPort)] });
+    error.end();
+    const data = await pf.conn.openStream({ streamtype: ['data'], port: [String(helloPort)] });
+    expect(data.id).toBe(error.id + 2);
+    expect((await readAll(data)).toString()).toBe(`hello from ${helloPort}\n`);
+    expect((await readAll(error)).toString()).toBe('');
+    pf.close();
+  });
+});

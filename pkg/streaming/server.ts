@@ -253,6 +253,8 @@ export class StreamingServer {
       delete req.headers['sec-websocket-protocol'];
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws clears the socket's timeout; the idle limit applies to WebSockets too.
+      (socket as Socket).setTimeout(this.opts.config.idle_timeout);
       ws.on('error', (err) => this.opts.log.debug({ err }, 'websocket error'));
       serve(ws);
     });
