@@ -2,6 +2,7 @@ import { constants, createDeflate } from 'node:zlib';
 import { SPDY3_DICTIONARY } from './dictionary';
 import { FrameDecoder, FrameEncoder, RstStatus, SpdyProtocolError, type Frame } from './frames';
 import { encodeHeaderBlock } from './headers';
+import capture from './testdata/crictl-1.32.json';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -146,5 +147,39 @@ describe('FrameEncoder → FrameDecoder', () => {
     expect(new FrameEncoder().rstStream(1, RstStatus.Cancel)).toEqual(hex('8003 0003 00 000008 00000001 00000005'));
     expect(new FrameEncoder().goAway(9, 1)).toEqual(hex('8003 0007 00 000008 00000009 00000001'));
     expect(() => new FrameEncoder().data(1, Buffer.alloc(0x1000000), false)).toThrow(RangeError);
+  });
+});
+
+describe('frames captured from a real client (crictl 1.32: client-go over moby/spdystream)', () => {
+  test('an exec with stdin: four SYN_STREAMs sharing one compression context, then stdin and its FIN', () => {
+    const bytes = Buffer.from(capture.exec, 'hex');
+    // The first header block opens a zlib stream with the SPDY/3 dictionary (78 f9, id e3c6a7c2).
+    expect(bytes.subarray(18, 24).toString('hex')).toBe('78f9e3c6a7c2');
+    const syn = (streamId: number, type: string): Frame => ({ type: 'syn_stream', streamId, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: { streamtype: [type] } });
+    const expectedFrames: Frame[] = [
+      syn(1, 'error'),
+      syn(3, 'stdin'),
+      syn(5, 'stdout'),
+      syn(7, 'stderr'),
+      { type: 'data', streamId: 3, fin: false, data: Buffer.from('hi\n') },
+      { type: 'data', streamId: 3, fin: true, data: Buffer.alloc(0) },
+    ];
+    expect(new FrameDecoder().push(bytes)).toEqual(expectedFrames);
+    const d = new FrameDecoder();
+    const bytewise: Frame[] = [];
+    for (let i = 0; i < bytes.length; i++) bytewise.push(...d.push(bytes.subarray(i, i + 1)));
+    expect(merged(bytewise)).toEqual(merged(expectedFrames));
+  });
+
+  test('a port-forward connection: error stream (half-closed at once), data stream, GOAWAY', () => {
+    const headers = (type: string): Record<string, string[]> => ({ streamtype: [type], port: ['35287'], requestid: ['0'] });
+    expect(new FrameDecoder().push(Buffer.from(capture.portforward, 'hex'))).toEqual([
+      { type: 'syn_stream', streamId: 1, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: headers('error') },
+      { type: 'data', streamId: 1, fin: true, data: Buffer.alloc(0) },
+      { type: 'syn_stream', streamId: 3, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: headers('data') },
+      { type: 'data', streamId: 3, fin: false, data: Buffer.from('ping') },
+      { type: 'data', streamId: 3, fin: true, data: Buffer.alloc(0) },
+      { type: 'goaway', lastGoodStreamId: 0, status: 0 },
+    ]);
   });
 });
