@@ -89,6 +89,8 @@ export interface ContainerFixture {
   /** The cgroup parent every pod of this fixture lives under. */
   cgroupParent: string;
   pod(opts?: PodFixtureOptions): Promise<TestPod>;
+  /** Makes cleanup() stop and remove a pod created some other way (crictl). */
+  adopt(podId: string): void;
   /** Stops and removes every pod (and so their containers), krilld, and the test cgroups. */
   cleanup(): Promise<void>;
 }
@@ -117,6 +119,9 @@ export async function containerFixture(tag: string, images: string[], opts: Kril
       const id = (await k.client.runtime.runPodSandbox(runRequest(config, o.handler ?? ''))).podSandboxId;
       pods.push(id);
       return new TestPod(k.client, id, config, logDir);
+    },
+    adopt(podId: string) {
+      pods.push(podId);
     },
     async cleanup() {
       const errors: unknown[] = [];
