@@ -142,6 +142,16 @@ describe.each(transports)('exec over %s', (_name, open) => {
     const r = await s.done;
     expect(r.exitCode).toBe(5);
   });
+
+  test('Ctrl-C typed in a tty session interrupts the foreground process', async () => {
+    const script = 'trap "echo interrupted; exit 9" INT; echo ready; while :; do sleep 0.05; done';
+    const s = await open(execUrl(['sh', '-c', script], { tty: true, stdin: true }), { tty: true, stdin: true, stdout: true });
+    await waitFor(s.stdout, /ready/);
+    const out = waitFor(s.stdout, /interrupted/);
+    s.stdin!.write('\x03');
+    await out;
+    expect((await s.done).exitCode).toBe(9);
+  });
 });
 
 describe('SPDY protocol versions', () => {

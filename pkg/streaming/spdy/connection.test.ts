@@ -91,6 +91,19 @@ describe('SpdyConnection', () => {
     ]);
   });
 
+  test('refuses streams beyond maxStreams until some close', async () => {
+    const [a, b] = duplexPair();
+    const client = new SpdyConnection(a, { server: false });
+    const server = new SpdyConnection(b, { server: true, maxStreams: 2 });
+    server.on('stream', (s) => s.reply());
+    const first = await client.openStream({});
+    await client.openStream({});
+    await expect(client.openStream({})).rejects.toThrow(/refused/);
+    first.reset();
+    await tick();
+    await expect(client.openStream({})).resolves.toBeDefined();
+  });
+
   test('ignores SETTINGS and WINDOW_UPDATE, and GOAWAY ends every stream’s input', async () => {
     const peer = rawPeer(true);
     const got: SpdyStream[] = [];

@@ -19,6 +19,8 @@ export interface SpdyConnectionOptions {
   streamReadLimit?: number;
   /** How long close() waits for the peer to hang up before cutting the transport (default 10 s). */
   closeGraceMs?: number;
+  /** Streams open at once; the peer's further SYN_STREAMs are refused (default 1000). */
+  maxStreams?: number;
 }
 
 interface ConnectionEvents {
@@ -246,7 +248,7 @@ export class SpdyConnection extends EventEmitter<ConnectionEvents> {
       return;
     }
     this.lastReceivedId = f.streamId;
-    if (this.closing || this.goneAway || this.listenerCount('stream') === 0) {
+    if (this.closing || this.goneAway || this.listenerCount('stream') === 0 || this.streams.size >= (this.opts.maxStreams ?? 1000)) {
       this.send(this.encoder.rstStream(f.streamId, RstStatus.RefusedStream));
       return;
     }
@@ -283,7 +285,7 @@ export class SpdyConnection extends EventEmitter<ConnectionEvents> {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     if (!this.transport.destroyed) {
       // Let a graceful end finish flushing; a broken transport goes at once.
-      if (err || !this.transport.writableEnded) this.transport.destroy();
+      if (err || !this.transport.writableEnded || this.transport.writableFinished) this.transport.destroy();
       else this.transport.once('finish', () => this.transport.destroy());
     }
     for (const [id, p] of this.pendingOpens) p.reject(new Error(`SPDY connection closed before stream ${id} was accepted`));
