@@ -209,9 +209,14 @@ export async function wsRemoteCommand(url: string, opts: RemoteCommandOptions, p
       if (!p) return;
       const m = decodeChannelMessage({ ...p, closeSignal: false }, raw);
       if (m.kind !== 'data') return;
-      if (m.channel === 1) stdout.write(m.data);
-      else if (m.channel === 2) stderr.write(m.data);
-      else if (m.channel === 3) errorChunks.push(m.data);
+      const out = m.channel === 1 ? stdout : m.channel === 2 ? stderr : undefined;
+      if (out) {
+        // Stop reading the socket while the reader is behind.
+        if (!out.write(m.data)) {
+          ws.pause();
+          out.once('drain', () => ws.resume());
+        }
+      } else if (m.channel === 3) errorChunks.push(m.data);
     });
     closed = new Promise((resolve) => ws.once('close', () => resolve()));
   });
