@@ -206,6 +206,7 @@ export class StreamingServer {
     const log = this.opts.log.child({ stream: cached.kind, ...ids });
     const ctx = { ...this.ctx, log };
     const isWebSocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    log.debug({ upgrade: req.headers.upgrade, remote: req.socket.remoteAddress }, 'streaming connection');
     if (!isWebSocket) {
       if (cached.kind === 'portforward') {
         const accepted = acceptSpdyUpgrade(req, socket, head, [PORTFORWARD_PROTOCOL]);
