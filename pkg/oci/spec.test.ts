@@ -110,6 +110,14 @@ function input(config: DeepPartial<ContainerConfig> = kubeletConfig, sandbox: De
   };
 }
 
+test('a request naming no seccomp profile is unconfined, as the CRI says; the option can make it RuntimeDefault', () => {
+  const none: DeepPartial<ContainerConfig> = { ...kubeletConfig, linux: { ...kubeletConfig.linux, securityContext: { ...kubeletConfig.linux!.securityContext, seccomp: undefined } } };
+  expect(buildContainerSpec(input(none)).spec.linux.seccomp).toBeUndefined();
+  const strict = buildContainerSpec(input(none, kubeletSandbox, { options: { runtimeHandler: 'runc', oomScoreAdjFloor: 0, seccompDefault: 'RuntimeDefault' } }));
+  expect(strict.spec.linux.seccomp!.defaultAction).toBe('SCMP_ACT_ERRNO');
+  expect(buildContainerSpec(input()).spec.linux.seccomp!.defaultAction).toBe('SCMP_ACT_ERRNO');
+});
+
 describe('an ordinary kubelet container', () => {
   const { spec, user, stopSignal, rootfsDirs, hostDirs } = buildContainerSpec(input());
 
@@ -239,7 +247,8 @@ describe('other pods and nodes', () => {
     expect(user).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
     expect(spec.process.cwd).toBe('/');
     expect(spec.linux.maskedPaths).toEqual(DEFAULT_MASKED_PATHS);
-    expect(spec.linux.seccomp).toBeDefined();
+    // Naming no seccomp profile is unconfined (the CRI default).
+    expect(spec.linux.seccomp).toBeUndefined();
     expect(spec.hostname).toBeUndefined();
     expect(spec.mounts.find((m) => m.destination === '/dev/shm')!.type).toBe('tmpfs');
   });

@@ -79,7 +79,11 @@ export interface SpecOptions {
   rlimits?: readonly Rlimit[];
   /** The AppArmor profile for RuntimeDefault, already loaded; default none. */
   appArmorDefaultProfile?: string;
-  /** The seccomp profile when the request names none; default RuntimeDefault. */
+  /**
+   * The seccomp profile when the request names none; default Unconfined, as
+   * the CRI defines it (kubelet always names one: RuntimeDefault with its
+   * SeccompDefault setting, else Unconfined).
+   */
   seccompDefault?: 'RuntimeDefault' | 'Unconfined';
   /** Default { mode: 'mkdir' }. */
   imageVolumes?: ImageVolumePolicy;
@@ -132,6 +136,9 @@ export interface SpecRequirements {
   hostDevices: boolean;
 }
 
+/** The CRI: "Default: "", which is identical with unconfined." */
+export const SECCOMP_DEFAULT = 'Unconfined';
+
 export function specRequirements(config: ContainerConfig, options: Pick<SpecOptions, 'seccompDefault'> = {}): SpecRequirements {
   const sc = config.linux?.securityContext;
   const req: SpecRequirements = {
@@ -141,7 +148,7 @@ export function specRequirements(config: ContainerConfig, options: Pick<SpecOpti
     hostDevices: sc?.privileged ?? false,
   };
   if (!sc?.privileged) {
-    const choice = seccompChoice(sc, options.seccompDefault ?? 'RuntimeDefault');
+    const choice = seccompChoice(sc, options.seccompDefault ?? SECCOMP_DEFAULT);
     if (choice.type === 'Localhost') req.seccompProfile = choice.ref;
   }
   return req;
@@ -174,7 +181,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
   });
   const seccomp = resolveSeccomp({
     securityContext: sc,
-    fallback: options.seccompDefault ?? 'RuntimeDefault',
+    fallback: options.seccompDefault ?? SECCOMP_DEFAULT,
     hostSeccomp: host.seccomp,
     target: { arch: host.arch, capabilities: capabilities.bounding, kernelVersion: host.kernelVersion },
     localhostProfile: input.resolved.seccompProfile,
