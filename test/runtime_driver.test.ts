@@ -1,6 +1,6 @@
 // The runtime driver (pkg/runtime) against real conmon and runc/crun, with
 // bundles made by `runc spec` and busybox-static (not by Krill's OCI builder).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KrillError } from '../pkg/errors/errors';
@@ -167,8 +167,10 @@ describe('a running container', () => {
     expect(r.truncated).toBe(false);
   });
 
-  test('reopening the log works while conmon runs', async () => {
-    await expect(rt.reopenLog(c.bundle)).resolves.toBeUndefined();
+  test('reopening the log works while conmon runs: the file is back when it returns', async () => {
+    renameSync(c.logPath, `${c.logPath}.1`);
+    await expect(rt.reopenLog(c.bundle, c.logPath)).resolves.toBeUndefined();
+    expect(existsSync(c.logPath)).toBe(true);
   });
 
   test('stop: SIGTERM is ignored by pid 1 sleep, so SIGKILL follows after the timeout', async () => {
@@ -179,7 +181,7 @@ describe('a running container', () => {
     expect(await rt.state(runc, c.id)).toMatchObject({ status: 'stopped' });
     // a second stop is a no-op with the same record
     await expect(rt.stop(runc, c.id, 'TERM', 1000)).resolves.toMatchObject({ exitCode: 137 });
-    await expect(rt.reopenLog(c.bundle)).rejects.toMatchObject({ code: 'FailedPrecondition' });
+    await expect(rt.reopenLog(c.bundle, c.logPath)).rejects.toMatchObject({ code: 'FailedPrecondition' });
     await rt.delete(runc, c.id);
     await rt.delete(runc, c.id); // idempotent
     expect(existsSync(rt.paths.persistDir(c.id))).toBe(false);

@@ -295,7 +295,7 @@ export class ContainerManager {
         cgroupPath: cgroup.path,
         user: { uid: built.user.uid, gid: built.user.gid, supplementalGroups: built.user.additionalGids },
       };
-      const conmonLog = logPath || join(this.opts.runtime.paths.persistDir(id), 'ctr.log');
+      const conmonLog = this.conmonLogPath(id, logPath);
       const created = await this.time('create', () =>
         this.opts.runtime.create({ id, handler, bundle, logPath: conmonLog, terminal: config.tty, stdin: config.stdin, stdinOnce: config.stdinOnce }),
       );
@@ -325,6 +325,8 @@ export class ContainerManager {
         throw failedPrecondition(`container ${id} is ${c.status.state}, not created: it cannot be started`);
       }
       const h = this.handlerOf(c);
+      // The process may run and exit before `runc start` returns: take the time before, so started <= finished.
+      const startedAt = nowNs();
       try {
         await this.time('start', () => this.opts.runtime.start(h, id));
       } catch (err) {
@@ -335,7 +337,7 @@ export class ContainerManager {
         this.emit('stopped', next);
         throw err;
       }
-      const started = this.store.setStatus(id, { ...c.status, state: 'running', startedAt: nowNs() });
+      const started = this.store.setStatus(id, { ...c.status, state: 'running', startedAt });
       log.info({ container_id: id }, 'container started');
       this.emit('started', started);
       // An exit that happened before we recorded "running" would have been ignored.
@@ -460,7 +462,12 @@ export class ContainerManager {
 
   async reopenLog(id: string): Promise<void> {
     const c = this.mustRun(id);
-    await this.opts.runtime.reopenLog(c.meta.bundle);
+    await this.opts.runtime.reopenLog(c.meta.bundle, this.conmonLogPath(id, c.meta.logPath));
+  }
+
+  /** Where conmon writes the container's output: kubelet's log path, or a file of our own when it asked for none. */
+  private conmonLogPath(id: string, logPath: string): string {
+    return logPath || join(this.opts.runtime.paths.persistDir(id), 'ctr.log');
   }
 
   /** Applies new limits to a running or created container and remembers them. */

@@ -1,7 +1,7 @@
 // conmon's control FIFO in the bundle: "1 H W\n" resizes the terminal,
 // "2 0 0\n" makes conmon reopen the container's log file.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { KrillError, isErrno } from '../errors/errors';
 
 async function writeCtl(fifo: string, line: string): Promise<void> {
@@ -26,6 +26,29 @@ export function resizeTerminal(fifo: string, width: number, height: number): Pro
   return writeCtl(fifo, `1 ${height} ${width}\n`);
 }
 
-export function reopenLog(fifo: string): Promise<void> {
-  return writeCtl(fifo, '2 0 0\n');
+async function inode(path: string): Promise<bigint | undefined> {
+  try {
+    return (await stat(path, { bigint: true })).ino;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Makes conmon reopen the log at `logPath` and resolves once it has: conmon
+ * opens a new file beside it and renames it into place, so the path then
+ * names another inode (or exists again, after a rotation moved it away).
+ * Callers (kubelet's log rotation, critest) expect the file to exist on return.
+ */
+export async function reopenLog(fifo: string, logPath: string, timeoutMs = 5000, pollMs = 10): Promise<void> {
+  const before = await inode(logPath);
+  await writeCtl(fifo, '2 0 0\n');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await inode(logPath);
+    if (now !== undefined && now !== before) return;
+    if (Date.now() > deadline) throw new KrillError('Internal', `conmon did not reopen the log file ${logPath} within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

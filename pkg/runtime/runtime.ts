@@ -152,8 +152,9 @@ export class OciRuntime {
     return cli.update(h, id, bundle, resources);
   }
 
-  reopenLog(bundle: string): Promise<void> {
-    return reopenLog(this.paths.ctlFifo(bundle));
+  /** Makes conmon reopen the container's log (at `logPath`) and waits until it has. */
+  reopenLog(bundle: string, logPath: string): Promise<void> {
+    return reopenLog(this.paths.ctlFifo(bundle), logPath);
   }
 
   resize(bundle: string, width: number, height: number): Promise<void> {
