@@ -222,6 +222,8 @@ describe('logs', () => {
     await until('some log lines', () => (existsSync(logPath) ? contents(readFileSync(logPath, 'utf8')).length : 0), (n) => n >= 5);
     renameSync(logPath, `${logPath}.1`);
     await f.client.runtime.reopenContainerLog({ containerId: id });
+    // The new file is there when the call returns (kubelet and critest rely on it).
+    expect(existsSync(logPath)).toBe(true);
     await until('lines in the new log file', () => (existsSync(logPath) ? contents(readFileSync(logPath, 'utf8')).length : 0), (n) => n >= 5);
     await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
     const before = contents(readFileSync(`${logPath}.1`, 'utf8'));

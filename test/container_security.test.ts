@@ -159,19 +159,23 @@ describe('seccomp', () => {
   // unshare(2) needs no capability for a user namespace; the default profile forbids it without CAP_SYS_ADMIN.
   const tryUnshare = 'grep ^Seccomp: /proc/self/status; unshare -U true && echo unshared';
 
-  test('RuntimeDefault blocks unshare(2); it is also the default', async () => {
-    for (const seccomp of [{ profileType: ProfileType.RuntimeDefault, localhostRef: '' }, undefined]) {
-      const r = await pod.sh(nextName('seccomp'), BUSYBOX, tryUnshare, { linux: { securityContext: { seccomp } } });
-      expect(r.stdout).toBe('Seccomp:\t2\n');
-      expect(r.stderr).toMatch(/Operation not permitted/);
-      expect(r.status.exitCode).not.toBe(0);
-    }
+  test('RuntimeDefault blocks unshare(2)', async () => {
+    const seccomp = { profileType: ProfileType.RuntimeDefault, localhostRef: '' };
+    const r = await pod.sh(nextName('seccomp'), BUSYBOX, tryUnshare, { linux: { securityContext: { seccomp } } });
+    expect(r.stdout).toBe('Seccomp:\t2\n');
+    expect(r.stderr).toMatch(/Operation not permitted/);
+    expect(r.status.exitCode).not.toBe(0);
+    // The deprecated field says the same.
+    const old = await pod.sh(nextName('seccomp-path'), BUSYBOX, tryUnshare, { linux: { securityContext: { seccompProfilePath: 'runtime/default' } } });
+    expect(old.stdout).toBe('Seccomp:\t2\n');
   });
 
-  test('Unconfined does not', async () => {
-    const r = await pod.sh(nextName('unconfined'), BUSYBOX, tryUnshare, { linux: { securityContext: { seccomp: { profileType: ProfileType.Unconfined, localhostRef: '' } } } });
-    expect(r.stdout).toBe('Seccomp:\t0\nunshared\n');
-    expect(r.status.exitCode).toBe(0);
+  test('Unconfined does not, and no profile at all is Unconfined (the CRI default)', async () => {
+    for (const seccomp of [{ profileType: ProfileType.Unconfined, localhostRef: '' }, undefined]) {
+      const r = await pod.sh(nextName('unconfined'), BUSYBOX, tryUnshare, { linux: { securityContext: { seccomp } } });
+      expect(r.stdout).toBe('Seccomp:\t0\nunshared\n');
+      expect(r.status.exitCode).toBe(0);
+    }
   });
 
   test('a Localhost profile is applied; a missing one is InvalidArgument', async () => {
