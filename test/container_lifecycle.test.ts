@@ -161,21 +161,36 @@ test('the same name in the same pod is refused with the existing ID', async () =
   await k.client.runtime.removeContainer({ containerId: id });
 });
 
-test('containers survive kill -9 of krilld; one that exits meanwhile shows its real exit', async () => {
-  const long = await create('survivor', { command: ['sleep', '3600'] });
+test('10 containers survive kill -9 of krilld; one that exits meanwhile shows its real exit and log', async () => {
+  const running = await Promise.all(Array.from({ length: 9 }, (_, i) => create(`survivor-${i}`, { command: ['sh', '-c', `echo up-${i}; exec sleep 3600`] })));
   const short = await create('exits-while-down', { command: ['sh', '-c', 'sleep 1; echo done; exit 7'] });
-  await k.client.runtime.startContainer({ containerId: long });
-  await k.client.runtime.startContainer({ containerId: short });
+  for (const id of [...running, short]) await k.client.runtime.startContainer({ containerId: id });
   await k.kill9();
   await new Promise((r) => setTimeout(r, 2000));
   await k.restart();
-  expect((await status(k.client, long)).state).toBe(ContainerState.CONTAINER_RUNNING);
+  const listed = new Map((await k.client.runtime.listContainers({ filter: undefined })).containers.map((c) => [c.id, c]));
+  for (const id of running) expect(listed.get(id)?.state).toBe(ContainerState.CONTAINER_RUNNING);
   const s = await status(k.client, short);
   expect(s).toMatchObject({ state: ContainerState.CONTAINER_EXITED, exitCode: 7, reason: 'Error' });
   expect(readLog(s.logPath).stdout).toBe('done\n');
-  const r = await k.client.runtime.execSync({ containerId: long, cmd: ['echo', 'still here'], timeout: 5n });
+  for (const [i, id] of running.entries()) expect(readLog((await status(k.client, id)).logPath).stdout).toBe(`up-${i}\n`);
+  const r = await k.client.runtime.execSync({ containerId: running[0]!, cmd: ['echo', 'still here'], timeout: 5n });
   expect(r.stdout.toString()).toBe('still here\n');
-  await k.client.runtime.stopContainer({ containerId: long, timeout: 0n });
-  await k.client.runtime.removeContainer({ containerId: long });
-  await k.client.runtime.removeContainer({ containerId: short });
+  await Promise.all(running.map((id) => k.client.runtime.stopContainer({ containerId: id, timeout: 0n })));
+  for (const id of [...running, short]) await k.client.runtime.removeContainer({ containerId: id });
+});
+
+test('a kubelet retry of CreateContainer while the first is in flight gets the same container', async () => {
+  const joined = () => k.logs().filter((l) => l.msg === 'joining a CreateContainer already in flight for this name').length;
+  const before = joined();
+  // A retry arrives while the first create runs; if the first already finished, the retry is told the name's owner.
+  for (let attempt = 0; attempt < 10 && joined() === before; attempt++) {
+    const results = await Promise.allSettled([create(`retried-${attempt}`, { command: ['true'] }), create(`retried-${attempt}`, { command: ['true'] })]);
+    const ids = results.map((r) => (r.status === 'fulfilled' ? r.value : /in use by container ([0-9a-f]{64})/.exec(String((r.reason as Error).message))?.[1]));
+    expect(ids[0]).toBeDefined();
+    expect(ids[1]).toBe(ids[0]);
+    await k.client.runtime.removeContainer({ containerId: ids[0]! });
+    await new Promise((r) => setTimeout(r, 100)); // the logger writes asynchronously
+  }
+  expect(joined()).toBeGreaterThan(before);
 });
