@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ContainerState } from '../api/runtime/v1/api';
+import { ContainerState, SecurityProfile_ProfileType } from '../api/runtime/v1/api';
 import { testImage, waitExited } from './harness/containers';
 import { containerFixture, type ContainerFixture } from './harness/ctr_fixture';
 import { uniqueName } from './harness/pods';
@@ -36,7 +36,10 @@ test('Status lists both handlers with their features', async () => {
 describe.each(['runc', 'crun'])('the %s handler', (handler) => {
   test('runs a container through its life with its own binary and state root', async () => {
     const pod = await f.pod({ handler });
-    const id = await pod.start(`main-${handler}`, BUSYBOX, { command: ['sh', '-c', 'echo started; grep ^Seccomp: /proc/self/status; exec sleep 3600'] });
+    const id = await pod.start(`main-${handler}`, BUSYBOX, {
+      command: ['sh', '-c', 'echo started; grep ^Seccomp: /proc/self/status; exec sleep 3600'],
+      linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.RuntimeDefault, localhostRef: '' } } },
+    });
     const info = await pod.info(id);
     expect(info.runtimeHandler).toBe(handler);
     // The handler's own binary keeps the container in the handler's own root.
@@ -52,6 +55,12 @@ describe.each(['runc', 'crun'])('the %s handler', (handler) => {
     expect(readFileSync(s.logPath, 'utf8')).toMatch(/ stdout F started\n.* stdout F Seccomp:\t2\n$/);
     await f.client.runtime.removeContainer({ containerId: id });
     await expect(run(`/usr/bin/${handler}`, ['--root', join(f.k.state, 'runtime', handler), 'state', id])).rejects.toThrow();
+  });
+
+  test('a memory limit OOM-kills with reason OOMKilled', async () => {
+    const pod = await f.pod({ handler });
+    const r = await pod.sh(`oom-${handler}`, BUSYBOX, 'tail /dev/zero', { linux: { resources: { memoryLimitInBytes: 32n * 1024n * 1024n } } });
+    expect(r.status).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
   });
 
   test('a command that does not exist fails with the runtime message and leaves nothing', async () => {

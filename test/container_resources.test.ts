@@ -103,6 +103,19 @@ describe('a container with cpu and memory limits', () => {
     expect(await cgroupFile(id, 'cpuset', 'cpuset.mems')).toBe('0');
   });
 
+  test('swap and hugepage limits reach the cgroup too', async () => {
+    const id2 = await pod.start(nextName('swap-huge'), BUSYBOX, {
+      command: ['sleep', '3600'],
+      linux: { resources: resources({ memoryLimitInBytes: 64n * MiB, memorySwapLimitInBytes: 96n * MiB, hugepageLimits: [{ pageSize: '2MB', limit: 4n * MiB }] }) },
+    });
+    try {
+      expect(await cgroupFile(id2, 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(96n * MiB));
+      expect(await cgroupFile(id2, 'hugetlb', 'hugetlb.2MB.limit_in_bytes')).toBe(String(4n * MiB));
+    } finally {
+      await f.client.runtime.removeContainer({ containerId: id2 });
+    }
+  });
+
   test('the container sees them too, and its oom_score_adj', async () => {
     const r = await pod.exec(id, ['sh', '-c', 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.limit_in_bytes /proc/1/oom_score_adj']);
     expect(r.stdout).toBe(`50000\n${64n * MiB}\n500\n`);
