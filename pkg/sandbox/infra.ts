@@ -2,7 +2,7 @@
 // containers: pid 1 of that namespace, keeping it alive. It runs as an OCI
 // container through the runtime driver (conmon + the pod's runtime handler),
 // with the pod's ID as its container ID.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cgroups } from '../cgroups/cgroups';
 import type { Logger } from '../log/logger';
@@ -10,7 +10,17 @@ import type { OciRuntime } from '../runtime/runtime';
 import { INFRA_BINARY_IN_ROOT, infraSpec } from './infra_spec';
 import type { InfraProcess, Sandbox } from './types';
 
-const STOP_TIMEOUT_MS = 2_000;
+/** Field 22 (starttime) of /proc/<pid>/stat, or undefined when the process is gone or a zombie. */
+export async function processStartTime(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface InfraRunner {
   /** Starts the pod's infra process in its namespaces and cgroup. */
@@ -48,8 +58,9 @@ export class OciInfraRunner implements InfraRunner {
     try {
       const { pid } = await runtime.create({ id: s.id, handler, bundle, logPath: join(bundle, 'infra.log'), terminal: false, stdin: false, stdinOnce: false });
       await runtime.start(handler, s.id);
+      const startTime = await processStartTime(pid);
       this.opts.log.debug({ pod_id: s.id, pid }, 'infra process started');
-      return { id: s.id, pid };
+      return { id: s.id, pid, ...(startTime !== undefined ? { startTime } : {}) };
     } catch (err) {
       await runtime.delete(handler, s.id).catch(() => undefined);
       await rm(bundle, { recursive: true, force: true });
@@ -60,15 +71,16 @@ export class OciInfraRunner implements InfraRunner {
   async remove(s: Sandbox, infra: InfraProcess): Promise<void> {
     const { runtime } = this.opts;
     const handler = runtime.handler(s.meta.handler);
-    const state = await runtime.state(handler, infra.id).catch(() => undefined);
+    // catatonit holds nothing worth a graceful stop: SIGKILL, and wait for conmon's exit record.
     // Gone already (a reboot, or removed before): nothing to wait for.
-    if (state && state.status !== 'stopped') await runtime.stop(handler, infra.id, 'TERM', STOP_TIMEOUT_MS);
+    if (await this.alive(s, infra)) await runtime.stop(handler, infra.id, 'KILL', 0);
     await runtime.delete(handler, infra.id);
     await rm(this.bundle(s), { recursive: true, force: true });
   }
 
-  async alive(s: Sandbox, infra: InfraProcess): Promise<boolean> {
-    const state = await this.opts.runtime.state(this.opts.runtime.handler(s.meta.handler), infra.id).catch(() => undefined);
-    return state?.status === 'running';
+  /** From /proc, not the runtime: PodSandboxStatus asks this on every call. */
+  async alive(_s: Sandbox, infra: InfraProcess): Promise<boolean> {
+    const startTime = await processStartTime(infra.pid);
+    return startTime !== undefined && (infra.startTime === undefined || startTime === infra.startTime);
   }
 }

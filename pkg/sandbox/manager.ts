@@ -17,7 +17,7 @@ import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
 import { hostnameContent, hostsContent, resolvConfContent } from './files';
 import type { InfraRunner } from './infra';
-import { ensurePrivateMount, isForeignMount, mountPoints, mountTmpfs, unmountAll } from './mounts';
+import { ensurePrivateMount, isForeignMount, mountPoints, unmountAll } from './mounts';
 import { missingNamespaces, pinNamespaces, readNetDevInside, unpinNamespaces, writeSysctls } from './namespaces';
 import { parseNetDev, type InterfaceCounters } from './netdev';
 import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
@@ -297,15 +297,17 @@ export class SandboxManager {
   private async createSteps(s: Sandbox, spec: PodSpec, undo: Undo, log: Logger): Promise<void> {
     const { meta } = s;
     const { paths } = meta;
+    const timer = new StepTimer();
     await mkdir(paths.dir, { recursive: true, mode: 0o711 });
     undo.add('delete the pod directory', () => rm(paths.dir, { recursive: true, force: true }));
     await mkdir(paths.runDir, { recursive: true, mode: 0o711 });
     undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
-
     await this.ensureCgroup(meta.cgroupPath);
     undo.add('release the pod cgroup', () => this.releaseCgroup(s));
-
     await this.ensureNsRoot();
+    timer.lap('dirs_cgroup');
+
+    if (spec.modes.ipc === 'pod') await mkdir(paths.shm, { mode: 0o755 });
     await pinNamespaces({
       dir: paths.nsDir,
       net: spec.modes.network === 'pod',
@@ -313,17 +315,15 @@ export class SandboxManager {
       uts: spec.modes.uts === 'pod',
       hostname: spec.hostname,
       ...(spec.userns ? { userns: spec.userns } : {}),
+      ...(spec.modes.ipc === 'pod' ? { shm: { path: paths.shm, sizeBytes: this.opts.shmSizeBytes } } : {}),
     });
-    undo.add('unpin the namespaces', () => unpinNamespaces(paths.nsDir));
+    undo.add('unpin the namespaces and unmount shm', () => unpinNamespaces(paths.nsDir, spec.modes.ipc === 'pod' ? [paths.shm] : []));
+    timer.lap('namespaces');
 
-    if (spec.modes.ipc === 'pod') {
-      await mkdir(paths.shm, { mode: 0o755 });
-      await mountTmpfs(paths.shm, this.opts.shmSizeBytes);
-      undo.add('unmount shm', () => unmountAll([paths.shm]));
-    }
-
+    // The network and the infra process need only the pinned namespaces: set both up at once.
     let status: SandboxStatus = { state: 'ready', ips: [] };
-    if (meta.namespaces.network) {
+    const network = async (): Promise<void> => {
+      if (!meta.namespaces.network) return;
       const md = spec.config.metadata!;
       const net = await this.opts.network.setUp({
         podId: s.id,
@@ -336,38 +336,57 @@ export class SandboxManager {
       });
       undo.add('tear the network down (CNI DEL)', () => this.opts.network.tearDown(s.id));
       status = { ...status, ips: net.ips, network: { name: net.networkName, source: net.configSource } };
-      log.debug({ network: net.networkName, ips: net.ips }, 'pod network set up');
-    }
+      timer.since('network', branchStart);
+      try {
+        await writeSysctls(meta.namespaces, spec.sysctls);
+      } catch (err) {
+        throw invalidArgument(`config.linux.sysctls could not be set: ${(err as Error).message}`);
+      }
+    };
+    const infra = async (): Promise<void> => {
+      if (spec.modes.pid !== 'pod') return;
+      const started = await this.opts.infra!.start(s);
+      undo.add('stop the infra process', () => this.opts.infra!.remove(s, started));
+      status = { ...status, infra: started };
+      timer.since('infra', branchStart);
+    };
+    const branchStart = performance.now();
+    const results = await Promise.allSettled([network(), infra()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    timer.lap('network_and_infra');
 
-    try {
-      await writeSysctls(meta.namespaces, spec.sysctls);
-    } catch (err) {
-      throw invalidArgument(`config.linux.sysctls could not be set: ${(err as Error).message}`);
-    }
-
-    await writeFile(paths.hostname, hostnameContent(meta.hostname), { mode: 0o644 });
-    if (meta.namespaces.network) await writeFile(paths.hosts, hostsContent(meta.hostname, status.ips), { mode: 0o644 });
-    else await copyHostFile(HOST_HOSTS, paths.hosts, hostsContent(meta.hostname, []));
-    if (spec.dns) await writeFile(paths.resolvConf, resolvConfContent(spec.dns), { mode: 0o644 });
-    else await copyHostFile(HOST_RESOLV_CONF, paths.resolvConf, '');
-
-    if (spec.modes.pid === 'pod') {
-      const infra = await this.opts.infra!.start(s);
-      undo.add('stop the infra process', () => this.opts.infra!.remove(s, infra));
-      status = { ...status, infra };
-    }
+    await Promise.all([
+      writeFile(paths.hostname, hostnameContent(meta.hostname), { mode: 0o644 }),
+      meta.namespaces.network
+        ? writeFile(paths.hosts, hostsContent(meta.hostname, status.ips), { mode: 0o644 })
+        : copyHostFile(HOST_HOSTS, paths.hosts, hostsContent(meta.hostname, [])),
+      spec.dns ? writeFile(paths.resolvConf, resolvConfContent(spec.dns), { mode: 0o644 }) : copyHostFile(HOST_RESOLV_CONF, paths.resolvConf, ''),
+    ]);
     this.store.setStatus(s.id, status);
+    log.debug({ ms: timer.done() }, 'pod sandbox created');
   }
 
   // ---- teardown --------------------------------------------------------------
 
   /** Everything Stop undoes; each step is a no-op when already done. */
   private async teardown(s: Sandbox, log: Logger): Promise<void> {
-    if (s.status.infra && this.opts.infra) await this.opts.infra.remove(s, s.status.infra);
-    if (s.meta.modes.network === 'pod') await this.opts.network.tearDown(s.id);
-    await unpinNamespaces(s.meta.paths.nsDir);
-    if (s.meta.modes.ipc === 'pod') await unmountAll([s.meta.paths.shm]);
-    log.debug({ pod_id: s.id }, 'pod sandbox torn down');
+    const timer = new StepTimer();
+    const branchStart = performance.now();
+    await Promise.all([
+      (async () => {
+        if (s.status.infra && this.opts.infra) await this.opts.infra.remove(s, s.status.infra);
+        timer.since('infra', branchStart);
+      })(),
+      (async () => {
+        if (s.meta.modes.network === 'pod') await this.opts.network.tearDown(s.id);
+        timer.since('network', branchStart);
+      })(),
+    ]);
+    timer.lap('network_and_infra');
+    await unpinNamespaces(s.meta.paths.nsDir, s.meta.modes.ipc === 'pod' ? [s.meta.paths.shm] : []);
+    timer.lap('namespaces');
+    log.debug({ pod_id: s.id, ms: timer.done() }, 'pod sandbox torn down');
   }
 
   private async deleteFiles(s: Sandbox): Promise<void> {
@@ -467,6 +486,29 @@ export class SandboxManager {
 }
 
 const FAILED_CREATE = 'RunPodSandbox failed';
+
+/** Milliseconds per step of a create or teardown, for the debug log. */
+class StepTimer {
+  private readonly start = performance.now();
+  private last = this.start;
+  private readonly laps: Record<string, number> = {};
+
+  /** A sequential step: the time since the previous lap. */
+  lap(name: string): void {
+    const now = performance.now();
+    this.laps[name] = Math.round((now - this.last) * 10) / 10;
+    this.last = now;
+  }
+
+  /** One of steps run side by side: the time since they began. */
+  since(name: string, began: number): void {
+    this.laps[name] = Math.round((performance.now() - began) * 10) / 10;
+  }
+
+  done(): Record<string, number> {
+    return { ...this.laps, total: Math.round((performance.now() - this.start) * 10) / 10 };
+  }
+}
 
 /** The node's file (symlinks followed), or `fallback` on a node without one. */
 async function copyHostFile(from: string, to: string, fallback: string): Promise<void> {

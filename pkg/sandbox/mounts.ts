@@ -1,5 +1,5 @@
-// The few mount operations a pod needs (tmpfs for /dev/shm, unmounting,
-// a private bind mount for the namespace directory), through util-linux.
+// The few mount operations a pod needs (unmounting, a private bind mount
+// for the namespace directory), through util-linux.
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runChecked } from '../util/exec';
@@ -27,10 +27,6 @@ export async function isForeignMount(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export async function mountTmpfs(target: string, sizeBytes: number): Promise<void> {
-  await runChecked('mount', ['-t', 'tmpfs', '-o', `rw,nosuid,nodev,noexec,mode=1777,size=${sizeBytes}`, 'shm', target], { timeoutMs: MOUNT_TIMEOUT_MS });
 }
 
 /** Unmounts every path given that is mounted; the others are skipped. */

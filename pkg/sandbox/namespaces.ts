@@ -23,6 +23,8 @@ export interface PinRequest {
   /** Written into the new UTS namespace. */
   hostname: string;
   userns?: UserNamespaceMappings;
+  /** A tmpfs for the pod's /dev/shm, mounted (on the node) by the same helper process. */
+  shm?: { path: string; sizeBytes: number };
 }
 
 const FLAG: Record<Kind, string> = { user: '--user', net: '--net', ipc: '--ipc', uts: '--uts' };
@@ -31,12 +33,21 @@ function execEnv(): NodeJS.ProcessEnv {
   return { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin` };
 }
 
-/** Inside the new namespaces: loopback up, the hostname set. */
-function setupScript(net: boolean, uts: boolean): string {
+/**
+ * Inside the new namespaces: loopback up, the hostname set ($1), and the shm
+ * tmpfs mounted at $2 with options $3 (no mount namespace is entered, so the
+ * mount is the node's). One helper process instead of one per step.
+ */
+function setupScript(net: boolean, uts: boolean, shm: boolean): string {
   const steps: string[] = [];
   if (net) steps.push('ip link set lo up');
   if (uts) steps.push('printf %s "$1" > /proc/sys/kernel/hostname');
+  if (shm) steps.push('mount -t tmpfs -o "$3" shm "$2"');
   return steps.length > 0 ? `set -e; ${steps.join('; ')}` : 'true';
+}
+
+function shmOptions(sizeBytes: number): string {
+  return `rw,nosuid,nodev,noexec,mode=1777,size=${sizeBytes}`;
 }
 
 function nsPaths(dir: string, kinds: readonly Kind[]): SandboxNamespaces {
@@ -54,6 +65,7 @@ export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces>
   const kinds = KINDS.filter((k) => (k === 'user' ? req.userns !== undefined : req[k]));
   if (kinds.length === 0) return {};
   await mkdir(req.dir, { recursive: true, mode: 0o711 });
+  const scriptArgs = [req.hostname, req.shm?.path ?? '', req.shm ? shmOptions(req.shm.sizeBytes) : ''];
   try {
     // unshare bind-mounts onto existing files only.
     for (const k of kinds) await writeFile(join(req.dir, k), '', { mode: 0o444 });
@@ -63,15 +75,13 @@ export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces>
       // The namespaces belong to the new user namespace now; root of the node
       // still holds every capability over them, so set them up from outside.
       const enter = [...(req.net ? [`--net=${join(req.dir, 'net')}`] : []), ...(req.uts ? [`--uts=${join(req.dir, 'uts')}`] : [])];
-      if (enter.length > 0) {
-        await runChecked('nsenter', [...enter, '--', '/bin/sh', '-c', setupScript(req.net, req.uts), 'sh', req.hostname], { timeoutMs: TIMEOUT_MS, env: execEnv() });
-      }
+      await runChecked('nsenter', [...enter, '--', '/bin/sh', '-c', setupScript(req.net, req.uts, req.shm !== undefined), 'sh', ...scriptArgs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
     } else {
-      await runChecked('unshare', [...flags, '--', '/bin/sh', '-c', setupScript(req.net, req.uts), 'sh', req.hostname], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+      await runChecked('unshare', [...flags, '--', '/bin/sh', '-c', setupScript(req.net, req.uts, req.shm !== undefined), 'sh', ...scriptArgs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
     }
     return nsPaths(req.dir, kinds);
   } catch (err) {
-    await unpinNamespaces(req.dir).catch(() => undefined);
+    await unpinNamespaces(req.dir, req.shm ? [req.shm.path] : []).catch(() => undefined);
     throw err;
   }
 }
@@ -129,9 +139,12 @@ function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNa
   });
 }
 
-/** Unmounts and deletes the pinned namespaces of `dir`; fine when they are gone already. */
-export async function unpinNamespaces(dir: string): Promise<void> {
-  await unmountAll(KINDS.map((k) => join(dir, k)));
+/**
+ * Unmounts and deletes the pinned namespaces of `dir`, with `alsoUnmount`
+ * (the shm) in the same umount call; fine when they are gone already.
+ */
+export async function unpinNamespaces(dir: string, alsoUnmount: readonly string[] = []): Promise<void> {
+  await unmountAll([...KINDS.map((k) => join(dir, k)), ...alsoUnmount]);
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -92,6 +92,8 @@ export interface InfraProcess {
   /** The OCI container ID of the infra process. */
   id: string;
   pid: number;
+  /** Its start time (clock ticks since boot, /proc/<pid>/stat): tells it from a later process with the same pid. */
+  startTime?: number;
 }
 
 export interface SandboxStatus {

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '../../pkg/criclient/client';
 import { mountsUnder } from './mounts';
-import { REPO_ROOT, testBaseDir } from './paths';
+import { REPO_ROOT, testBaseDir, testCgroupParent } from './paths';
 
 export interface KrilldOptions {
   /** krill.toml text; the harness adds nothing to it. */
@@ -85,13 +85,22 @@ function usedRoutes(): string {
   }
 }
 
+/**
+ * Eight characters naming this jest run: test bridges are "kt<tag><4 hex>",
+ * so that a leak check can tell this run's veths from another run's.
+ */
+export function testRunTag(): string {
+  testBaseDir();
+  return process.env.KRILL_IT_RUN!.replace(/^run-/, '').replace(/[^A-Za-z0-9]/g, '').slice(0, 8).padEnd(8, '0');
+}
+
 /** A bridge name and a /24 in 10.200.0.0-10.254.255.0 that no route on the host uses yet. */
 export function pickTestNetwork(dir: string): TestNetwork {
   const routes = usedRoutes();
   for (;;) {
     const prefix = `10.${randomInt(200, 255)}.${randomInt(0, 256)}`;
     if (routes.includes(`${prefix}.`)) continue;
-    return { bridge: `kt${randomBytes(3).toString('hex')}`, subnet: `${prefix}.0/24`, gateway: `${prefix}.1`, cniConfDir: join(dir, 'cni', 'net.d') };
+    return { bridge: `kt${testRunTag()}${randomBytes(2).toString('hex')}`, subnet: `${prefix}.0/24`, gateway: `${prefix}.1`, cniConfDir: join(dir, 'cni', 'net.d') };
   }
 }
 
@@ -112,6 +121,8 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
     mkdirSync(network.cniConfDir, { recursive: true });
     configText += `\n[network]\ncni_conf_dir = "${network.cniConfDir}"\ndefault_bridge = "${network.bridge}"\ndefault_subnet = "${network.subnet}"\n`;
   }
+  // Pods without a cgroup parent go below one the leak check attributes to this run.
+  if (!/^\s*\[sandbox\]/m.test(configText)) configText += `\n[sandbox]\ndefault_cgroup_parent = "${testCgroupParent('default')}"\n`;
   writeFileSync(configFile, configText);
   const args = [
     '--config', configFile,
