@@ -5,7 +5,7 @@ import { NamespaceMode, Protocol, type IDMapping, type RunPodSandboxRequest } fr
 import { invalidArgument } from '../errors/errors';
 import { bandwidthFromAnnotations, BandwidthError } from '../network/bandwidth';
 import type { CniPortMapping } from '../network/manager';
-import type { DnsSettings } from './files';
+import { hasDnsSettings, type DnsSettings } from './files';
 import { checkSysctl, type SysctlSetting } from './sysctl';
 import type { NamespaceModes, PodSpec, UserNamespaceMappings } from './types';
 
@@ -170,7 +170,7 @@ export function validateRunRequest(req: RunPodSandboxRequest, ctx: ValidationCon
     sysctls: sysctls(req, modes),
     portMappings: modes.network === 'pod' ? portMappings(req) : [],
     ...(bandwidth && modes.network === 'pod' ? { bandwidth } : {}),
-    ...(dns && dns.servers.length + dns.searches.length + dns.options.length > 0 ? { dns } : {}),
+    ...(hasDnsSettings(dns) ? { dns } : {}),
     cgroupParent,
   };
 }
