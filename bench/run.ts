@@ -1,0 +1,197 @@
+// The benchmark suite's entry point (hack/run-bench runs it): starts krilld
+// and containerd on their own roots, sockets and networks, prepares the floor,
+// runs the benchmarks, prints their tables, writes bench/results/, and cleans
+// everything up — also on an error or Ctrl-C.
+//
+// Usage: node dist/bench/run.js [benchmark...] [--quick] [--out DIR] [--krilld-debug] [--cpu-prof DIR]
+//   benchmark   lifecycle, exec, density, list (default: all, in that order)
+//   --quick     a tenth of the sizes, for trying the suite out; results go to a temp dir
+//   --out DIR   where results.json and results.md go (default: bench/results for a
+//               full run, a temp dir otherwise)
+//   --krilld-debug      krilld logs at debug level (per-step timestamps; slower)
+//   --cpu-prof DIR      krilld writes a V8 CPU profile to DIR when it stops
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { densityBench } from './density';
+import { execBench } from './exec';
+import { lifecycleBench } from './lifecycle';
+import { listBench } from './list';
+import { removeCgroupTree } from './lib/cgroups';
+import { Cleanup, Interrupted } from './lib/cleanup';
+import { startContainerd } from './lib/containerd';
+import type { BenchContext } from './lib/context';
+import { pullImage } from './lib/cri';
+import { Floor } from './lib/floor';
+import { REPO_ROOT, startKrilld } from './lib/krilld';
+import { log } from './lib/log';
+import { describeMachine, machineLines, type Machine } from './lib/machine';
+import { pickNetwork } from './lib/net';
+import { markdownTable, textTable, type BenchResult } from './lib/report';
+import { allProcesses } from './lib/proc';
+import { mountsUnder } from './lib/mounts';
+import { removeEverything } from './lib/runtime';
+
+type Bench = (ctx: BenchContext) => Promise<Omit<BenchResult, 'seconds'>>;
+
+const BENCHMARKS: Record<string, Bench> = {
+  lifecycle: lifecycleBench,
+  exec: execBench,
+  density: densityBench,
+  list: listBench,
+};
+
+interface Args {
+  names: string[];
+  quick: boolean;
+  out?: string;
+  krilldDebug: boolean;
+  cpuProf?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { names: [], quick: false, krilldDebug: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') args.quick = true;
+    else if (a === '--krilld-debug') args.krilldDebug = true;
+    else if (a === '--out') args.out = resolve(argv[++i] ?? '');
+    else if (a === '--cpu-prof') args.cpuProf = resolve(argv[++i] ?? '');
+    else if (a in BENCHMARKS) args.names.push(a);
+    else throw new Error(`unknown argument ${a} (benchmarks: ${Object.keys(BENCHMARKS).join(', ')})`);
+  }
+  if (args.names.length === 0) args.names = Object.keys(BENCHMARKS);
+  return args;
+}
+
+function env(name: string, fallback: string): string {
+  return process.env[name] || fallback;
+}
+
+const GOALS = [
+  'lifecycle median at or below containerd\'s and within 1.5× of the runc floor',
+  'at 100 pods, Krill\'s total memory (krilld + conmons) below containerd\'s (containerd + shims + pause)',
+  'ListContainers and ListPodSandbox under 5 ms at 500 containers',
+  'ExecSync median at or below containerd\'s',
+];
+
+function markdown(machine: Machine, results: BenchResult[], args: Args): string {
+  const out = ['# Krill benchmark results', '', ...machineLines(machine).map((l) => `- ${l}`), `- run: \`make bench\`${args.quick ? ' --quick (a tenth of the sizes)' : ''}; benchmarks: ${results.map((r) => r.name).join(', ')}`, ''];
+  out.push('Ratios are Krill ÷ reference: below 1× Krill is faster or smaller. Goals are shown next to the numbers; they are not pass/fail.', '');
+  for (const r of results) {
+    out.push(`## ${r.title}`, '', `Parameters: ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(', ')}; took ${r.seconds.toFixed(0)} s.`, '');
+    if (r.error) out.push(`**Did not finish:** ${r.error}`, '');
+    for (const t of r.tables) out.push(markdownTable(t), '');
+    for (const n of r.notes) out.push(`- ${n}`);
+    if (r.notes.length) out.push('');
+  }
+  out.push('## Goals', '', ...GOALS.map((g) => `- ${g}`), '');
+  return out.join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const cleanup = new Cleanup();
+  cleanup.handleSignals();
+  const runId = randomBytes(4).toString('hex');
+  const base = join('/tmp/krill-bench', runId);
+  const cgroupRoot = `/krill-bench-${runId}`;
+  const logDir = `${base}-logs`;
+  await mkdir(base, { recursive: true });
+  await mkdir(logDir, { recursive: true });
+  cleanup.add('remove the run directory', async () => {
+    if (mountsUnder(base).length === 0) await rm(base, { recursive: true, force: true });
+  });
+  cleanup.add('remove the bench cgroups', async () => {
+    const busy = await removeCgroupTree(cgroupRoot);
+    if (busy.length > 0) log(`WARNING cgroups still in use: ${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ' ...' : ''}`);
+  });
+  const registry = env('KRILL_TEST_REGISTRY', '127.0.0.1:5055');
+  const images = {
+    busybox: env('KRILL_BENCH_BUSYBOX', `${registry}/krill-test/compress-gzip:latest`),
+    pause: env('KRILL_BENCH_PAUSE', `${registry}/krill-bench/pause:latest`),
+  };
+  const machine = await describeMachine(REPO_ROOT);
+  for (const l of machineLines(machine)) log(l);
+
+  const results: BenchResult[] = [];
+  let failed = false;
+  try {
+    const kNet = pickNetwork('k');
+    const cNet = pickNetwork('c', [kNet]);
+    const fNet = pickNetwork('f', [kNet, cNet]);
+    const krilldArgs = args.krilldDebug ? ['--log-level', 'debug'] : [];
+    if (args.cpuProf) await mkdir(args.cpuProf, { recursive: true });
+    const krill = await startKrilld({
+      dir: join(base, 'krill'),
+      logFile: join(logDir, 'krilld.log'),
+      registry,
+      network: kNet,
+      cgroupRoot,
+      cleanup,
+      args: krilldArgs,
+      ...(args.cpuProf ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${args.cpuProf}` } : {}),
+    });
+    const containerd = await startContainerd({ dir: join(base, 'containerd'), logFile: join(logDir, 'containerd.log'), registry, pauseImage: images.pause, network: cNet, cgroupRoot, cleanup });
+    for (const rt of [krill, containerd]) {
+      for (const image of rt.name === 'containerd' ? [images.busybox, images.pause] : [images.busybox]) {
+        log(`${rt.name}: pulling ${image}`);
+        await pullImage(rt.client, image);
+      }
+    }
+    const floor = await Floor.prepare({ dir: join(base, 'floor'), registry, image: images.busybox, network: fNet, cgroupRoot, cleanup });
+    const ctx: BenchContext = { krill, containerd, floor, images, registry, cleanup, scale: args.quick ? 0.1 : 1 };
+
+    for (const name of args.names) {
+      cleanup.check();
+      log(`== ${name}`);
+      const start = performance.now();
+      try {
+        const r = await BENCHMARKS[name]!(ctx);
+        results.push({ ...r, seconds: (performance.now() - start) / 1000 });
+        const last = results[results.length - 1]!;
+        process.stdout.write(`\n== ${last.title} (${last.seconds.toFixed(0)} s)\n`);
+        for (const t of last.tables) process.stdout.write(`${textTable(t)}\n\n`);
+        for (const n of last.notes) process.stdout.write(`  - ${n}\n`);
+      } catch (err) {
+        if (err instanceof Interrupted) throw err;
+        failed = true;
+        log(`${name} failed: ${(err as Error).stack ?? err}`);
+        results.push({ name, title: name, params: {}, tables: [], details: {}, notes: [], error: (err as Error).message, seconds: (performance.now() - start) / 1000 });
+        // Whatever it left is removed before the next benchmark measures.
+        for (const rt of [krill, containerd]) await removeEverything(rt.name, rt.client).catch(() => undefined);
+      }
+    }
+  } catch (err) {
+    failed = true;
+    if (err instanceof Interrupted) log('interrupted');
+    else log(`the run failed: ${(err as Error).stack ?? err}`);
+  } finally {
+    log('cleaning up');
+    const problems = await cleanup.runAll();
+    const strays = allProcesses().filter((p) => p.cmdline.some((a) => a.includes(base)));
+    if (strays.length > 0) log(`WARNING processes still naming ${base}: ${strays.map((p) => `${p.pid} ${p.cmdline.join(' ').slice(0, 80)}`).join('; ')}`);
+    if (problems.length > 0 || strays.length > 0) failed = true;
+    if (failed) log(`daemon logs of this run: ${logDir}`);
+    else await rm(logDir, { recursive: true, force: true });
+  }
+
+  if (results.length > 0) {
+    const full = !args.quick && args.names.length === Object.keys(BENCHMARKS).length;
+    const outDir = args.out ?? (full ? join(REPO_ROOT, 'bench', 'results') : await mkdtemp('/tmp/krill-bench-results-'));
+    await mkdir(outDir, { recursive: true });
+    const json = { machine, quick: args.quick, goals: GOALS, benchmarks: results };
+    await writeFile(join(outDir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
+    await writeFile(join(outDir, 'results.md'), markdown(machine, results, args));
+    log(`results written to ${outDir}/results.{json,md}`);
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`fatal: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
