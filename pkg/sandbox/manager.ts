@@ -2,12 +2,10 @@
 // namespaces, shm, files, cgroup and network, its record in the state store,
 // and recovery after a restart. Containers are not its business: pkg/server
 // stops and removes them before calling stop/remove here.
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import type { Cgroups } from '../cgroups/cgroups';
-import { ancestorsAndSelf } from '../cgroups/paths';
-import type { MemoryStats } from '../cgroups/stats';
 import { alreadyExists, invalidArgument, isErrno, unimplemented } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import type { NetworkManager } from '../network/manager';
@@ -15,15 +13,18 @@ import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
+import { Undo } from '../util/undo';
+import { nowNs } from './clock';
 import { hostnameContent, hostsContent, resolvConfContent } from './files';
 import type { InfraRunner } from './infra';
 import { ensurePrivateMount, isForeignMount, mountPoints, unmountAll } from './mounts';
-import { missingNamespaces, pinNamespaces, readNetDevInside, unpinNamespaces, writeSysctls } from './namespaces';
-import { parseNetDev, type InterfaceCounters } from './netdev';
+import { missingNamespaces, pinNamespaces, unpinNamespaces, writeSysctls } from './namespaces';
 import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
+import { PodCgroups } from './pod_cgroups';
+import { StepTimer } from './step_timer';
 import { SandboxStore } from './store';
 import type { PodSpec, Sandbox, SandboxMeta, SandboxNamespaces, SandboxPaths, SandboxState, SandboxStatus } from './types';
-import { Undo } from '../util/undo';
+import { UsageReader, type PodUsage } from './usage';
 import { validateRunRequest } from './validate';
 
 const HOST_HOSTS = '/etc/hosts';
@@ -48,32 +49,19 @@ export interface SandboxManagerOptions {
   infra?: InfraRunner;
 }
 
-/** A sample of a pod's resource usage. */
-export interface PodUsage {
-  /** ns since the epoch. */
-  timestamp: bigint;
-  cpu?: { usageNs: bigint; nanoCores?: bigint };
-  memory?: MemoryStats;
-  processes?: bigint;
-  /** Interfaces of the pod's network namespace, loopback left out. */
-  interfaces?: InterfaceCounters[];
-}
-
-export function nowNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-}
-
 export class SandboxManager {
   private readonly store: SandboxStore;
   private readonly locks = new KeyedMutex();
-  private readonly cgroupLocks = new KeyedMutex();
   private readonly creating = new InFlight<string>();
-  private readonly cpuSamples = new Map<string, { usageNs: bigint; at: bigint }>();
+  private readonly podCgroups: PodCgroups;
+  private readonly usageReader: UsageReader;
   private readonly nsRoot: string;
   private nsRootReady?: Promise<void>;
 
   constructor(private readonly opts: SandboxManagerOptions) {
     this.store = new SandboxStore(opts.store);
+    this.podCgroups = new PodCgroups(opts.cgroups, this.store, opts.log);
+    this.usageReader = new UsageReader(opts.cgroups);
     this.nsRoot = join(opts.state, 'ns');
   }
 
@@ -155,9 +143,9 @@ export class SandboxManager {
       if (!s || s.status.state === 'creating') return;
       await this.teardown(s, log);
       await this.deleteFiles(s);
-      await this.releaseCgroup(s);
+      await this.podCgroups.release(s, this.store.all());
       this.store.delete(id);
-      this.cpuSamples.delete(id);
+      this.usageReader.forget(id);
       log.info({ pod_id: id }, 'pod sandbox removed');
     });
   }
@@ -193,27 +181,7 @@ export class SandboxManager {
   }
 
   async usage(s: Sandbox): Promise<PodUsage> {
-    const timestamp = nowNs();
-    const out: PodUsage = { timestamp };
-    const cg = this.opts.cgroups;
-    if (await cg.exists(s.meta.cgroupPath)) {
-      const stats = await cg.stats(s.meta.cgroupPath);
-      if (stats.cpu) {
-        const prev = this.cpuSamples.get(s.id);
-        this.cpuSamples.set(s.id, { usageNs: stats.cpu.usageNs, at: timestamp });
-        const nanoCores = prev && timestamp > prev.at && stats.cpu.usageNs >= prev.usageNs
-          ? ((stats.cpu.usageNs - prev.usageNs) * 1_000_000_000n) / (timestamp - prev.at)
-          : undefined;
-        out.cpu = { usageNs: stats.cpu.usageNs, ...(nanoCores !== undefined ? { nanoCores } : {}) };
-      }
-      if (stats.memory) out.memory = stats.memory;
-      out.processes = await cg.processCount(s.meta.cgroupPath, stats);
-    }
-    const netns = s.meta.namespaces.network;
-    if (netns && s.status.state === 'ready' && (await isForeignMount(netns))) {
-      out.interfaces = parseNetDev(await this.netDev(s, netns));
-    }
-    return out;
+    return this.usageReader.read(s);
   }
 
   // ---- creation --------------------------------------------------------------
@@ -302,8 +270,8 @@ export class SandboxManager {
     undo.add('delete the pod directory', () => rm(paths.dir, { recursive: true, force: true }));
     await mkdir(paths.runDir, { recursive: true, mode: 0o711 });
     undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
-    await this.ensureCgroup(meta.cgroupPath);
-    undo.add('release the pod cgroup', () => this.releaseCgroup(s));
+    await this.podCgroups.ensure(meta.cgroupPath);
+    undo.add('release the pod cgroup', () => this.podCgroups.release(s, this.store.all()));
     await this.ensureNsRoot();
     timer.lap('dirs_cgroup');
 
@@ -394,61 +362,6 @@ export class SandboxManager {
     await rm(s.meta.paths.runDir, { recursive: true, force: true });
   }
 
-  // ---- cgroups ---------------------------------------------------------------
-
-  private cgroupLockKey(path: string): string {
-    return path.split('/').filter(Boolean)[0] ?? '/';
-  }
-
-  private async ensureCgroup(path: string): Promise<void> {
-    await this.cgroupLocks.run(this.cgroupLockKey(path), async () => {
-      const created = await this.opts.cgroups.ensure(path);
-      if (created.length > 0) this.store.addCgroups(created);
-    });
-  }
-
-  /**
-   * Removes the pod's cgroup and its ancestors, as far as Krill created them,
-   * nothing else uses them, and they are empty. kubelet's own cgroups are never
-   * touched.
-   */
-  private async releaseCgroup(s: Sandbox): Promise<void> {
-    const path = s.meta.cgroupPath;
-    await this.cgroupLocks.run(this.cgroupLockKey(path), async () => {
-      for (const p of ancestorsAndSelf(path).reverse()) {
-        if (!this.store.ownsCgroup(p)) break;
-        const used = this.store.all().some((o) => o.id !== s.id && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
-        if (used) break;
-        if (!(await this.opts.cgroups.removeIfEmpty(p))) {
-          if (p === path) this.opts.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; left in place');
-          break;
-        }
-        this.store.dropCgroup(p);
-      }
-    });
-  }
-
-  // ---- stats -----------------------------------------------------------------
-
-  /** /proc/net/dev of the pod's netns: read through a process inside it when there is one, else via nsenter. */
-  private async netDev(s: Sandbox, netns: string): Promise<string> {
-    try {
-      const target = (await stat(netns)).ino;
-      const candidates = [...(s.status.infra ? [s.status.infra.pid] : []), ...(await this.opts.cgroups.procs(s.meta.cgroupPath))];
-      for (const pid of candidates.slice(0, 32)) {
-        try {
-          if ((await stat(`/proc/${pid}/ns/net`)).ino !== target) continue;
-          return await readFile(`/proc/${pid}/net/dev`, 'utf8');
-        } catch {
-          // exited meanwhile
-        }
-      }
-    } catch {
-      // fall back below
-    }
-    return readNetDevInside(netns);
-  }
-
   // ---- recovery --------------------------------------------------------------
 
   private async recover(): Promise<void> {
@@ -460,7 +373,7 @@ export class SandboxManager {
           // krilld died while creating it: nobody got its ID, so finish it off.
           await this.teardown(s, plog);
           await this.deleteFiles(s);
-          await this.releaseCgroup(s);
+          await this.podCgroups.release(s, this.store.all());
           this.store.delete(s.id);
           plog.warn('removed a pod sandbox whose creation was interrupted');
           continue;
@@ -487,28 +400,6 @@ export class SandboxManager {
 
 const FAILED_CREATE = 'RunPodSandbox failed';
 
-/** Milliseconds per step of a create or teardown, for the debug log. */
-class StepTimer {
-  private readonly start = performance.now();
-  private last = this.start;
-  private readonly laps: Record<string, number> = {};
-
-  /** A sequential step: the time since the previous lap. */
-  lap(name: string): void {
-    const now = performance.now();
-    this.laps[name] = Math.round((now - this.last) * 10) / 10;
-    this.last = now;
-  }
-
-  /** One of steps run side by side: the time since they began. */
-  since(name: string, began: number): void {
-    this.laps[name] = Math.round((performance.now() - began) * 10) / 10;
-  }
-
-  done(): Record<string, number> {
-    return { ...this.laps, total: Math.round((performance.now() - this.start) * 10) / 10 };
-  }
-}
 
 /** The node's file (symlinks followed), or `fallback` on a node without one. */
 async function copyHostFile(from: string, to: string, fallback: string): Promise<void> {

@@ -4,7 +4,7 @@
 import type { LinuxPodSandboxStats, NetworkInterfaceUsage, PodSandboxStats } from '../../api/runtime/v1/api';
 import { invalidArgument, notFound } from '../errors/errors';
 import type { InterfaceCounters } from '../sandbox/netdev';
-import type { PodUsage } from '../sandbox/manager';
+import type { PodUsage } from '../sandbox/usage';
 import type { Sandbox } from '../sandbox/types';
 import { POD_IFNAME } from '../network/manager';
 import type { RuntimeHandlers } from './rpc';

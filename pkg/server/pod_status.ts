@@ -1,7 +1,7 @@
 // PodSandboxStatus: state, IPs, namespaces; with verbose, Krill's own view
 // (paths, cgroup, CNI result, config) as JSON under the "info" key.
 import { invalidArgument, notFound } from '../errors/errors';
-import { nowNs } from '../sandbox/manager';
+import { nowNs } from '../sandbox/clock';
 import type { RuntimeHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
 import { criMetadata, criNamespaceOptions, criState, toInfoJson } from './pod_view';

@@ -1,0 +1,53 @@
+// Pod cgroups that Krill creates (when kubelet's parent does not exist yet,
+// or for pods without one) are Krill's to remove, and only those: the state
+// store remembers which. Ancestors created for a pod are removed with the last
+// pod below them.
+import type { Cgroups } from '../cgroups/cgroups';
+import { ancestorsAndSelf } from '../cgroups/paths';
+import type { Logger } from '../log/logger';
+import { KeyedMutex } from '../util/keyed_mutex';
+import type { SandboxStore } from './store';
+import type { Sandbox } from './types';
+
+export class PodCgroups {
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    private readonly cgroups: Cgroups,
+    private readonly store: SandboxStore,
+    private readonly log: Logger,
+  ) {}
+
+  /** Creation and removal in one subtree wait for each other (a mkdir must not lose to an rmdir of its parent). */
+  private lockKey(path: string): string {
+    return path.split('/').filter(Boolean)[0] ?? '/';
+  }
+
+  async ensure(path: string): Promise<void> {
+    await this.locks.run(this.lockKey(path), async () => {
+      const created = await this.cgroups.ensure(path);
+      if (created.length > 0) this.store.addCgroups(created);
+    });
+  }
+
+  /**
+   * Removes the pod's cgroup and its ancestors, as far as Krill created them,
+   * no other pod of `pods` uses them, and they are empty. kubelet's own
+   * cgroups are never touched.
+   */
+  async release(s: Sandbox, pods: readonly Sandbox[]): Promise<void> {
+    const path = s.meta.cgroupPath;
+    await this.locks.run(this.lockKey(path), async () => {
+      for (const p of ancestorsAndSelf(path).reverse()) {
+        if (!this.store.ownsCgroup(p)) break;
+        const used = pods.some((o) => o.id !== s.id && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+        if (used) break;
+        if (!(await this.cgroups.removeIfEmpty(p))) {
+          if (p === path) this.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; left in place');
+          break;
+        }
+        this.store.dropCgroup(p);
+      }
+    });
+  }
+}
