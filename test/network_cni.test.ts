@@ -80,6 +80,19 @@ describe('the embedded default network', () => {
     await k.client.runtime.stopPodSandbox({ podSandboxId: id });
     expect(execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' })).not.toContain(`--dport ${hostPort} `);
   });
+  test('bandwidth annotations shape the pod traffic (the bandwidth plugin of the default network)', async () => {
+    const id = (await k.client.runtime.runPodSandbox(runRequest(podConfig({}, {
+      annotations: { 'kubernetes.io/ingress-bandwidth': '1M', 'kubernetes.io/egress-bandwidth': '2M' },
+    })))).podSandboxId;
+    ids.push(id);
+    const info = await podInfo(k.client, id);
+    const hostVeth = (info.cniResult as { interfaces: { name: string; sandbox?: string }[] }).interfaces.find((i) => i.name.startsWith('veth') && !i.sandbox)!.name;
+    // ingress (towards the pod) is shaped on the host side of its veth
+    expect(execFileSync('tc', ['qdisc', 'show', 'dev', hostVeth], { encoding: 'utf8' })).toMatch(/tbf .*rate 1Mbit/);
+    await expect(k.client.runtime.runPodSandbox(runRequest(podConfig({}, { annotations: { 'kubernetes.io/ingress-bandwidth': 'fast' } })))).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+  });
 });
 
 describe('CNI configs from the conf dir', () => {

@@ -1,6 +1,6 @@
 // The network a node gets when its CNI config directory is empty: a bridge
 // with host-local addresses, masquerading out, host ports (with SNAT, so that
-// a hostPort answers on 127.0.0.1 too) and loopback.
+// a hostPort answers on 127.0.0.1 too), traffic shaping and loopback.
 import type { CniConfList } from './conf';
 
 export interface DefaultNetworkOptions {
@@ -36,6 +36,8 @@ export function defaultNetwork(opts: DefaultNetworkOptions): CniConfList {
         },
       },
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      // kubelet's kubernetes.io/ingress-bandwidth and egress-bandwidth annotations; a no-op without them
+      { type: 'bandwidth', capabilities: { bandwidth: true } },
       { type: 'loopback' },
     ],
   };

@@ -92,7 +92,7 @@ describe('plugin stdin', () => {
 
   test('the embedded default network', () => {
     const d = defaultNetwork({ bridge: 'kt1', subnets: ['10.5.0.0/24'], dataDir: '/x/networks' });
-    expect(d.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap', 'loopback']);
+    expect(d.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap', 'bandwidth', 'loopback']);
     expect(d.plugins[0]).toMatchObject({ bridge: 'kt1', ipMasq: true, ipam: { type: 'host-local', dataDir: '/x/networks', ranges: [[{ subnet: '10.5.0.0/24' }]] } });
     expect(d.plugins[1]).toMatchObject({ snat: true, capabilities: { portMappings: true } });
   });
