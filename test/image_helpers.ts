@@ -72,7 +72,8 @@ export function pullReq(image: string, auth?: Partial<NonNullable<PullImageReque
 
 /** A krilld whose image settings are `imageToml` (lines of the [image] table and its subtables). */
 export function startImageKrilld(imageToml = '', opts: KrilldOptions = {}): Promise<Krilld> {
-  return startKrilld({ ...opts, config: `${opts.config ?? ''}\n[image]\nprogress_log_interval = "0s"\n${imageToml}\n` });
+  const quiet = /^progress_log_interval\s*=/m.test(imageToml) ? '' : 'progress_log_interval = "0s"\n';
+  return startKrilld({ ...opts, config: `${opts.config ?? ''}\n[image]\n${quiet}${imageToml}\n` });
 }
 
 export function sha256(data: Buffer | string): string {
@@ -189,8 +190,8 @@ export interface ProxyOptions {
   throttleBytesPer50ms?: number;
   /** Send the headers and this many bytes of matching blobs, then nothing more. */
   stall?: { match: RegExp; afterBytes: number };
-  /** Answer matching requests with this status instead of forwarding. */
-  fail?: { match: RegExp; status: number };
+  /** Answer matching requests with this status instead of forwarding (the first `times` of them, default all). */
+  fail?: { match: RegExp; status: number; times?: number };
 }
 
 export interface Proxy {
@@ -209,6 +210,7 @@ export interface Proxy {
 export async function startProxy(upstream: string, opts: ProxyOptions = {}): Promise<Proxy> {
   const requests: ProxyRequest[] = [];
   let sent = 0;
+  let failed = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -225,11 +227,12 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
     requests.push({ method: req.method ?? 'GET', path });
-    if (opts.fail && opts.fail.match.test(path)) {
+    if (opts.fail && opts.fail.match.test(path) && (opts.fail.times === undefined || failed < opts.fail.times)) {
+      failed++;
       res.writeHead(opts.fail.status, { 'content-type': 'text/plain' }).end('injected failure');
       return;
     }
-    const up = http.request({ host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), method: req.method, path, headers: { ...req.headers, host: upstream } }, (ur) => {
+    const up = http.request({ agent: false, host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), method: req.method, path, headers: { ...req.headers, host: upstream } }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       const isBlob = /\/blobs\/sha256:/.test(path);
       if (!isBlob) {
@@ -302,4 +305,100 @@ export function blobGets(p: Proxy): Map<string, number> {
     if (m && r.method === 'GET') out.set(m[1]!, (out.get(m[1]!) ?? 0) + 1);
   }
   return out;
+}
+
+export interface FakeImage {
+  manifestDigest: string;
+  configDigest: string;
+  layerDigests: string[];
+  reference: string;
+}
+
+/**
+ * A registry serving hand-made images from memory (plain HTTP on loopback),
+ * with knobs to misbehave: other bytes than a blob's digest, more bytes than
+ * its descriptor, no Content-Length.
+ */
+export class FakeRegistry {
+  readonly blobs = new Map<string, Buffer>();
+  readonly manifests = new Map<string, { body: Buffer; mediaType: string }>();
+  /** Bytes served for a digest instead of the real blob. */
+  readonly serveInstead = new Map<string, Buffer>();
+  /** Digests served with chunked encoding (no Content-Length). */
+  readonly chunked = new Set<string>();
+  readonly requests: ProxyRequest[] = [];
+  private server: http.Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  addr = '';
+
+  addBlob(data: Buffer): string {
+    const digest = `sha256:${sha256(data)}`;
+    this.blobs.set(digest, data);
+    return digest;
+  }
+
+  /** An image of the given layers (tar bytes, gzipped here), tagged repo:tag. */
+  addImage(repo: string, tag: string, layerTars: Buffer[], opts: { diffIds?: string[]; manifest?: (m: Record<string, unknown>) => Record<string, unknown> } = {}): FakeImage {
+    const { gzipSync } = require('node:zlib') as typeof import('node:zlib');
+    const layers = layerTars.map((t) => {
+      const gz = gzipSync(t);
+      return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: this.addBlob(gz), size: gz.length };
+    });
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sh'] },
+        rootfs: { type: 'layers', diff_ids: opts.diffIds ?? layerTars.map((t) => `sha256:${sha256(t)}`) },
+      }),
+    );
+    const configDigest = this.addBlob(config);
+    let manifest: Record<string, unknown> = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers,
+    };
+    if (opts.manifest) manifest = opts.manifest(manifest);
+    const body = Buffer.from(JSON.stringify(manifest));
+    const manifestDigest = `sha256:${sha256(body)}`;
+    const mediaType = typeof manifest.mediaType === 'string' ? manifest.mediaType : 'application/vnd.oci.image.manifest.v1+json';
+    this.manifests.set(`${repo}:${tag}`, { body, mediaType });
+    this.manifests.set(`${repo}:${manifestDigest}`, { body, mediaType });
+    return { manifestDigest, configDigest, layerDigests: layers.map((l) => l.digest), reference: `${this.addr}/${repo}:${tag}` };
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const path = req.url ?? '/';
+      this.requests.push({ method: req.method ?? 'GET', path });
+      if (path === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
+      if (!m) return void res.writeHead(404).end();
+      const [, repo, kind, ref] = m as unknown as [string, string, string, string];
+      if (kind === 'manifests') {
+        const found = this.manifests.get(`${repo}:${ref}`);
+        if (!found) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+        res.writeHead(200, { 'content-type': found.mediaType, 'content-length': found.body.length, 'docker-content-digest': `sha256:${sha256(found.body)}` });
+        return void res.end(req.method === 'HEAD' ? undefined : found.body);
+      }
+      const data = this.serveInstead.get(ref) ?? this.blobs.get(ref);
+      if (!data) return void res.writeHead(404).end();
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream' };
+      if (!this.chunked.has(ref)) headers['content-length'] = data.length;
+      res.writeHead(200, headers);
+      res.end(req.method === 'HEAD' ? undefined : data);
+    });
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.addr = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+  }
 }

@@ -3,6 +3,7 @@ import { KrillError } from '../errors/errors';
 import { UnsafeEntryError } from '../storage/safe_path';
 import { TarError } from '../storage/tar';
 import { AuthError } from './auth';
+import { StallError } from './http';
 import { ManifestError } from './manifest';
 import { ReferenceError } from './reference';
 import { RegistryError } from './registry';
@@ -28,6 +29,7 @@ export function pullError(image: string, err: unknown): KrillError {
         return new KrillError('Internal', fail, { cause: err });
     }
   }
+  if (err instanceof StallError) return new KrillError('DeadlineExceeded', `pulling ${image} made no progress: ${msg}`, { cause: err });
   if (err instanceof AuthError) return new KrillError('PermissionDenied', fail, { cause: err });
   if (err instanceof VerifyError || err instanceof ManifestError || err instanceof UnsafeEntryError || err instanceof TarError) {
     return new KrillError('Internal', fail, { cause: err });

@@ -189,10 +189,12 @@ export class ImageManager {
       return result.id;
     } catch (err) {
       const kerr = signal.aborted && !(err instanceof KrillError) ? new KrillError('Cancelled', `pull of ${name} was cancelled`, { cause: err }) : pullError(name, err);
-      this.stats.pullsFailed++;
-      this.events.emit('pull-failed', { image: name, code: kerr.code, message: kerr.message, seconds: seconds() });
       // What this pull committed and nothing else uses goes again.
       if (chainIds?.size) await this.collect(chainIds).catch((e: unknown) => log.warn({ err: e }, 'cleaning up after a failed pull failed'));
+      this.stats.pullsFailed++;
+      const s = seconds();
+      log.warn({ code: kerr.code, error: kerr.message, seconds: Math.round(s * 1000) / 1000 }, 'pull failed');
+      this.events.emit('pull-failed', { image: name, code: kerr.code, message: kerr.message, seconds: s });
       throw kerr;
     }
   }

@@ -66,6 +66,12 @@ function retryable(err: unknown): boolean {
   return isTransientNetworkError(err);
 }
 
+/** Errors from decompression or unpacking get the layer's digest in front, unless they name it already. */
+function nameLayer(err: unknown, what: string): unknown {
+  if (err instanceof Error && !(err instanceof RegistryError) && !err.message.includes(what)) err.message = `${what}: ${err.message}`;
+  return err;
+}
+
 export class Puller {
   private readonly client: RepositoryClient;
   private downloaded = 0;
@@ -277,7 +283,7 @@ export class Puller {
           this.log.warn({ layer: l.digest, attempt, err: (err as Error).message }, 'layer download failed; retrying');
           continue;
         }
-        throw err;
+        throw nameLayer(err, what);
       }
     }
   }

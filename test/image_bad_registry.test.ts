@@ -1,0 +1,138 @@
+// A registry that misbehaves or serves hostile layers: every such pull fails
+// with a message that says what was wrong, and leaves no blob, layer, image
+// record or temporary file behind, and nothing outside the layer directory.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { grpc } from '../pkg/criclient/client';
+import { buildTar } from '../pkg/storage/tar_build';
+import type { Krilld } from './harness/krilld';
+import { testBaseDir } from './harness/paths';
+import { contentBlobs, FakeRegistry, ingestFiles, layerDirs, pullReq, startImageKrilld } from './image_helpers';
+
+let reg: FakeRegistry;
+let k: Krilld;
+const good = buildTar([
+  { name: 'bin/', type: 'dir' },
+  { name: 'bin/tool', data: 'a tool', mode: 0o755 },
+]);
+
+beforeAll(async () => {
+  reg = new FakeRegistry();
+  await reg.start();
+  k = await startImageKrilld();
+});
+afterAll(async () => {
+  await k.cleanup();
+  await reg.close();
+});
+
+async function expectCleanFailure(reference: string, message: RegExp | string): Promise<void> {
+  const err = await k.client.image.pullImage(pullReq(reference)).then(
+    () => undefined,
+    (e: unknown) => e as { code: number; details: string },
+  );
+  expect(err).toBeDefined();
+  expect(err!.details).toMatch(message);
+  expect(err!.code).not.toBe(grpc.status.OK);
+  expect(layerDirs(k)).toEqual({ layers: [], leftovers: [] });
+  expect(contentBlobs(k)).toEqual([]);
+  expect(ingestFiles(k)).toEqual([]);
+  expect((await k.client.image.listImages({ filter: undefined })).images).toEqual([]);
+}
+
+test('a good image from the fake registry pulls (the fixture works)', async () => {
+  const img = reg.addImage('ok/app', 'v1', [good]);
+  await expect(k.client.image.pullImage(pullReq(img.reference))).resolves.toEqual({ imageRef: img.configDigest });
+  await k.client.image.removeImage({ image: { image: img.configDigest, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+  expect(layerDirs(k).layers).toEqual([]);
+});
+
+test('a tampered blob (same size, other bytes)', async () => {
+  const evil = buildTar([{ name: 'x', data: 'x'.repeat(4000) }]);
+  const img = reg.addImage('bad/tampered', 'v1', [good, evil]);
+  const real = reg.blobs.get(img.layerDigests[1]!)!;
+  const other = Buffer.from(real);
+  other[other.length - 10] ^= 0xff;
+  reg.serveInstead.set(img.layerDigests[1]!, other);
+  await expectCleanFailure(img.reference, new RegExp(`layer ${img.layerDigests[1]}: (content does not match its digest|incorrect data check|invalid)`));
+});
+
+test('a blob longer than its descriptor, with and without Content-Length', async () => {
+  const img = reg.addImage('bad/long', 'v1', [good, buildTar([{ name: 'y', data: 'y' }])]);
+  const real = reg.blobs.get(img.layerDigests[1]!)!;
+  reg.serveInstead.set(img.layerDigests[1]!, Buffer.concat([real, randomBytes(5000)]));
+  await expectCleanFailure(img.reference, `layer ${img.layerDigests[1]}: the registry announces ${real.length + 5000} bytes, its descriptor declares ${real.length}`);
+  reg.chunked.add(img.layerDigests[1]!);
+  await expectCleanFailure(img.reference, `layer ${img.layerDigests[1]}: the registry sent more than the ${real.length} bytes its descriptor declares`);
+});
+
+test('a config that does not match its digest', async () => {
+  const img = reg.addImage('bad/config', 'v1', [good]);
+  const real = reg.blobs.get(img.configDigest)!;
+  reg.serveInstead.set(img.configDigest, Buffer.from(real.toString().replace('"sh"', '"zz"')));
+  await expectCleanFailure(img.reference, `config of ${reg.addr}/bad/config ${img.configDigest}: content does not match its digest`);
+});
+
+test('a layer whose content does not match the diff ID of the config', async () => {
+  const img = reg.addImage('bad/diffid', 'v1', [good], { diffIds: [`sha256:${'0'.repeat(64)}`] });
+  await expectCleanFailure(img.reference, `its uncompressed content hashes to sha256:`);
+});
+
+test.each([
+  ['path traversal with ..', [{ name: '../escaped.txt', data: 'x' }], '"../escaped.txt": path contains ".."'],
+  ['a deeper traversal', [{ name: 'a/../../escaped.txt', data: 'x' }], 'path contains ".."'],
+  ['an absolute path', [{ name: '/etc/krill-absolute', data: 'x' }], '"/etc/krill-absolute": absolute path'],
+  ['a hard link to outside', [{ name: 'pw', type: 'link' as const, linkname: '../../../../etc/passwd' }], '"pw": path contains ".."'],
+  ['a hard link to an absolute path', [{ name: 'pw', type: 'link' as const, linkname: '/etc/passwd' }], '"pw": absolute path'],
+  ['a hard link to nothing in the layer', [{ name: 'pw', type: 'link' as const, linkname: 'etc/passwd' }], 'which is not an entry of this layer'],
+])('%s', async (_name, entries, message) => {
+  const img = reg.addImage(`bad/entry-${randomBytes(3).toString('hex')}`, 'v1', [good, buildTar(entries)]);
+  await expectCleanFailure(img.reference, message);
+});
+
+test('a symlink escape: a file written through a symlink to outside', async () => {
+  const outside = join(testBaseDir(), `escape-target-${randomBytes(3).toString('hex')}`);
+  mkdirSync(outside);
+  const img = reg.addImage('bad/symlink', 'v1', [
+    good,
+    buildTar([
+      { name: 'link', type: 'symlink', linkname: outside },
+      { name: 'link/pwned', data: 'gotcha' },
+    ]),
+  ]);
+  await expectCleanFailure(img.reference, '"link/pwned": path passes through the symlink "link"');
+  expect(readdirSync(outside)).toEqual([]);
+  const rel = reg.addImage('bad/symlink-rel', 'v1', [
+    buildTar([
+      { name: 'up', type: 'symlink', linkname: '../../../../../../..' },
+      { name: 'up/tmp/pwned', data: 'gotcha' },
+    ]),
+  ]);
+  await expectCleanFailure(rel.reference, 'path passes through the symlink "up"');
+  expect(existsSync('/tmp/pwned')).toBe(false);
+});
+
+test('a Docker schema 1 manifest is refused with a clear error', async () => {
+  const body = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/app', tag: 'v1', fsLayers: [], history: [] }));
+  reg.manifests.set('old/app:v1', { body, mediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws' });
+  await expectCleanFailure(`${reg.addr}/old/app:v1`, 'is a Docker schema 1 manifest, which Krill does not support');
+});
+
+test('an index without this platform names what it offers', async () => {
+  const img = reg.addImage('multi/arm', 'single', [good]);
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: reg.manifests.get(`multi/arm:single`)!.body.length, platform: { os: 'linux', architecture: 'riscv64' } }],
+    }),
+  );
+  reg.manifests.set('multi/arm:v1', { body: index, mediaType: 'application/vnd.oci.image.index.v1+json' });
+  await expectCleanFailure(`${reg.addr}/multi/arm:v1`, 'has no image for linux/amd64 (it offers linux/riscv64)');
+});
+
+test('a layer that is not a tar archive', async () => {
+  const img = reg.addImage('bad/notar', 'v1', [randomBytes(3000)]);
+  await expectCleanFailure(img.reference, /bad header checksum|not an octal number/);
+});
