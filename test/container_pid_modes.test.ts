@@ -5,7 +5,7 @@
 import { readlinkSync } from 'node:fs';
 import { NamespaceMode } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
-import { testImage } from './harness/containers';
+import { testImage, type ContainerConfigInit } from './harness/containers';
 import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
 
 const BUSYBOX = testImage('layered');
@@ -28,7 +28,7 @@ const nextName = (what: string): string => `${what}-${++seq}`;
 /** Every process the container can see, as "pid: command line". */
 const PS = 'for p in /proc/[0-9]*; do echo "${p#/proc/}: $(tr "\\0" " " < $p/cmdline)"; done';
 
-function namespaceOptions(pid: NamespaceMode, targetId = ''): object {
+function namespaceOptions(pid: NamespaceMode, targetId = ''): ContainerConfigInit {
   return { linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, ipc: NamespaceMode.POD, pid, targetId, usernsOptions: undefined } } } };
 }
 

@@ -5,7 +5,7 @@
 // masked and read-only /proc and /sys paths.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SupplementalGroupsPolicy, SecurityProfile_ProfileType as ProfileType } from '../api/runtime/v1/api';
+import { SupplementalGroupsPolicy, SecurityProfile_ProfileType as ProfileType, type Capability, type DeepPartial, type LinuxContainerSecurityContext } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { testImage } from './harness/containers';
 import { containerFixture, statusField, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
@@ -29,7 +29,7 @@ let seq = 0;
 const nextName = (what: string): string => `${what}-${++seq}`;
 
 /** uid, gid and the group list the kernel holds for the container's first process. */
-async function identity(image: string, securityContext: object = {}): Promise<{ uid: string; gid: string; groups: string; reported: object }> {
+async function identity(image: string, securityContext: DeepPartial<LinuxContainerSecurityContext> = {}): Promise<{ uid: string; gid: string; groups: string; reported: object }> {
   const script = 'grep -E "^(Uid|Gid|Groups):" /proc/self/status';
   const r = await pod.run(nextName('id'), image, { command: ['sh', '-c', script], linux: { securityContext } });
   expect(r.status).toMatchObject({ exitCode: 0 });
@@ -101,7 +101,7 @@ const DOCKER_DEFAULT = ['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'N
 const mask = (caps: string[]): bigint => caps.reduce((m, c) => m | (1n << BigInt(CAP_BIT[c]!)), 0n);
 const hostBounding = (): bigint => BigInt(`0x${statusField(readFileSync('/proc/self/status', 'utf8'), 'CapBnd')}`);
 
-async function caps(capabilities: object | undefined, extra: object = {}): Promise<{ eff: bigint; bnd: bigint; prm: bigint }> {
+async function caps(capabilities: DeepPartial<Capability> | undefined, extra: DeepPartial<LinuxContainerSecurityContext> = {}): Promise<{ eff: bigint; bnd: bigint; prm: bigint }> {
   const r = await pod.sh(nextName('caps'), BUSYBOX, 'cat /proc/self/status', { linux: { securityContext: { capabilities, ...extra } } });
   expect(r.status.exitCode).toBe(0);
   const field = (k: string): bigint => BigInt(`0x${statusField(r.stdout, k)}`);
