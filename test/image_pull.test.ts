@@ -61,7 +61,7 @@ describe('pulling the test images', () => {
         expect([e.path, st.isCharacterDevice(), st.rdev]).toEqual([e.path, true, 0]);
       } else if (e.type === 'opaque') {
         const d = join(dir, e.path.replace(/\/?\.wh\.\.wh\.\.opq$/, ''));
-        expect(execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', d], { encoding: 'utf8' })).toBe('y');
+        expect(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', d], { encoding: 'utf8' })).toBe('y');
         expect(existsSync(join(dir, e.path))).toBe(false);
       } else {
         const st = lstatSync(join(dir, e.path));

@@ -1,0 +1,162 @@
+// The layer unpacker on a real filesystem (as root: owners, devices, xattrs),
+// with hand-made archives for the cases test images do not carry.
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildTar, type TarBuildEntry } from '../pkg/storage/tar_build';
+import { unpackLayer, type UnpackResult } from '../pkg/storage/unpack';
+import { testBaseDir } from './harness/paths';
+
+let base: string;
+beforeAll(() => {
+  base = mkdtempSync(join(testBaseDir(), 'unpack-'));
+});
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+let n = 0;
+async function unpack(entries: TarBuildEntry[], warnings: string[] = []): Promise<{ dir: string; result: UnpackResult }> {
+  const dir = join(base, `l${n++}`);
+  mkdirSync(dir, { mode: 0o755 });
+  const tar = buildTar(entries);
+  async function* source(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < tar.length; i += 1000) yield tar.subarray(i, i + 1000);
+  }
+  const result = await unpackLayer(source(), dir, { onXattrWarning: (m) => warnings.push(m) });
+  return { dir, result };
+}
+
+const xattr = (path: string, name: string): string =>
+  execFileSync('getfattr', ['-h', '--absolute-names', '--only-values', '-n', name, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+test('devices, fifos, owners, setuid/setgid/sticky and times', async () => {
+  const { dir, result } = await unpack([
+    { name: 'dev/', type: 'dir', mtime: 1_000_000 },
+    { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 },
+    { name: 'dev/sda', type: 'block', devmajor: 8, devminor: 0, mode: 0o660, gid: 6 },
+    { name: 'run/fifo', type: 'fifo', mode: 0o640, uid: 7, gid: 8, mtime: 1_500_000 },
+    { name: 'usr/bin/su', data: 'su', mode: 0o4755, uid: 0, gid: 0 },
+    { name: 'srv/', type: 'dir', mode: 0o2775, gid: 50 },
+    { name: 'srv/file', data: 'x', uid: 1000, gid: 1000, mode: 0o600 },
+    { name: 'tmp/', type: 'dir', mode: 0o1777 },
+    { name: 'stamp', data: 'old', mtime: 981173106 },
+  ]);
+  const st = (p: string) => lstatSync(join(dir, p));
+  expect(st('dev/null').isCharacterDevice()).toBe(true);
+  expect(st('dev/null').rdev).toBe(0x103);
+  expect(st('dev/null').mode & 0o7777).toBe(0o666);
+  expect(st('dev/sda').isBlockDevice()).toBe(true);
+  expect(st('dev/sda').gid).toBe(6);
+  expect(st('run/fifo').isFIFO()).toBe(true);
+  expect([st('run/fifo').mode & 0o7777, st('run/fifo').uid, st('run/fifo').gid, st('run/fifo').mtimeMs]).toEqual([0o640, 7, 8, 1_500_000_000]);
+  expect(st('usr/bin/su').mode & 0o7777).toBe(0o4755);
+  expect(st('srv').mode & 0o7777).toBe(0o2775);
+  // Owner from the archive, not inherited from the setgid directory.
+  expect([st('srv/file').uid, st('srv/file').gid]).toEqual([1000, 1000]);
+  expect(st('tmp').mode & 0o7777).toBe(0o1777);
+  expect(st('stamp').mtimeMs).toBe(981173106_000);
+  // The directory's time survives the entries written into it afterwards.
+  expect(st('dev').mtimeMs).toBe(1_000_000_000);
+  // Implicit parents exist as root-owned 0755 directories.
+  expect([st('usr/bin').mode & 0o7777, st('usr/bin').uid]).toEqual([0o755, 0]);
+  expect(result.size).toBe('su'.length + 'x'.length + 'old'.length);
+});
+
+test('xattrs are set; overlay attributes from the archive are not; user.* on symlinks is skipped', async () => {
+  const warnings: string[] = [];
+  const { dir } = await unpack(
+    [
+      { name: 'f', data: 'x', xattrs: { 'user.color': 'blue', 'trusted.overlay.opaque': 'y', 'security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } },
+      { name: 'd/', type: 'dir', xattrs: { 'trusted.overlay.redirect': '/elsewhere', 'user.k': 'v w' } },
+      { name: 'l', type: 'symlink', linkname: 'f', xattrs: { 'user.no': 'x' } },
+      { name: 'odd name\n', data: 'y', xattrs: { 'user.odd': 'z' } },
+    ],
+    warnings,
+  );
+  expect(xattr(join(dir, 'f'), 'user.color')).toBe('blue');
+  expect(() => xattr(join(dir, 'f'), 'trusted.overlay.opaque')).toThrow();
+  expect(execFileSync('getcap', [join(dir, 'f')], { encoding: 'utf8' })).toContain('cap_net_raw');
+  expect(() => xattr(join(dir, 'd'), 'trusted.overlay.redirect')).toThrow();
+  expect(xattr(join(dir, 'd'), 'user.k')).toBe('v w');
+  expect(xattr(join(dir, 'odd name\n'), 'user.odd')).toBe('z');
+  expect(warnings).toEqual([]);
+});
+
+test('whiteouts and opaque markers, in any order', async () => {
+  const { dir } = await unpack([
+    { name: 'a/.wh..wh..opq', data: '' },
+    { name: 'a/', type: 'dir', mode: 0o750 },
+    { name: 'a/kept', data: 'k' },
+    { name: 'gone', data: 'soon replaced by a whiteout' },
+    { name: '.wh.gone', data: '' },
+    { name: 'b/.wh.deep', data: '' },
+    { name: '.wh..wh.plnk', data: '' },
+  ]);
+  expect(xattr(join(dir, 'a'), 'trusted.overlay.opaque')).toBe('y');
+  expect(lstatSync(join(dir, 'a')).mode & 0o7777).toBe(0o750);
+  const gone = lstatSync(join(dir, 'gone'));
+  expect([gone.isCharacterDevice(), gone.rdev]).toEqual([true, 0]);
+  expect(lstatSync(join(dir, 'b/deep')).isCharacterDevice()).toBe(true);
+  expect(() => lstatSync(join(dir, '.wh..wh.plnk'))).toThrow();
+  expect(() => lstatSync(join(dir, '.wh.gone'))).toThrow();
+});
+
+test('later entries replace earlier ones; a symlink is replaced, never followed', async () => {
+  const { dir } = await unpack([
+    { name: 'x', data: 'file first' },
+    { name: 'x/', type: 'dir' },
+    { name: 'x/inner', data: 'in' },
+    { name: 'y/', type: 'dir', mode: 0o700 },
+    { name: 'y/child', data: 'c' },
+    { name: 'y', data: 'now a file' },
+    { name: 'z', type: 'symlink', linkname: '/etc' },
+    { name: 'z/', type: 'dir' },
+    { name: 'z/passwd', data: 'not the host one' },
+    { name: 'w/', type: 'dir', mode: 0o700 },
+    { name: 'w/', type: 'dir', mode: 0o755 },
+  ]);
+  expect(readFileSync(join(dir, 'x/inner'), 'utf8')).toBe('in');
+  expect(readFileSync(join(dir, 'y'), 'utf8')).toBe('now a file');
+  expect(lstatSync(join(dir, 'z')).isDirectory()).toBe(true);
+  expect(readFileSync(join(dir, 'z/passwd'), 'utf8')).toBe('not the host one');
+  expect(readFileSync('/etc/passwd', 'utf8')).not.toBe('not the host one');
+  expect(lstatSync(join(dir, 'w')).mode & 0o7777).toBe(0o755);
+});
+
+test('hard links: to files, symlinks and fifos of the same layer', async () => {
+  const { dir, result } = await unpack([
+    { name: 'a', data: 'shared' },
+    { name: 'b', type: 'link', linkname: 'a' },
+    { name: 'p', type: 'fifo' },
+    { name: 'q', type: 'link', linkname: './p' },
+    { name: 's', type: 'symlink', linkname: 'nowhere' },
+    { name: 't', type: 'link', linkname: 's' },
+  ]);
+  expect(lstatSync(join(dir, 'a')).ino).toBe(lstatSync(join(dir, 'b')).ino);
+  expect(lstatSync(join(dir, 'q')).isFIFO()).toBe(true);
+  expect(lstatSync(join(dir, 'p')).ino).toBe(lstatSync(join(dir, 'q')).ino);
+  expect(readlinkSync(join(dir, 't'))).toBe('nowhere');
+  expect(result.inodes).toBe(4); // root, a, p, s
+});
+
+test('long names (PAX and GNU) and a root entry', async () => {
+  const long = `${'x'.repeat(150)}/${'y'.repeat(150)}`;
+  const { dir } = await unpack([
+    { name: './', type: 'dir', mode: 0o711 },
+    { name: `${long}/pax.txt`, data: 'pax' },
+    { name: `${long}/gnu.txt`, data: 'gnu', gnuLongName: true },
+    { name: 'sl', type: 'symlink', linkname: `/${'t'.repeat(200)}` },
+  ]);
+  expect(lstatSync(dir).mode & 0o7777).toBe(0o711);
+  expect(readFileSync(join(dir, long, 'pax.txt'), 'utf8')).toBe('pax');
+  expect(readFileSync(join(dir, long, 'gnu.txt'), 'utf8')).toBe('gnu');
+  expect(readlinkSync(join(dir, 'sl'))).toBe(`/${'t'.repeat(200)}`);
+});
+
+test.each([
+  [[{ name: 'f', data: 'x' }, { name: 'f/g', data: 'y' }], 'parent "f" is not a directory'],
+  [[{ name: 'l', type: 'symlink' as const, linkname: '.' }, { name: 'l/g', data: 'y' }], 'path passes through the symlink "l"'],
+  [[{ name: 'd/', type: 'dir' as const }, { name: 'h', type: 'link' as const, linkname: 'd' }], 'hard link to the directory "d"'],
+  [[{ name: 'a/../b', data: 'x' }], 'path contains ".."'],
+])('refused: %j', async (entries, message) => {
+  await expect(unpack(entries)).rejects.toThrow(message);
+});
