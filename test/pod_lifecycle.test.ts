@@ -159,7 +159,8 @@ test('Stop, Remove of an unknown ID succeed; Status and Stats of one are NotFoun
 });
 
 test('a host-network pod sees the host interfaces and has the node hostname; its files are the host files', async () => {
-  const config = podConfig({ hostNetwork: true, hostIpc: true });
+  // with a shared pid namespace, so that a process of the pod (its infra) can be looked at
+  const config = podConfig({ hostNetwork: true, hostIpc: true, sharePid: true });
   const id = (await rt().runPodSandbox(runRequest(config))).podSandboxId;
   try {
     const info = await podInfo(k.client, id);
@@ -170,7 +171,14 @@ test('a host-network pod sees the host interfaces and has the node hostname; its
     expect(status!.linux!.namespaces!.options).toMatchObject({ network: 2, ipc: 2 });
     expect(readFileSync(info.paths.hostname, 'utf8').trim()).toBe(hostname());
     expect(readFileSync(info.paths.resolvConf, 'utf8')).toBe(readFileSync('/etc/resolv.conf', 'utf8'));
-    expect(Object.keys(networkInterfaces()).length).toBeGreaterThan(1);
+    const pid = info.infra!.pid;
+    expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(statSync('/proc/self/ns/net').ino);
+    expect(statSync(`/proc/${pid}/ns/uts`).ino).toBe(statSync('/proc/self/ns/uts').ino);
+    expect(statSync(`/proc/${pid}/ns/ipc`).ino).toBe(statSync('/proc/self/ns/ipc').ino);
+    const inPod = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean);
+    // the node's interfaces: its loopback and the one its default route goes out of
+    const uplink = /\bdev (\S+)/.exec(execFileSync('ip', ['route', 'show', 'default'], { encoding: 'utf8' }))?.[1];
+    expect(inPod).toEqual(expect.arrayContaining(['lo', ...(uplink ? [uplink] : Object.keys(networkInterfaces()).filter((n) => n !== 'lo').slice(0, 1))]));
   } finally {
     await removePod(id);
   }
