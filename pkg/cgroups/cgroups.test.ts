@@ -184,6 +184,14 @@ describe('Cgroups over a fake hierarchy', () => {
     expect(await cg.processCount('/p', {})).toBe(3n);
   });
 
+  test('v2: each new level gets its parent\'s controllers delegated', async () => {
+    const v2 = new Cgroups({ version: 2, controllers: {}, unified: join(root, 'unified'), hierarchies: [join(root, 'unified')] }, 'cgroupfs');
+    writeFileSync(join(root, 'unified', 'cgroup.controllers'), 'cpu memory pids\n');
+    writeFileSync(join(root, 'unified', 'cgroup.subtree_control'), '');
+    expect(await v2.ensure('/kubepods/pod1')).toEqual(['/kubepods', '/kubepods/pod1']);
+    expect(readFileSync(join(root, 'unified', 'cgroup.subtree_control'), 'utf8')).toBe('+cpu +memory +pids');
+  });
+
   test('systemd driver creates nothing', async () => {
     const sd = new Cgroups(cg.layout, 'systemd');
     expect(await sd.ensure('/kubepods.slice')).toEqual([]);

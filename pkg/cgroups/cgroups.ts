@@ -66,6 +66,7 @@ export class Cgroups {
     if (this.driver === 'systemd') return [];
     const created: string[] = [];
     const cpusetRoot = this.layout.version === 1 ? this.layout.controllers.cpuset : undefined;
+    const v2Root = this.layout.version === 2 ? this.layout.unified : undefined;
     try {
       for (const rel of ancestorsAndSelf(path)) {
         let made = false;
@@ -75,6 +76,7 @@ export class Cgroups {
             await mkdir(dir);
             made = true;
             if (h === cpusetRoot) await inheritCpuset(dir);
+            if (h === v2Root) await enableControllers(dirname(dir));
           } catch (err) {
             if (!isErrno(err, 'EEXIST')) throw err;
           }
@@ -159,6 +161,22 @@ async function inheritCpuset(dir: string): Promise<void> {
     const parent = (await readFile(join(dirname(dir), file), 'utf8')).trim();
     await writeFile(join(dir, file), parent);
   }
+}
+
+/**
+ * On v2 a cgroup has a controller's files only if its parent delegates that
+ * controller: delegate every one the parent has (as runc does for its own).
+ * Best effort: a parent with processes of its own cannot delegate.
+ */
+async function enableControllers(parent: string): Promise<void> {
+  let available: string[];
+  try {
+    available = (await readFile(join(parent, 'cgroup.controllers'), 'utf8')).trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return;
+  }
+  if (available.length === 0) return;
+  await writeFile(join(parent, 'cgroup.subtree_control'), available.map((c) => `+${c}`).join(' ')).catch(() => undefined);
 }
 
 async function rmdirPatiently(dir: string): Promise<boolean> {
