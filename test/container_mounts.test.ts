@@ -204,6 +204,24 @@ describe('host-path mounts', () => {
   });
 });
 
+test("a file mount (kubelet's termination log) gets its mount point made, even under directories the image lacks", async () => {
+  const termLog = join(base, 'termination-log');
+  const deep = join(base, 'deep-file');
+  writeFileSync(termLog, '');
+  writeFileSync(deep, '');
+  const r = await pod.sh(nextName('filemount'), BUSYBOX, 'echo bye > /dev/termination-log && echo deep > /no/such/dir/file && echo ok', {
+    mounts: [mount({ containerPath: '/dev/termination-log', hostPath: termLog }), mount({ containerPath: '/no/such/dir/file', hostPath: deep })],
+  });
+  expect(r.stdout).toBe('ok\n');
+  expect(readFileSync(termLog, 'utf8')).toBe('bye\n');
+  expect(readFileSync(deep, 'utf8')).toBe('deep\n');
+});
+
+test("the image's VOLUMEs and a missing working directory are created in the root filesystem", async () => {
+  const r = await pod.sh(nextName('volumes'), BUSYBOX, 'test -d /data && echo data-dir; pwd', { workingDir: '/srv/not/in/image' });
+  expect(r.stdout).toBe('data-dir\n/srv/not/in/image\n');
+});
+
 describe("the pod's files", () => {
   test('/etc/hostname, /etc/hosts and /etc/resolv.conf come from the pod', async () => {
     const r = await pod.sh(nextName('files'), BUSYBOX, 'cat /etc/hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname');
