@@ -3,6 +3,7 @@
 // garbage collection of layers and blobs nothing uses any more, and the
 // numbers ImageFsInfo reports. Containers use resolve() and the layer store.
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { KrillConfig } from '../config/config';
 import { KrillError, invalidArgument } from '../errors/errors';
@@ -21,6 +22,7 @@ import { formatReference, isFullImageId, looksLikeIdPrefix, parseReference, repo
 import { ImageStore, type StoredImage } from './records';
 import { TokenCache } from './registry';
 import { SharedWork } from './shared';
+import { UnpackPool } from './unpack_pool';
 
 /** What containers are created from. */
 export interface ImageRecord {
@@ -81,6 +83,7 @@ export class ImageManager {
   private readonly pulls = new SharedWork<string>();
   private readonly layerWork = new SharedWork<void>();
   private readonly tokens = new TokenCache();
+  private readonly unpackPool: UnpackPool;
   private readonly platform: Platform;
   private readonly pinnedRef: string | undefined;
 
@@ -93,6 +96,7 @@ export class ImageManager {
     platform: Platform,
   ) {
     this.platform = platform;
+    this.unpackPool = new UnpackPool(Math.max(1, Math.min(availableParallelism(), config.image.max_concurrent_downloads)));
     try {
       this.pinnedRef = config.image.pause_image ? formatReference(parseReference(config.image.pause_image)) : undefined;
     } catch {
@@ -173,7 +177,7 @@ export class ImageManager {
         ref,
         credentials,
         ca,
-        { config: this.config.image, content: this.content, layers: this.layers, images: this.images, tokens: this.tokens, authFile, platform: this.platform, layerWork: this.layerWork },
+        { config: this.config.image, content: this.content, layers: this.layers, images: this.images, tokens: this.tokens, authFile, platform: this.platform, layerWork: this.layerWork, unpackPool: this.unpackPool },
         progress,
         signal,
         log,
@@ -301,5 +305,6 @@ export class ImageManager {
     const reason = new KrillError('Unavailable', 'krilld is shutting down');
     this.pulls.abortAll(reason);
     this.layerWork.abortAll(reason);
+    void this.unpackPool.close();
   }
 }

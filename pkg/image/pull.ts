@@ -5,11 +5,9 @@
 // store. The image record is written last, so a pull that fails leaves no
 // record; what it committed and nothing else uses is collected again.
 import { readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
 import type { KrillConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import type { LayerStore } from '../storage/layers';
-import { unpackLayer } from '../storage/unpack';
 import type { AuthFile, Credentials } from './auth';
 import type { ContentStore } from './content';
 import { chainIds as computeChainIds, sha256Digest } from './digest';
@@ -22,7 +20,8 @@ import { repoDigest, repoTag, type Reference } from './reference';
 import type { ImageStore, StoredImage, StoredLayer, RefKind } from './records';
 import { RegistryError, RepositoryClient, type TokenCache } from './registry';
 import type { SharedWork } from './shared';
-import { decompress, DigestVerifier, hashing, VerifyError } from './verify';
+import type { UnpackPool } from './unpack_pool';
+import { VerifyError } from './verify';
 
 const LAYER_ATTEMPTS = 3;
 
@@ -36,6 +35,8 @@ export interface PullDeps {
   platform: Platform;
   /** Layer downloads in flight, shared by every pull. */
   layerWork: SharedWork<void>;
+  /** The worker threads that verify and unpack layers. */
+  unpackPool: UnpackPool;
 }
 
 export interface PullResult {
@@ -259,19 +260,14 @@ export class Puller {
         if (Number.isFinite(announced) && announced > l.size) {
           throw new VerifyError(`${what}: the registry announces ${announced} bytes, its descriptor declares ${l.size}`);
         }
-        const verifier = new DigestVerifier(l.digest, l.size, what, (n) => {
-          this.downloaded += n;
-          tracker.add(n);
-        });
-        pipeline(res.body, verifier, () => undefined);
-        const diff: { digest?: string; bytes: number } = { bytes: 0 };
-        const result = await unpackLayer(hashing(decompress(verifier), diff), prepared.dir, {
+        const result = await this.deps.unpackPool.unpack({ dir: prepared.dir, digest: l.digest, size: l.size, diffId: l.diffId, what }, res.body, {
           signal,
-          onXattrWarning: (message) => this.log.warn({ layer: l.digest, chain_id: l.chainId }, message),
+          onBytes: (n) => {
+            this.downloaded += n;
+            tracker.add(n);
+          },
+          onWarning: (message) => this.log.warn({ layer: l.digest, chain_id: l.chainId }, message),
         });
-        if (diff.digest !== l.diffId) {
-          throw new VerifyError(`${what}: its uncompressed content hashes to ${diff.digest}, the image config says ${l.diffId}`);
-        }
         await prepared.commit({ diffId: l.diffId, ...(parent ? { parent } : {}), size: result.size, inodes: result.inodes });
         this.log.debug({ layer: l.digest, chain_id: l.chainId, size: result.size, compressed: l.size }, 'layer unpacked');
         return;

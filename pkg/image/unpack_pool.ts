@@ -1,0 +1,167 @@
+// A small pool of unpack worker threads (unpack_worker.ts). The main thread
+// reads a layer from the registry and hands the bytes to a worker, which
+// checks, decompresses and unpacks them; the HTTP stream is paused while a
+// worker has more than a few MiB unconsumed. A job's promise settles only
+// once its worker has stopped touching the layer directory, so the caller
+// may delete it right after a failure.
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { UnpackResult } from '../storage/unpack';
+import { remoteError, type FromWorker, type ToWorker, type UnpackJob } from './unpack_job';
+import { VerifyError } from './verify';
+
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = 2 * 1024 * 1024;
+const ABORT_GRACE_MS = 10_000;
+
+export interface UnpackOptions {
+  signal: AbortSignal;
+  /** Each chunk's size as it arrives from the registry (progress). */
+  onBytes?: (n: number) => void;
+  onWarning?: (message: string) => void;
+}
+
+export class UnpackPool {
+  private readonly idle: Worker[] = [];
+  private readonly waiting: ((w: Worker) => void)[] = [];
+  private count = 0;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly workerFile = join(__dirname, 'unpack_worker.js'),
+  ) {}
+
+  private spawn(): Worker {
+    const w = new Worker(this.workerFile);
+    w.unref();
+    w.on('error', () => undefined);
+    w.once('exit', () => {
+      this.count--;
+      const i = this.idle.indexOf(w);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+    this.count++;
+    return w;
+  }
+
+  private acquire(): Promise<Worker> {
+    if (this.closed) return Promise.reject(new Error('the unpack pool is closed'));
+    const w = this.idle.pop();
+    if (w) return Promise.resolve(w);
+    if (this.count < this.size) return Promise.resolve(this.spawn());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(w: Worker, healthy: boolean): void {
+    if (!healthy || this.closed) {
+      void w.terminate();
+      if (!this.closed && this.waiting.length > 0) this.waiting.shift()!(this.spawn());
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next(w);
+    else this.idle.push(w);
+  }
+
+  /** Verifies and unpacks the compressed layer `body` into `job.dir` on a worker thread. */
+  async unpack(job: UnpackJob, body: Readable, opts: UnpackOptions): Promise<UnpackResult> {
+    const w = await this.acquire();
+    let healthy = true;
+    try {
+      return await new Promise<UnpackResult>((resolve, reject) => {
+        let inflight = 0;
+        let received = 0;
+        let paused = false;
+        let failure: Error | undefined;
+        let aborting = false;
+        let graceTimer: NodeJS.Timeout | undefined;
+        const send = (m: ToWorker): void => {
+          if (m.t !== 'data') return void w.postMessage(m);
+          // A copy of just this chunk, moved (not cloned again) to the worker.
+          const ab = m.chunk.buffer.slice(m.chunk.byteOffset, m.chunk.byteOffset + m.chunk.byteLength) as ArrayBuffer;
+          w.postMessage({ t: 'data', chunk: new Uint8Array(ab) }, [ab]);
+        };
+        const cleanup = (): void => {
+          w.off('message', onMessage);
+          w.off('exit', onExit);
+          body.off('data', onData);
+          body.off('end', onEnd);
+          body.off('error', onBodyError);
+          opts.signal.removeEventListener('abort', onAbort);
+          if (graceTimer) clearTimeout(graceTimer);
+        };
+        const settle = (err: Error | undefined, result?: UnpackResult): void => {
+          cleanup();
+          if (err) reject(err);
+          else resolve(result!);
+        };
+        // Stop the worker's job; the promise settles when the worker confirms it stopped.
+        const abort = (err: Error): void => {
+          failure ??= err;
+          if (aborting) return;
+          aborting = true;
+          body.destroy();
+          send({ t: 'abort' });
+          graceTimer = setTimeout(() => {
+            healthy = false;
+            settle(failure);
+          }, ABORT_GRACE_MS);
+        };
+        const onMessage = (m: FromWorker): void => {
+          if (m.t === 'ack') {
+            inflight -= m.bytes;
+            if (paused && inflight < LOW_WATER) {
+              paused = false;
+              body.resume();
+            }
+          } else if (m.t === 'warn') {
+            opts.onWarning?.(m.message);
+          } else if (m.t === 'done') {
+            if (failure) settle(failure);
+            else settle(undefined, m.result);
+          } else {
+            settle(failure ?? remoteError(m.name, m.message));
+          }
+        };
+        const onExit = (): void => {
+          healthy = false;
+          settle(failure ?? new Error(`the unpack worker for ${job.what} exited`));
+        };
+        const onData = (chunk: Buffer): void => {
+          received += chunk.length;
+          if (received > job.size) {
+            abort(new VerifyError(`${job.what}: the registry sent more than the ${job.size} bytes its descriptor declares`));
+            return;
+          }
+          opts.onBytes?.(chunk.length);
+          inflight += chunk.length;
+          send({ t: 'data', chunk });
+          if (inflight > HIGH_WATER && !paused) {
+            paused = true;
+            body.pause();
+          }
+        };
+        const onEnd = (): void => send({ t: 'end' });
+        const onBodyError = (err: Error): void => abort(err);
+        const onAbort = (): void => abort(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('unpack cancelled'));
+        w.on('message', onMessage);
+        w.once('exit', onExit);
+        send({ t: 'start', job });
+        body.on('data', onData);
+        body.once('end', onEnd);
+        body.once('error', onBodyError);
+        if (opts.signal.aborted) onAbort();
+        else opts.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    } finally {
+      this.release(w, healthy);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.idle.splice(0).map((w) => w.terminate()));
+  }
+}
