@@ -1,24 +1,33 @@
 // ExecSync through conmon's exec mode, as kubelet's probes need it: conmon
-// runs `<runtime> exec`, reaps the command as a subreaper and exits as soon as
-// the command does (after draining its output), even when a background child
-// still holds stdout. Output comes back through a CRI-format log in the state
-// dir (tmpfs); the exit code through conmon's sync pipe.
+// runs `<runtime> exec`, reaps the command as a subreaper, kills it at the
+// timeout, and reports its exit code on the sync pipe as soon as it exits.
+//
+// The command's stdout and stderr are pipes straight to krilld (conmon's
+// "passthrough" log driver hands its own stdio to the runtime): bytes arrive
+// exactly as written, without the per-line overhead and text decoding of a CRI
+// log, and the cap applies as they come. A background child that keeps the
+// pipes open does not hold the call: once the exit code is in, whatever is
+// already in the pipes is read for a short while and the pipes are closed.
 import { spawn } from 'node:child_process';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KrillError } from '../errors/errors';
 import { newId } from '../util/id';
 import { cleanRuntimeMessage } from './conmon';
-import { splitStreams } from './crilog';
+import { CappedBuffer, EXEC_SYNC_OUTPUT_BUDGET, fitOutput } from './exec_output';
 import { globalArgs } from './oci_cli';
 import type { ExecSyncResult, HandlerSpec } from './types';
 
-/** Each of stdout and stderr keeps at most this much; the rest is dropped and said so. */
-export const EXEC_SYNC_OUTPUT_CAP = 16 * 1024 * 1024;
-/** conmon stops logging here: both streams at their cap plus the log format's per-line overhead. */
-const LOG_LIMIT = 2 * EXEC_SYNC_OUTPUT_CAP + 4 * 1024 * 1024;
+export { EXEC_SYNC_OUTPUT_BUDGET } from './exec_output';
+
 const TIMED_OUT = 'command timed out';
+/**
+ * After the command exited, how long its pipes may stay open (held by a
+ * background child) before they are closed. What the command wrote is in the
+ * pipe buffers by then and is read in a few event-loop turns.
+ */
+const DRAIN_MS = 200;
 
 export interface ExecSyncRequest {
   conmon: string;
@@ -33,16 +42,18 @@ export interface ExecSyncRequest {
   signal?: AbortSignal;
 }
 
-function readExitCode(pipe: Readable): Promise<{ code?: number; message?: string }> {
+/** conmon's one message on the sync pipe (legacy exec API): {"data": exit code} or {"data": -1, "message": why}. */
+function readExitMessage(pipe: Readable): Promise<{ code?: number; message?: string }> {
   return new Promise((resolve) => {
     let buf = '';
     pipe.on('data', (b: Buffer) => (buf += b.toString('utf8')));
+    pipe.on('error', () => undefined);
     pipe.once('close', () => {
       const line = buf.split('\n').find((l) => l.trim());
       if (!line) return resolve({});
       try {
-        const msg = JSON.parse(line) as { exit_code?: number; message?: string };
-        resolve({ code: msg.exit_code, message: msg.message });
+        const msg = JSON.parse(line) as { data?: number; exit_code?: number; message?: string };
+        resolve({ code: msg.exit_code ?? msg.data, message: msg.message });
       } catch {
         resolve({});
       }
@@ -50,60 +61,84 @@ function readExitCode(pipe: Readable): Promise<{ code?: number; message?: string
   });
 }
 
+/** Resolves when the stream has ended (or was destroyed). */
+function ended(stream: Readable): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+  });
+}
+
 export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   if (req.cmd.length === 0) throw new KrillError('InvalidArgument', 'cmd must not be empty');
   const base = join(req.scratchDir, `exec-${newId().slice(0, 16)}`);
-  const files = { spec: `${base}.json`, log: `${base}.log`, pid: `${base}.pid` };
+  const files = { spec: `${base}.json`, pid: `${base}.pid` };
   await writeFile(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }));
   const args = [
     '-c', req.id, '-n', req.id, '-r', req.handler.binary,
-    '-p', files.pid, '-e', '--sync',
-    '-l', files.log, '--log-global-size-max', String(LOG_LIMIT),
+    '-p', files.pid, '-e', '--sync', '-l', 'passthrough',
     '--exec-process-spec', files.spec, '--log-level', 'error',
   ];
   for (const a of globalArgs(req.handler)) args.push('--runtime-arg', a);
   if (req.handler.systemdCgroup) args.push('-s');
   if (req.timeoutMs > 0) args.push('-T', String(Math.ceil(req.timeoutMs / 1000)));
 
-  const child = spawn(req.conmon, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, _OCI_SYNCPIPE: '3' } });
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  const exitMsg = readExitCode(child.stdio[3] as Readable);
+  const child = spawn(req.conmon, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, _OCI_SYNCPIPE: '3' } });
+  const stdout = child.stdout!;
+  const stderr = child.stderr!;
+  const out = new CappedBuffer(EXEC_SYNC_OUTPUT_BUDGET);
+  const err = new CappedBuffer(EXEC_SYNC_OUTPUT_BUDGET);
+  stdout.on('data', (b: Buffer) => out.push(b));
+  stderr.on('data', (b: Buffer) => err.push(b));
+  stdout.on('error', () => undefined);
+  stderr.on('error', () => undefined);
+  const exitMsg = readExitMessage(child.stdio[3] as Readable);
   let cancelled = false;
   const onAbort = (): void => {
     cancelled = true;
-    child.kill('SIGKILL');
+    // The command, not only conmon: conmon's death would leave it running.
+    void readFile(files.pid, 'utf8')
+      .then((text) => {
+        const pid = Number.parseInt(text, 10);
+        if (pid > 0) process.kill(pid, 'SIGKILL');
+      })
+      .catch(() => undefined)
+      .finally(() => child.kill('SIGKILL'));
   };
-  req.signal?.addEventListener('abort', onAbort, { once: true });
+  if (req.signal?.aborted) onAbort();
+  else req.signal?.addEventListener('abort', onAbort, { once: true });
+  let drainTimer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       child.once('error', (e) => reject(new KrillError('Internal', `cannot run conmon: ${e.message}`)));
-      child.once('close', () => resolve());
+      child.once('exit', () => resolve());
     });
+    await Promise.race([
+      Promise.all([ended(stdout), ended(stderr)]),
+      new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, DRAIN_MS))),
+    ]);
     if (cancelled) throw new KrillError('Cancelled', 'ExecSync was cancelled');
     const msg = await exitMsg;
     if (msg.message === TIMED_OUT) {
       throw new KrillError('DeadlineExceeded', `command ${JSON.stringify(req.cmd)} timed out after ${req.timeoutMs / 1000}s`);
     }
     if (msg.code === undefined || msg.code < 0) {
-      const why = cleanRuntimeMessage(msg.message ?? stderr) || 'conmon reported no exit code';
-      // The runtime could not start the command (missing binary, container gone): kubelet reads this as a failed probe.
+      // The runtime could not start the command (missing binary, container gone); its error went to
+      // our stderr pipe (passthrough), or came on the sync pipe. kubelet reads this as a failed probe.
       // Shells say 127 for a command not found and 126 for one that cannot run; so do we.
+      const why = cleanRuntimeMessage(msg.message ?? err.bytes().toString('utf8')) || 'conmon reported no exit code';
       const exitCode = /not found|no such file/i.test(why) ? 127 : 126;
       return { stdout: Buffer.alloc(0), stderr: Buffer.from(`${why}\n`), exitCode, truncated: false };
     }
-    const [log, size] = await Promise.all([readFile(files.log).catch(() => Buffer.alloc(0)), stat(files.log).then((s) => s.size, () => 0)]);
-    const streams = splitStreams(log);
-    const truncated = size >= LOG_LIMIT || streams.stdout.length > EXEC_SYNC_OUTPUT_CAP || streams.stderr.length > EXEC_SYNC_OUTPUT_CAP;
-    const note = truncated ? Buffer.from(`\n[krill: output truncated to ${EXEC_SYNC_OUTPUT_CAP} bytes per stream]\n`) : Buffer.alloc(0);
-    return {
-      stdout: streams.stdout.subarray(0, EXEC_SYNC_OUTPUT_CAP),
-      stderr: Buffer.concat([streams.stderr.subarray(0, EXEC_SYNC_OUTPUT_CAP), note]),
-      exitCode: msg.code,
-      truncated,
-    };
+    const fitted = fitOutput(out.bytes(), err.bytes(), out.total, err.total);
+    return { ...fitted, exitCode: msg.code };
   } finally {
+    clearTimeout(drainTimer);
     req.signal?.removeEventListener('abort', onAbort);
+    // A background child may hold the other ends for as long as it lives.
+    stdout.destroy();
+    stderr.destroy();
     await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
   }
 }
