@@ -1,0 +1,419 @@
+// Exec, Attach and PortForward through a real krilld (conmon exec-attach,
+// conmon's attach socket, nsenter+socat into the pod's network namespace),
+// driven by Krill's own streaming client over SPDY and over WebSocket.
+import { ContainerState } from '../api/runtime/v1/api';
+import { grpc } from '../pkg/criclient/client';
+import {
+  HttpStatusError,
+  PortForwardClient,
+  spdyRemoteCommand,
+  wsRemoteCommand,
+  type RemoteCommandOptions,
+  type RemoteCommandSession,
+} from '../pkg/streaming/client';
+import type { SpdyStream } from '../pkg/streaming/spdy/connection';
+import { testImage, waitExited } from './harness/containers';
+import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
+
+const IMAGE = testImage('httpd');
+const HTTPD = (JSON.parse(process.env.KRILL_TEST_IMAGES ?? '{}') as { images?: Record<string, { http?: { port: number; body: string } }> }).images?.httpd?.http ?? {
+  port: 80,
+  body: '<html><body><h1>krill-test httpd</h1></body></html>\n',
+};
+/** Short, so that a late URL can be shown to fail without a long wait. */
+const TOKEN_TTL_MS = 3000;
+
+let f: ContainerFixture;
+let pod: TestPod;
+let shell: string;
+let httpd: string;
+
+beforeAll(async () => {
+  f = await containerFixture('streamk', [IMAGE], { config: `[streaming]\ntoken_ttl = "${TOKEN_TTL_MS}ms"\n` });
+  pod = await f.pod();
+  shell = await pod.start('shell', IMAGE, { command: ['sleep', '3600'] });
+  httpd = await pod.start('httpd', IMAGE, {});
+});
+
+afterAll(async () => {
+  await f?.cleanup();
+});
+
+type Transport = 'spdy' | 'websocket';
+const TRANSPORTS: Transport[] = ['spdy', 'websocket'];
+
+function open(transport: Transport, url: string, o: RemoteCommandOptions): Promise<RemoteCommandSession> {
+  return transport === 'spdy' ? spdyRemoteCommand(url, o) : wsRemoteCommand(url, o);
+}
+
+function read(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+/** Collects a stream's text and resolves waits for patterns in it. */
+class Screen {
+  text = '';
+  private waiters: { pattern: RegExp; from: number; resolve: (m: RegExpExecArray) => void }[] = [];
+  private ended = false;
+
+  constructor(stream: NodeJS.ReadableStream) {
+    stream.on('data', (c: Buffer) => {
+      this.text += c.toString();
+      this.check();
+    });
+    stream.on('end', () => {
+      this.ended = true;
+      this.check();
+    });
+  }
+
+  /** Waits for `pattern` in what arrives after offset `from` (default: everything so far). */
+  waitFor(pattern: RegExp, from = 0): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ pattern, from, resolve });
+      this.check();
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${JSON.stringify(this.text.slice(from))}${this.ended ? ' (ended)' : ''}`)), 15_000);
+      timer.unref();
+    });
+  }
+
+  private check(): void {
+    this.waiters = this.waiters.filter((w) => {
+      const m = w.pattern.exec(this.text.slice(w.from));
+      if (m) w.resolve(m);
+      return !m;
+    });
+  }
+}
+
+async function execUrl(containerId: string, cmd: string[], o: RemoteCommandOptions): Promise<string> {
+  const r = await f.client.runtime.exec({
+    containerId,
+    cmd,
+    tty: o.tty ?? false,
+    stdin: o.stdin ?? false,
+    stdout: o.stdout ?? true,
+    stderr: o.stderr ?? false,
+  });
+  return r.url;
+}
+
+async function attachUrl(containerId: string, o: RemoteCommandOptions): Promise<string> {
+  const r = await f.client.runtime.attach({ containerId, tty: o.tty ?? false, stdin: o.stdin ?? false, stdout: o.stdout ?? true, stderr: o.stderr ?? false });
+  return r.url;
+}
+
+async function runExec(transport: Transport, cmd: string[], o: RemoteCommandOptions = {}, stdin?: string) {
+  const opts: RemoteCommandOptions = { stdout: true, stderr: !o.tty, ...o, ...(stdin !== undefined ? { stdin: true } : {}) };
+  const s = await open(transport, await execUrl(shell, cmd, opts), opts);
+  const [out, err] = [read(s.stdout), read(s.stderr)];
+  if (stdin !== undefined) s.stdin!.end(stdin);
+  const result = await s.done;
+  return { ...result, stdout: await out, stderr: await err };
+}
+
+async function psArgs(containerId: string): Promise<string[]> {
+  const r = await f.client.runtime.execSync({ containerId, cmd: ['ps', '-o', 'args'], timeout: 10n });
+  return r.stdout.toString().split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+}
+
+async function state(id: string): Promise<ContainerState> {
+  return (await pod.status(id)).state;
+}
+
+describe.each(TRANSPORTS)('exec over %s', (transport) => {
+  test('stdout and stderr apart, and the exit code', async () => {
+    const r = await runExec(transport, ['sh', '-c', 'echo out; echo err >&2; echo more; exit 3']);
+    expect(r.stdout).toBe('out\nmore\n');
+    expect(r.stderr).toBe('err\n');
+    expect(r.exitCode).toBe(3);
+    expect(r.status).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode' });
+  });
+
+  test('exit 0 is Success', async () => {
+    const r = await runExec(transport, ['true']);
+    expect(r.exitCode).toBe(0);
+    expect(r.status).toMatchObject({ status: 'Success' });
+  });
+
+  test('stdin reaches the command and its end closes the command’s stdin', async () => {
+    const r = await runExec(transport, ['sh', '-c', 'cat; echo done'], {}, 'line one\nline two\n');
+    expect(r.stdout).toBe('line one\nline two\ndone\n');
+    expect(r.exitCode).toBe(0);
+  });
+
+  test('megabytes of output arrive whole and in order', async () => {
+    const r = await runExec(transport, ['seq', '1', '300000']);
+    const expected = Array.from({ length: 300000 }, (_, i) => `${i + 1}\n`).join('');
+    expect(r.stdout.length).toBe(expected.length);
+    expect(r.stdout === expected).toBe(true);
+  });
+
+  test('a background child holding stdout does not hold the session', async () => {
+    const r = await runExec(transport, ['sh', '-c', 'sleep 4331 & echo "started $!"']);
+    expect(r).toMatchObject({ stdout: expect.stringMatching(/^started \d+\n$/), exitCode: 0 });
+    // The child lives on in the container.
+    expect((await psArgs(shell)).filter((p) => p.includes('sleep 4331'))).toHaveLength(1);
+    await f.client.runtime.execSync({ containerId: shell, cmd: ['kill', r.stdout.split(' ')[1]!.trim()], timeout: 10n });
+  });
+
+  test('a missing command is an error on the session, not a hang', async () => {
+    const r = await runExec(transport, ['/no/such/binary']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.error).toMatch(/no such file|not found/i);
+  });
+
+  test('with a tty: the terminal size follows resizes, typing works, the exit code comes back', async () => {
+    const o = { tty: true, stdin: true, stdout: true };
+    const s = await open(transport, await execUrl(shell, ['sh'], o), o);
+    const screen = new Screen(s.stdout);
+    s.resize({ width: 100, height: 40 });
+    // The size reaches the terminal through conmon's control FIFO, asynchronously: ask until it shows.
+    const sizeIs = async (rows: number, cols: number): Promise<void> => {
+      for (let i = 0; ; i++) {
+        const from = screen.text.length;
+        s.stdin!.write('stty size\n');
+        const m = await screen.waitFor(/(\d+) (\d+)\r?\n/, from);
+        if (m[1] === String(rows) && m[2] === String(cols)) return;
+        if (i > 50) throw new Error(`terminal is ${m[1]}x${m[2]}, not ${rows}x${cols}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await sizeIs(40, 100);
+    s.resize({ width: 132, height: 50 });
+    await sizeIs(50, 132);
+    const from = screen.text.length;
+    s.stdin!.write('echo typed-$((6*7))\n');
+    await screen.waitFor(/typed-42/, from);
+    s.stdin!.write('exit 5\n');
+    const r = await s.done;
+    expect(r.exitCode).toBe(5);
+  });
+
+  test('with a tty: Ctrl-C interrupts the foreground command', async () => {
+    const o = { tty: true, stdin: true, stdout: true };
+    const script = 'trap "echo interrupted; exit 9" INT; echo ready; while :; do sleep 0.05; done';
+    const s = await open(transport, await execUrl(shell, ['sh', '-c', script], o), o);
+    const screen = new Screen(s.stdout);
+    await screen.waitFor(/ready/);
+    s.stdin!.write('\x03');
+    await screen.waitFor(/interrupted/);
+    expect((await s.done).exitCode).toBe(9);
+  });
+
+  test('a client that goes away takes its command with it', async () => {
+    const o = { stdin: true, stdout: true };
+    const s = await open(transport, await execUrl(shell, ['sh', '-c', 'echo ready; exec sleep 4332'], o), o);
+    const screen = new Screen(s.stdout);
+    await screen.waitFor(/ready/);
+    s.abort();
+    let left = ['?'];
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      left = (await psArgs(shell)).filter((p) => p.includes('sleep 4332'));
+      if (left.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toEqual([]);
+  });
+});
+
+describe.each(TRANSPORTS)('attach over %s', (transport) => {
+  test('to a tty container: typing reaches it, and a client that leaves does not stop it', async () => {
+    const id = await pod.start(`tty-${transport}`, IMAGE, { command: ['sh'], tty: true, stdin: true, stdinOnce: false });
+    const o = { tty: true, stdin: true, stdout: true };
+    for (const round of [1, 2]) {
+      const s = await open(transport, await attachUrl(id, o), o);
+      const screen = new Screen(s.stdout);
+      s.resize({ width: 90, height: 30 });
+      // Until the attach socket is connected, typing may reach nobody: type until the shell answers.
+      for (let i = 0; ; i++) {
+        s.stdin!.write(`echo round-$((${round}*1000))\n`);
+        try {
+          await Promise.race([screen.waitFor(new RegExp(`round-${round * 1000}\\r?\\n`)), new Promise((_, rej) => setTimeout(rej, 500))]);
+          break;
+        } catch {
+          if (i > 20) throw new Error(`the shell never answered: ${JSON.stringify(screen.text)}`);
+        }
+      }
+      s.abort();
+      await s.done;
+      expect(await state(id)).toBe(ContainerState.CONTAINER_RUNNING);
+    }
+    // The resize reached the container's terminal.
+    const r = await f.client.runtime.execSync({ containerId: id, cmd: ['sh', '-c', 'stty size < /proc/1/fd/0'], timeout: 10n });
+    expect(r.stdout.toString()).toBe('30 90\n');
+    await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+    await f.client.runtime.removeContainer({ containerId: id });
+  });
+
+  test('without a tty: stdout and stderr apart; the end of the client’s stdin is not the container’s (stdin_once false)', async () => {
+    const script = 'while read l; do echo "got $l"; echo "err $l" >&2; done; echo stdin-closed; exit 4';
+    const id = await pod.start(`keep-${transport}`, IMAGE, { command: ['sh', '-c', script], stdin: true, stdinOnce: false });
+    const o = { stdin: true, stdout: true, stderr: true };
+    const s1 = await open(transport, await attachUrl(id, o), o);
+    const out1 = new Screen(s1.stdout);
+    const err1 = new Screen(s1.stderr);
+    s1.stdin!.write('a\n');
+    await out1.waitFor(/got a\n/);
+    await err1.waitFor(/err a\n/);
+    expect(out1.text).not.toContain('err a');
+    s1.stdin!.end();
+    s1.abort();
+    await s1.done;
+    expect(await state(id)).toBe(ContainerState.CONTAINER_RUNNING);
+    // A second client still reaches the same stdin.
+    const s2 = await open(transport, await attachUrl(id, o), o);
+    const out2 = new Screen(s2.stdout);
+    s2.stdin!.write('b\n');
+    await out2.waitFor(/got b\n/);
+    s2.abort();
+    await s2.done;
+    expect(out2.text).not.toContain('stdin-closed');
+    expect(await state(id)).toBe(ContainerState.CONTAINER_RUNNING);
+    await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+    await f.client.runtime.removeContainer({ containerId: id });
+  });
+
+  test('stdin_once: the first client’s end of stdin closes the container’s, and the session ends with it', async () => {
+    const script = 'while read l; do echo "got $l"; done; echo stdin-closed; exit 4';
+    const id = await pod.start(`once-${transport}`, IMAGE, { command: ['sh', '-c', script], stdin: true, stdinOnce: true });
+    const o = { stdin: true, stdout: true, stderr: true };
+    const s = await open(transport, await attachUrl(id, o), o);
+    const out = new Screen(s.stdout);
+    s.stdin!.write('x\n');
+    await out.waitFor(/got x\n/);
+    s.stdin!.end();
+    await out.waitFor(/stdin-closed\n/);
+    await s.done;
+    expect(await waitExited(f.client, id)).toMatchObject({ exitCode: 4 });
+    await f.client.runtime.removeContainer({ containerId: id });
+  });
+});
+
+describe.each(TRANSPORTS)('port-forward over %s', (transport) => {
+  function get(stream: SpdyStream): Promise<string> {
+    const body = read(stream);
+    stream.end('GET / HTTP/1.0\r\nHost: pod\r\n\r\n');
+    return body;
+  }
+
+  test('two concurrent connections to httpd in the pod, and a second port in the same session', async () => {
+    const { url } = await f.client.runtime.portForward({ podSandboxId: pod.id, port: [HTTPD.port] });
+    const pf = await PortForwardClient.dial(url, transport);
+    try {
+      const [a, b] = await Promise.all([pf.connect(HTTPD.port), pf.connect(HTTPD.port)]);
+      const [ra, rb] = await Promise.all([get(a.data), get(b.data)]);
+      for (const r of [ra, rb]) {
+        expect(r).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+        expect(r.endsWith(`\r\n\r\n${HTTPD.body}`)).toBe(true);
+      }
+      expect(await a.error).toBe('');
+      expect(await b.error).toBe('');
+      // A port nothing listens on: the error stream says so, the session carries on.
+      const closed = await pf.connect(8);
+      closed.data.end();
+      expect(await closed.error).toMatch(/port 8/);
+      const again = await pf.connect(HTTPD.port);
+      expect(await get(again.data)).toContain(HTTPD.body);
+    } finally {
+      pf.close();
+    }
+  });
+});
+
+describe('tokens', () => {
+  const marker = (n: string): string => `/tmp/token-marker-${n}`;
+  const exists = async (path: string): Promise<boolean> =>
+    (await f.client.runtime.execSync({ containerId: shell, cmd: ['test', '-e', path], timeout: 10n })).exitCode === 0;
+
+  test.each(TRANSPORTS)('over %s a URL works once; a second use is 404 and runs nothing', async (transport) => {
+    const path = marker(`twice-${transport}`);
+    const url = await execUrl(shell, ['sh', '-c', `echo ran >> ${path}`], { stdout: true });
+    const first = await open(transport, url, { stdout: true });
+    await first.done;
+    expect(await exists(path)).toBe(true);
+    await expect(open(transport, url, { stdout: true })).rejects.toMatchObject({ statusCode: 404 });
+    const r = await f.client.runtime.execSync({ containerId: shell, cmd: ['cat', path], timeout: 10n });
+    expect(r.stdout.toString()).toBe('ran\n');
+  });
+
+  test.each(TRANSPORTS)('over %s a URL used after token_ttl is 404 and runs nothing', async (transport) => {
+    const path = marker(`late-${transport}`);
+    const url = await execUrl(shell, ['touch', path], { stdout: true });
+    await new Promise((r) => setTimeout(r, TOKEN_TTL_MS + 500));
+    const err = await open(transport, url, { stdout: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpStatusError);
+    expect((err as HttpStatusError).statusCode).toBe(404);
+    expect(await exists(path)).toBe(false);
+  });
+
+  test('attach and port-forward URLs are single-use too', async () => {
+    const { url: pfUrl } = await f.client.runtime.portForward({ podSandboxId: pod.id, port: [HTTPD.port] });
+    (await PortForwardClient.dial(pfUrl, 'spdy')).close();
+    await expect(PortForwardClient.dial(pfUrl, 'spdy')).rejects.toMatchObject({ statusCode: 404 });
+    const id = await pod.start('attach-token', IMAGE, { command: ['sleep', '3600'] });
+    const url = await attachUrl(id, { stdout: true });
+    const s = await open('spdy', url, { stdout: true });
+    s.abort();
+    await expect(open('websocket', url, { stdout: true })).rejects.toMatchObject({ statusCode: 404 });
+    await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+    await f.client.runtime.removeContainer({ containerId: id });
+  });
+});
+
+describe('RPC errors', () => {
+  let exited: string;
+  beforeAll(async () => {
+    exited = await pod.start('exited', IMAGE, { command: ['true'], stdin: true });
+    await waitExited(f.client, exited);
+  });
+
+  test('Exec and Attach to a container that is not running: FailedPrecondition', async () => {
+    const req = { containerId: exited, cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: false };
+    await expect(f.client.runtime.exec(req)).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: expect.stringContaining('not running') });
+    await expect(f.client.runtime.attach({ containerId: exited, tty: false, stdin: false, stdout: true, stderr: false })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+    });
+  });
+
+  test('Exec and Attach to an unknown container: NotFound', async () => {
+    const containerId = 'f'.repeat(64);
+    await expect(f.client.runtime.exec({ containerId, cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: false })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(f.client.runtime.attach({ containerId, tty: false, stdin: false, stdout: true, stderr: false })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  test('PortForward to an unknown pod: NotFound', async () => {
+    await expect(f.client.runtime.portForward({ podSandboxId: 'f'.repeat(64), port: [80] })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  test('bad requests are InvalidArgument naming the field', async () => {
+    await expect(f.client.runtime.exec({ containerId: shell, cmd: [], tty: false, stdin: false, stdout: true, stderr: false })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('cmd'),
+    });
+    await expect(f.client.runtime.exec({ containerId: shell, cmd: ['true'], tty: true, stdin: false, stdout: true, stderr: true })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('stderr'),
+    });
+    await expect(f.client.runtime.attach({ containerId: shell, tty: false, stdin: true, stdout: true, stderr: false })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('stdin'),
+    });
+    await expect(f.client.runtime.portForward({ podSandboxId: pod.id, port: [70000] })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('port'),
+    });
+  });
+
+  afterAll(async () => {
+    await f.client.runtime.removeContainer({ containerId: exited });
+  });
+});
+
+test('the containers the tests left running are as they were', async () => {
+  expect(await state(shell)).toBe(ContainerState.CONTAINER_RUNNING);
+  expect(await state(httpd)).toBe(ContainerState.CONTAINER_RUNNING);
+});
