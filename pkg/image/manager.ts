@@ -293,6 +293,15 @@ export class ImageManager {
     return existed;
   }
 
+  /**
+   * Drops the layer holds of `holderId` (a removed container) and collects
+   * the layers that nothing uses any more (their image may be gone already).
+   */
+  async releaseLayers(holderId: string): Promise<void> {
+    this.layers.release(holderId);
+    await this.collect();
+  }
+
   /** Bytes and inodes used by images (layers and blobs), and the directory holding them. */
   async usage(): Promise<{ mountpoint: string; bytes: number; inodes: number }> {
     const l = this.layers.usage();

@@ -118,8 +118,9 @@ export class RepositoryClient {
 
   /** Fetches a manifest or index by tag or digest. */
   async getManifest(reference: string): Promise<FetchedManifest> {
-    return this.onEachEndpoint(`manifest ${this.path}:${reference}`, async (ep) => {
-      const res = await this.send(ep, `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, `manifest ${reference}`);
+    const what = `manifest ${this.path}${reference.includes(':') ? '@' : ':'}${reference}`;
+    return this.onEachEndpoint(what, async (ep) => {
+      const res = await this.send(ep, `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, what);
       const ct = res.headers['content-type'];
       const bytes = await readBody(res, MAX_METADATA_BYTES);
       return { bytes, contentType: Array.isArray(ct) ? ct[0] : ct, endpoint: ep };
