@@ -327,6 +327,10 @@ export class FakeRegistry {
   /** Digests served with chunked encoding (no Content-Length). */
   readonly chunked = new Set<string>();
   readonly requests: ProxyRequest[] = [];
+  /** "user:password" the registry wants (Basic); unset: anonymous. */
+  basicAuth: string | undefined;
+  /** Blob GETs are answered with a 307 to `${blobRedirect}/<digest>` (as registries backed by object storage do). */
+  blobRedirect: string | undefined;
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
   addr = '';
@@ -372,6 +376,9 @@ export class FakeRegistry {
     this.server = http.createServer((req, res) => {
       const path = req.url ?? '/';
       this.requests.push({ method: req.method ?? 'GET', path });
+      if (this.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(this.basicAuth).toString('base64')}`) {
+        return void res.writeHead(401, { 'www-authenticate': 'Basic realm="fake"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      }
       if (path === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
       if (!m) return void res.writeHead(404).end();
@@ -382,6 +389,7 @@ export class FakeRegistry {
         res.writeHead(200, { 'content-type': found.mediaType, 'content-length': found.body.length, 'docker-content-digest': `sha256:${sha256(found.body)}` });
         return void res.end(req.method === 'HEAD' ? undefined : found.body);
       }
+      if (this.blobRedirect) return void res.writeHead(307, { location: `${this.blobRedirect}/${ref}` }).end();
       const data = this.serveInstead.get(ref) ?? this.blobs.get(ref);
       if (!data) return void res.writeHead(404).end();
       const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream' };
