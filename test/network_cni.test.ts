@@ -11,7 +11,7 @@ import { Protocol } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { pickTestNetwork, startKrilld, type Krilld, type TestNetwork } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
-import { killAndWait, podConfig, podInfo, runInNetns, runRequest, spawnInNetns, waitForListener } from './harness/pods';
+import { killAndWait, podConfig, podInfo, removeAllPods, runInNetns, runRequest, spawnInNetns, waitForListener } from './harness/pods';
 
 /** Reads everything a TCP server at host:port sends, from the host. */
 function readFromHost(host: string, port: number): Promise<string> {
@@ -40,6 +40,7 @@ describe('the embedded default network', () => {
       await k.client.runtime.stopPodSandbox({ podSandboxId: id });
       await k.client.runtime.removePodSandbox({ podSandboxId: id });
     }
+    await removeAllPods(k.client);
     await k.cleanup();
   });
 
@@ -142,6 +143,7 @@ describe('CNI configs from the conf dir', () => {
     });
   });
   afterAll(async () => {
+    await removeAllPods(k.client);
     await k.cleanup();
     for (const b of [net.bridge, later.bridge]) {
       try {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connectCri } from '../pkg/criclient/client';
 import { pickTestNetwork, startKrilld, type Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
-import { podConfig, runRequest } from './harness/pods';
+import { podConfig, removeAllPods, runRequest } from './harness/pods';
 
 test('50 pods started and removed by 10 concurrent clients: all succeed, nothing leaks', async () => {
   const k = await startKrilld();
@@ -47,6 +47,7 @@ test('50 pods started and removed by 10 concurrent clients: all succeed, nothing
     expect(readdirSync(join(k.root, 'cni', 'networks', 'krill')).filter((f) => /^\d/.test(f))).toEqual([]);
   } finally {
     for (const c of clients) c.close();
+    await removeAllPods(k.client);
     await k.cleanup();
   }
 });
@@ -83,6 +84,7 @@ test('a RunPodSandbox retried while the first is still in flight joins it: one p
     await k.client.runtime.stopPodSandbox({ podSandboxId: retry.podSandboxId });
     await k.client.runtime.removePodSandbox({ podSandboxId: retry.podSandboxId });
   } finally {
+    await removeAllPods(k.client);
     await k.cleanup();
     try {
       execFileSync('ip', ['link', 'del', net.bridge], { stdio: 'ignore' });

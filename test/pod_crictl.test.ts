@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKrilld, type Krilld } from './harness/krilld';
 import { testCgroupParent } from './harness/paths';
-import { uniqueName } from './harness/pods';
+import { uniqueName, removeAllPods } from './harness/pods';
 
 const CRICTL = process.env.CRICTL ?? '/usr/local/lib/cri-tools-1.32/crictl';
 
@@ -21,7 +21,10 @@ const CRICTL = process.env.CRICTL ?? '/usr/local/lib/cri-tools-1.32/crictl';
     crictlConfig = join(k.dir, 'crictl.yaml');
     writeFileSync(crictlConfig, 'timeout: 30\ndebug: false\n');
   });
-  afterAll(async () => k.cleanup());
+  afterAll(async () => {
+    await removeAllPods(k.client);
+    await k.cleanup();
+  });
 
   test('runp, pods with filters, inspectp, statsp, stopp, rmp', () => {
     const name = uniqueName('cli');

@@ -7,13 +7,16 @@ import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NamespaceMode, PodSandboxState } from '../api/runtime/v1/api';
 import { startKrilld, type Krilld } from './harness/krilld';
-import { podConfig, podInfo, runRequest } from './harness/pods';
+import { podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
 
 let k: Krilld;
 beforeAll(async () => {
   k = await startKrilld();
 });
-afterAll(async () => k.cleanup());
+afterAll(async () => {
+  await removeAllPods(k.client);
+  await k.cleanup();
+});
 
 const nsIno = (path: string): number => statSync(path).ino;
 

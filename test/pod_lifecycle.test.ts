@@ -11,13 +11,16 @@ import { grpc } from '../pkg/criclient/client';
 import { startKrilld, type Krilld } from './harness/krilld';
 import { mountPoints } from './harness/mounts';
 import { testCgroupParent } from './harness/paths';
-import { podConfig, podInfo, runInNetns, runRequest, uniqueName } from './harness/pods';
+import { podConfig, podInfo, runInNetns, runRequest, uniqueName, removeAllPods } from './harness/pods';
 
 let k: Krilld;
 beforeAll(async () => {
   k = await startKrilld();
 });
-afterAll(async () => k.cleanup());
+afterAll(async () => {
+  await removeAllPods(k.client);
+  await k.cleanup();
+});
 
 const rt = () => k.client.runtime;
 
@@ -248,6 +251,7 @@ test('UpdateRuntimeConfig: the pod CIDR is used for new pods and survives a rest
     await own.client.runtime.stopPodSandbox({ podSandboxId: id });
     await own.client.runtime.removePodSandbox({ podSandboxId: id });
   } finally {
+    await removeAllPods(own.client);
     await own.cleanup();
   }
 });

@@ -10,7 +10,7 @@ import { PodSandboxState } from '../api/runtime/v1/api';
 import { startKrilld, type Krilld } from './harness/krilld';
 import { mountPoints } from './harness/mounts';
 import { testBaseDir } from './harness/paths';
-import { podConfig, podInfo, runRequest } from './harness/pods';
+import { podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
 
 const leases = (k: Krilld): string[] => {
   const dir = join(k.root, 'cni', 'networks', 'krill');
@@ -27,7 +27,10 @@ describe('restarts', () => {
   beforeAll(async () => {
     k = await startKrilld();
   });
-  afterAll(async () => k.cleanup());
+  afterAll(async () => {
+    await removeAllPods(k.client);
+    await k.cleanup();
+  });
 
   test('after SIGTERM and after kill -9, every pod is listed with its state, IP and namespaces', async () => {
     const ready = (await k.client.runtime.runPodSandbox(runRequest(podConfig()))).podSandboxId;
@@ -156,6 +159,7 @@ test('krilld killed in the middle of RunPodSandbox: the next start cleans the ha
     expect(execFileSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' })).toBe('');
     expect(k.logs().some((l) => l.msg === 'removed a pod sandbox whose creation was interrupted')).toBe(true);
   } finally {
+    await removeAllPods(k.client);
     await k.cleanup();
     try {
       execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });

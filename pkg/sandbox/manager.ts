@@ -9,6 +9,7 @@ import type { Cgroups } from '../cgroups/cgroups';
 import { alreadyExists, invalidArgument, isErrno, unimplemented } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import type { NetworkManager } from '../network/manager';
+import { CniPluginError } from '../network/plugin';
 import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
 import { InFlight } from '../util/inflight';
@@ -382,9 +383,14 @@ export class SandboxManager {
         const problems = await missingNamespaces(s.meta.namespaces);
         if (s.meta.modes.ipc === 'pod' && !(await isForeignMount(s.meta.paths.shm))) problems.push(s.meta.paths.shm);
         if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) problems.push(`infra process ${s.status.infra.pid}`);
-        // The plugins say whether the pod's network is still as ADD left it (CNI CHECK).
+        // The plugins say whether the pod's network is still as ADD left it (CNI CHECK). Only a
+        // plugin's verdict (a CNI error) counts: a plugin that crashes on CHECK (bandwidth 1.1
+        // does when the pod has no limits) must not take every pod down at each restart.
         if (problems.length === 0 && s.meta.modes.network === 'pod') {
-          await this.opts.network.check(s.id).catch((err: unknown) => problems.push(`network: ${(err as Error).message}`));
+          await this.opts.network.check(s.id).catch((err: unknown) => {
+            if (err instanceof CniPluginError && err.cniCode !== undefined) problems.push(`network: ${err.message}`);
+            else plog.warn({ err }, 'CNI CHECK could not run; the pod is left as it is');
+          });
         }
         if (problems.length > 0) {
           this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });

@@ -119,3 +119,11 @@ export async function waitForListener(netns: string, port: number, timeoutMs = 5
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+
+/** Stops and removes every pod of a krilld: after a failed test, so that its cleanup can finish and the failure shows. */
+export async function removeAllPods(client: CriClient): Promise<void> {
+  for (const p of (await client.runtime.listPodSandbox({ filter: undefined }).catch(() => ({ items: [] }))).items) {
+    await client.runtime.stopPodSandbox({ podSandboxId: p.id }).catch(() => undefined);
+    await client.runtime.removePodSandbox({ podSandboxId: p.id }).catch(() => undefined);
+  }
+}
