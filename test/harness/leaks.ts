@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountPoints } from './mounts';
+import { testRunTag } from './krilld';
 import { TEST_BASE_ROOT } from './paths';
 
 export interface Snapshot {
@@ -46,7 +47,7 @@ function cgroupDirs(): Set<string> {
   return out;
 }
 
-/** Host-side veths on Krill's bridges (krill0 and the per-test kt* bridges), as "name master bridge". */
+/** Host-side veths on Krill's default bridge and this run's test bridges (kt<run tag>...), as "name on bridge". */
 function veths(): Set<string> {
   try {
     const out = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' });
@@ -54,7 +55,7 @@ function veths(): Set<string> {
     for (const line of out.split('\n').filter(Boolean)) {
       const name = line.split(':')[1]!.trim().split('@')[0]!;
       const master = / master (\S+)/.exec(line)?.[1] ?? '';
-      if (/^(krill|kt)/.test(master)) found.add(`${name} on ${master}`);
+      if (master === 'krill0' || master.startsWith(`kt${testRunTag()}`)) found.add(`${name} on ${master}`);
     }
     return found;
   } catch {
@@ -117,14 +118,14 @@ function ours(pid: number, runDir: string, now: Map<number, string>): boolean {
  * Only what Krill and its tests can have made counts: other software on the
  * machine (another runtime, another engineer's test run) may come and go.
  * Mounts under this run's directory or Krill's default paths; netns named for
- * Krill; veths on Krill's bridges; cgroups under this run's parent or named
- * for Krill.
+ * Krill; veths on Krill's bridges; cgroups under this run's parent.
  */
 function krillish(kind: 'mount' | 'netns' | 'cgroup', item: string, runId: string): boolean {
   const runDir = join(TEST_BASE_ROOT, runId);
   if (kind === 'mount') return item.startsWith(`${runDir}/`) || /^\/(run|var\/lib)\/krill(\/|$)/.test(item);
   if (kind === 'netns') return /krill/i.test(item);
-  return item.includes(`krill-it-${runId.replace(/^run-/, '')}`) || /\/krill[^/]*(\/|$)/.test(item.replace(/krill-it-[A-Za-z0-9]+/g, ''));
+  // Test krillds put every pod under this run's cgroup parent (the harness sets sandbox.default_cgroup_parent).
+  return item.includes(`krill-it-${runId.replace(/^run-/, '')}`);
 }
 
 export function leaksBetween(before: Snapshot, after: Snapshot, runId: string): string[] {
