@@ -31,10 +31,22 @@ export interface HandlerFeatures {
   idmappedMounts: boolean;
 }
 
+/** "crun version 1.8.1" → [1, 8]; undefined for anything else. */
+export function crunVersion(versionOutput: string): [number, number] | undefined {
+  const m = /^crun version (\d+)\.(\d+)/m.exec(versionOutput);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
 export async function probeHandler(h: HandlerSpec): Promise<HandlerFeatures> {
   const none = { recursiveReadOnlyMounts: false, userNamespaces: false, idmappedMounts: false };
   const r = await run(h.binary, ['features'], { timeoutMs: 10_000 }).catch(() => undefined);
-  if (!r || r.code !== 0) return none;
+  if (!r || r.code !== 0) {
+    // crun before 1.9 has no `features`; 1.8 handles "rro" (checked on this project's test machines).
+    const v = await run(h.binary, ['--version'], { timeoutMs: 10_000 }).catch(() => undefined);
+    const crun = v && v.code === 0 ? crunVersion(v.stdout) : undefined;
+    if (crun && (crun[0] > 1 || crun[1] >= 8)) return { ...none, recursiveReadOnlyMounts: kernelAtLeast(release(), '5.12'), userNamespaces: true };
+    return none;
+  }
   try {
     const f = JSON.parse(r.stdout) as { mountOptions?: string[]; linux?: { namespaces?: string[]; mountExtensions?: { idmap?: { enabled?: boolean } } } };
     return {
