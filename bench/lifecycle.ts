@@ -3,7 +3,7 @@
 // containerd and against the floor (the same work with no daemon).
 import type { BenchContext } from './lib/context';
 import { scaled } from './lib/context';
-import { LIFECYCLE_STEPS, podLifecycle, SLEEP_TERMINABLE, type StepTimes } from './lib/cri';
+import { LIFECYCLE_STEPS, podLifecycle, SLEEP_TERMINABLE } from './lib/cri';
 import type { FloorPod } from './lib/floor';
 import { log } from './lib/log';
 import { runPool } from './lib/pool';
@@ -20,6 +20,8 @@ export const PARAMS = {
   /** Pods taken through their life by `clients` concurrent clients. */
   concurrentPods: 100,
   clients: 10,
+  /** The concurrent pods run in this many rounds per system, the systems taking turns. */
+  rounds: 4,
   /** StopContainer's timeout; the container exits on SIGTERM at once. */
   stopTimeoutS: 10,
 };
@@ -39,6 +41,7 @@ async function floorLifecycle(ctx: BenchContext): Promise<FloorTimes> {
   try {
     pod = await step(FLOOR_STEPS[0], () => ctx.floor.runPod());
     await step(FLOOR_STEPS[1], () => ctx.floor.runContainer(pod!, SLEEP_TERMINABLE));
+    await ctx.floor.waitForFile(pod, 'ready');
     await step(FLOOR_STEPS[2], () => ctx.floor.stopContainer(pod!, PARAMS.stopTimeoutS * 1000));
     await step(FLOOR_STEPS[3], () => ctx.floor.removeContainer(pod!));
     await step(FLOOR_STEPS[4], () => ctx.floor.removePod(pod!));
@@ -49,43 +52,69 @@ async function floorLifecycle(ctx: BenchContext): Promise<FloorTimes> {
   return { ...(t as Record<(typeof FLOOR_STEPS)[number], number>), total: FLOOR_STEPS.reduce((s, k) => s + t[k]!, 0) };
 }
 
-interface Run<T> {
-  samples: T[];
+/** A system under test, as the lifecycle loop sees it. */
+interface System {
+  name: 'krill' | 'containerd' | 'floor';
+  /** One lifecycle on `client` (null for the floor): its step times. */
+  once(client: CriClient | null): Promise<Record<string, number> & { total: number }>;
+  /** The i-th client connection, made once and kept (connecting is not what is measured). */
+  client(i: number): CriClient | null;
+  close(): void;
+}
+
+interface Run {
+  samples: (Record<string, number> & { total: number })[];
   wallMs: number;
 }
 
-async function measure<T, W>(ctx: BenchContext, label: string, count: number, workers: number, makeWorker: () => W, job: (w: W) => Promise<T>, closeWorker?: (w: W) => void): Promise<Run<T>> {
-  const start = performance.now();
-  const samples = await runPool({ count, workers, makeWorker, job: (w) => job(w), signal: ctx.cleanup.signal, ...(closeWorker ? { closeWorker } : {}) });
-  const wallMs = performance.now() - start;
-  log(`lifecycle: ${label}: ${count} pods in ${(wallMs / 1000).toFixed(1)} s`);
-  return { samples, wallMs };
+function systems(ctx: BenchContext): System[] {
+  const cri = (rt: CriRuntime): System => {
+    const clients: CriClient[] = [rt.client];
+    return {
+      name: rt.name,
+      once: (client) => podLifecycle(rt, client!, ctx.images.busybox, PARAMS.stopTimeoutS),
+      client: (i) => (clients[i] ??= rt.connect()),
+      close: () => clients.slice(1).forEach((c) => c.close()),
+    };
+  };
+  return [cri(ctx.krill), cri(ctx.containerd), { name: 'floor', once: () => floorLifecycle(ctx), client: () => null, close: () => undefined }];
 }
 
-function criRuns(ctx: BenchContext, rt: CriRuntime, count: number, workers: number): Promise<Run<StepTimes>> {
-  const image = ctx.images.busybox;
-  const label = `${rt.name} ${workers === 1 ? 'serial' : `${workers} clients`}`;
-  // Each concurrent client gets a gRPC connection of its own.
-  return measure<StepTimes, CriClient>(
-    ctx,
-    label,
+/** `count` lifecycles of `sys` on `workers` concurrent clients. */
+async function batch(ctx: BenchContext, sys: System, count: number, workers: number, run: Run): Promise<void> {
+  const start = performance.now();
+  const samples = await runPool({
     count,
     workers,
-    () => (workers === 1 ? rt.client : rt.connect()),
-    (client) => podLifecycle(rt, client, image, PARAMS.stopTimeoutS),
-    (client) => {
-      if (client !== rt.client) client.close();
-    },
-  );
+    makeWorker: (i) => sys.client(i),
+    job: (client) => sys.once(client),
+    signal: ctx.cleanup.signal,
+  });
+  run.wallMs += performance.now() - start;
+  run.samples.push(...samples);
 }
 
-function floorRuns(ctx: BenchContext, count: number, workers: number): Promise<Run<FloorTimes>> {
-  return measure<FloorTimes, null>(ctx, `floor ${workers === 1 ? 'serial' : `${workers} workers`}`, count, workers, () => null, () => floorLifecycle(ctx));
+/**
+ * The systems take turns (in a rotating order), one pod at a time when
+ * serial, in rounds of `round` pods when concurrent: load from elsewhere on
+ * the machine then weighs on all of them alike.
+ */
+async function interleaved(ctx: BenchContext, all: System[], total: number, round: number, workers: number): Promise<Record<System['name'], Run>> {
+  const runs = Object.fromEntries(all.map((s) => [s.name, { samples: [], wallMs: 0 } as Run])) as Record<System['name'], Run>;
+  for (let done = 0, turn = 0; done < total; done += round, turn++) {
+    const n = Math.min(round, total - done);
+    for (let j = 0; j < all.length; j++) {
+      const sys = all[(turn + j) % all.length]!;
+      await batch(ctx, sys, n, workers, runs[sys.name]);
+    }
+  }
+  for (const s of all) log(`lifecycle: ${s.name} ${workers === 1 ? 'serial' : `${workers} clients`}: ${runs[s.name].samples.length} pods in ${(runs[s.name].wallMs / 1000).toFixed(1)} s`);
+  return runs;
 }
 
-function stepSummaries<K extends string>(samples: Record<K, number>[], keys: readonly K[]): Record<K, Summary> {
+function stepSummaries<K extends string>(samples: Record<string, number>[], keys: readonly K[]): Record<K, Summary> {
   const out = {} as Record<K, Summary>;
-  for (const k of keys) out[k] = summarize(samples.map((s) => s[k]));
+  for (const k of keys) out[k] = summarize(samples.map((s) => s[k]!));
   return out;
 }
 
@@ -97,19 +126,21 @@ const GOAL = {
 export async function lifecycleBench(ctx: BenchContext): Promise<Omit<BenchResult, 'seconds'>> {
   const serial = scaled(ctx, PARAMS.serialPods, 5);
   const concurrent = scaled(ctx, PARAMS.concurrentPods, PARAMS.clients);
-  const warmup = PARAMS.warmup;
-  for (const rt of [ctx.krill, ctx.containerd]) await criRuns(ctx, rt, warmup, 1);
-  await floorRuns(ctx, warmup, 1);
+  const all = systems(ctx);
+  let serialRuns: Record<System['name'], Run>;
+  let concurrentRuns: Record<System['name'], Run>;
+  try {
+    await interleaved(ctx, all, PARAMS.warmup, 1, 1);
+    serialRuns = await interleaved(ctx, all, serial, 1, 1);
+    concurrentRuns = await interleaved(ctx, all, concurrent, Math.ceil(concurrent / PARAMS.rounds), PARAMS.clients);
+  } finally {
+    for (const sys of all) sys.close();
+  }
+  const [kS, cS, fS] = [serialRuns.krill, serialRuns.containerd, serialRuns.floor];
+  const [kC, cC, fC] = [concurrentRuns.krill, concurrentRuns.containerd, concurrentRuns.floor];
 
-  const kS = await criRuns(ctx, ctx.krill, serial, 1);
-  const cS = await criRuns(ctx, ctx.containerd, serial, 1);
-  const fS = await floorRuns(ctx, serial, 1);
-  const kC = await criRuns(ctx, ctx.krill, concurrent, PARAMS.clients);
-  const cC = await criRuns(ctx, ctx.containerd, concurrent, PARAMS.clients);
-  const fC = await floorRuns(ctx, concurrent, PARAMS.clients);
-
-  const tot = <T extends { total: number }>(r: Run<T>): Summary => summarize(r.samples.map((s) => s.total));
-  const throughput = (r: Run<unknown>): number => r.samples.length / (r.wallMs / 1000);
+  const tot = (r: Run): Summary => summarize(r.samples.map((s) => s.total));
+  const throughput = (r: Run): number => r.samples.length / (r.wallMs / 1000);
   const rows: Row[] = [
     ...latencyRows(`pod lifecycle, serial (${serial} pods)`, tot(kS), tot(cS), tot(fS), GOAL),
     ...latencyRows(`pod lifecycle, ${PARAMS.clients} concurrent clients (${concurrent} pods)`, tot(kC), tot(cC), tot(fC), GOAL),
@@ -138,7 +169,8 @@ export async function lifecycleBench(ctx: BenchContext): Promise<Omit<BenchResul
       floor: { serial: fSteps, concurrent: stepSummaries(fC.samples, FLOOR_STEPS), serialTotal: tot(fS), concurrentTotal: tot(fC) },
     },
     notes: [
-      'The container is busybox `sh -c "trap \'exit 0\' TERM; sleep 3600 & wait"`: it exits on SIGTERM at once, so StopContainer measures the stop path, not a grace period.',
+      'The container is busybox `sh -c "trap \'exit 0\' TERM; echo ready; ...; sleep 3600 & wait"`: it exits on SIGTERM at once, so StopContainer measures the stop path, not a grace period. Between StartContainer and StopContainer the bench waits, untimed, until the container says it is ready.',
+      `The systems take turns: one pod each in rotating order when serial; ${PARAMS.rounds} rounds of a quarter of the pods each when concurrent.`,
       `Floor serial medians by step: ${FLOOR_STEPS.map((s) => `${s} ${fSteps[s].median.toFixed(1)} ms`).join('; ')}.`,
       'containerd also starts and stops a pause container per pod (its sandbox); Krill pins the namespaces instead.',
     ],

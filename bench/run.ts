@@ -10,8 +10,10 @@
 //               full run, a temp dir otherwise)
 //   --krilld-debug      krilld logs at debug level (per-step timestamps; slower)
 //   --cpu-prof DIR      krilld writes a V8 CPU profile to DIR when it stops
+//   --keep-logs         keep the daemons' logs (kept anyway when something failed)
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { densityBench } from './density';
 import { execBench } from './exec';
@@ -46,15 +48,17 @@ interface Args {
   quick: boolean;
   out?: string;
   krilldDebug: boolean;
+  keepLogs: boolean;
   cpuProf?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { names: [], quick: false, krilldDebug: false };
+  const args: Args = { names: [], quick: false, krilldDebug: false, keepLogs: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
     else if (a === '--krilld-debug') args.krilldDebug = true;
+    else if (a === '--keep-logs') args.keepLogs = true;
     else if (a === '--out') args.out = resolve(argv[++i] ?? '');
     else if (a === '--cpu-prof') args.cpuProf = resolve(argv[++i] ?? '');
     else if (a in BENCHMARKS) args.names.push(a);
@@ -172,10 +176,11 @@ async function main(): Promise<number> {
     const strays = allProcesses().filter((p) => p.cmdline.some((a) => a.includes(base)));
     if (strays.length > 0) log(`WARNING processes still naming ${base}: ${strays.map((p) => `${p.pid} ${p.cmdline.join(' ').slice(0, 80)}`).join('; ')}`);
     if (problems.length > 0 || strays.length > 0) failed = true;
-    if (failed) log(`daemon logs of this run: ${logDir}`);
+    if (failed || args.keepLogs) log(`daemon logs of this run: ${logDir}`);
     else await rm(logDir, { recursive: true, force: true });
   }
 
+  machine.loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   if (results.length > 0) {
     const full = !args.quick && args.names.length === Object.keys(BENCHMARKS).length;
     const outDir = args.out ?? (full ? join(REPO_ROOT, 'bench', 'results') : await mkdtemp('/tmp/krill-bench-results-'));

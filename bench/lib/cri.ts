@@ -1,6 +1,6 @@
 // CRI requests as kubelet sends them, the same for every runtime, and the
 // pod lifecycle the benchmarks time step by step.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ContainerConfig, NamespaceMode, PodSandboxConfig } from '../../api/runtime/v1/api';
@@ -8,8 +8,12 @@ import type { CriClient } from '../../pkg/criclient/client';
 import { runPool } from './pool';
 import type { CriRuntime } from './runtime';
 
-/** A container whose init exits at once on SIGTERM (busybox sh as pid 1 ignores it otherwise). */
-export const SLEEP_TERMINABLE = ['/bin/sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
+/**
+ * A container whose init exits at once on SIGTERM (busybox sh as pid 1 ignores
+ * it otherwise). It says "ready" on stdout and in /ready once the trap is set:
+ * a SIGTERM before that would be ignored and cost the whole stop timeout.
+ */
+export const SLEEP_TERMINABLE = ['/bin/sh', '-c', 'trap "exit 0" TERM; echo ready; : > /ready; sleep 3600 & wait'];
 /** The plainest long-running container. */
 export const SLEEP = ['/bin/sleep', '3600'];
 
@@ -43,6 +47,17 @@ export function containerConfig(name: string, image: string, command: string[]):
   });
 }
 
+/** Waits (polling every 2 ms) until `file` exists and contains `text`. */
+export async function waitForText(file: string, text: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const content = await readFile(file, 'utf8').catch(() => '');
+    if (content.includes(text)) return;
+    if (Date.now() > deadline) throw new Error(`${file} did not say ${JSON.stringify(text)} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** kubelet makes the pod's log directory before RunPodSandbox; so does the bench (untimed). */
 export async function preparePodDir(config: PodSandboxConfig): Promise<void> {
   await mkdir(config.logDirectory, { recursive: true });
@@ -64,7 +79,7 @@ export type StepTimes = Record<LifecycleStep, number> & { total: number };
 /**
  * One pod through its whole life: run → create → start → stop → remove,
  * each CRI call timed. The pod's log directory is made and removed around it,
- * untimed, as kubelet does.
+ * untimed, as kubelet does; so is the wait for the container to be ready.
  */
 export async function podLifecycle(rt: CriRuntime, client: CriClient, image: string, stopTimeoutS: number): Promise<StepTimes> {
   const name = uniqueName('lc');
@@ -84,6 +99,8 @@ export async function podLifecycle(rt: CriRuntime, client: CriClient, image: str
       client.runtime.createContainer({ podSandboxId: podId, config: containerConfig('sleep', image, SLEEP_TERMINABLE), sandboxConfig: config }),
     );
     await step('StartContainer', () => client.runtime.startContainer({ containerId }));
+    // Untimed: until the container's trap is set (as kubelet would not stop a container the instant it started).
+    await waitForText(join(config.logDirectory, 'sleep.log'), ' ready');
     await step('StopContainer', () => client.runtime.stopContainer({ containerId, timeout: BigInt(stopTimeoutS) }));
     await step('RemoveContainer', () => client.runtime.removeContainer({ containerId }));
     await step('StopPodSandbox', () => client.runtime.stopPodSandbox({ podSandboxId: podId }));

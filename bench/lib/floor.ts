@@ -4,7 +4,7 @@
 // mount of the image, `runc run -d`, and on the way back `runc kill`, waiting
 // for the exit, `runc delete`, unmount, CNI DEL, unpin.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run, runChecked } from '../../pkg/util/exec';
@@ -125,6 +125,16 @@ export class Floor {
     pod.created = true;
     await runDetached(['--root', this.runcRoot, '--log', join(pod.dir, 'runc.log'), 'run', '-d', '--bundle', pod.dir, '--pid-file', join(pod.dir, 'pid'), pod.id]);
     pod.pid = Number((await readFile(join(pod.dir, 'pid'), 'utf8')).trim());
+  }
+
+  /** Waits until the container's command has made `path` (inside its root), untimed like the CRI runtimes' readiness. */
+  async waitForFile(pod: FloorPod, path: string): Promise<void> {
+    const file = join(pod.dir, 'upper', path);
+    for (let i = 0; i < 5000; i++) {
+      if (await stat(file).then(() => true, () => false)) return;
+      await sleep(2);
+    }
+    throw new Error(`floor container ${pod.id} did not create ${path}`);
   }
 
   /** StopContainer's share: SIGTERM and wait for the exit (SIGKILL after `timeoutMs`). */

@@ -1,6 +1,6 @@
 // The machine a run happened on, written next to its results.
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { run } from '../../pkg/util/exec';
 import { KRILL_VERSION } from '../../pkg/version/version';
 
@@ -15,6 +15,9 @@ export interface Machine {
   node: string;
   krill: string;
   packages: Record<string, string>;
+  /** 1/5/15-minute load averages when the run started (other work on the machine skews timings). */
+  loadAtStart: number[];
+  loadAtEnd?: number[];
 }
 
 function read(file: string): string {
@@ -63,6 +66,7 @@ export async function describeMachine(repo: string): Promise<Machine> {
     cgroups: cgroupLayout(),
     node: process.version,
     krill: `${KRILL_VERSION} (${await gitDescribe(repo)})`,
+    loadAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
     packages: await dpkgVersions(['containerd', 'runc', 'conmon', 'containernetworking-plugins', 'util-linux', 'busybox-static', 'catatonit']),
   };
 }
@@ -71,6 +75,7 @@ export function machineLines(m: Machine): string[] {
   return [
     `date: ${m.date}`,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}, kernel ${m.kernel}; cgroups ${m.cgroups}`,
+    `load average (1/5/15 min) at start: ${m.loadAtStart.join(' ')}${m.loadAtEnd ? `; at end: ${m.loadAtEnd.join(' ')}` : ''}`,
     `software: Krill ${m.krill} on Node.js ${m.node}; ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
 }
