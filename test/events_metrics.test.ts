@@ -133,6 +133,13 @@ test('metrics count RPCs, pods, containers, pulls and runtime operations', async
   expect(value(/^krill_containers\{state="running"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
   expect(value(/^krill_runtime_operation_duration_seconds_count\{operation="create",result="success"\} (\d+)/m)).toBeGreaterThan(0);
   expect(value(/^krill_exec_sync_duration_seconds_count\{result="exit_zero"\} (\d+)/m)).toBeGreaterThan(0);
+  const before = value(/^krill_cni_operation_duration_seconds_count\{operation="ADD",result="success"\} (\d+)/m) || 0;
+  const extraPod = (await k.client.runtime.runPodSandbox(runRequest(podConfig({ cgroupParent })))).podSandboxId;
+  await k.client.runtime.stopPodSandbox({ podSandboxId: extraPod });
+  await k.client.runtime.removePodSandbox({ podSandboxId: extraPod });
+  const withPod = await (await fetch(`http://${where.address}${where.path}`)).text();
+  expect(Number(/^krill_cni_operation_duration_seconds_count\{operation="ADD",result="success"\} (\d+)/m.exec(withPod)?.[1])).toBe(before + 1);
+  expect(Number(/^krill_cni_operation_duration_seconds_count\{operation="DEL",result="success"\} (\d+)/m.exec(withPod)?.[1])).toBeGreaterThan(0);
   // The pull happened before the restart above; pull the image again under another name to count one here.
   await pull(k.client, testImage('user-uid'));
   const after = await (await fetch(`http://${where.address}${where.path}`)).text();

@@ -98,7 +98,13 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const images = await ImageManager.open({ config, store, log });
   Object.assign(image, imageHandlers(images));
   const ociRuntime = await setUpRuntime(config);
-  const pods = await setUpPods({ config, store, log, runtime: ociRuntime });
+  const pods = await setUpPods({
+    config,
+    store,
+    log,
+    runtime: ociRuntime,
+    observeCni: (operation, result, seconds) => metrics.cniSeconds.observe({ operation, result }, seconds),
+  });
   conditions.push(pods.networkReady);
   Object.assign(runtime, pods.handlers);
   const containers = await setUpContainers({ config, store, log, runtime: ociRuntime, pods, images, metrics });

@@ -364,12 +364,16 @@ export class ContainerManager {
     this.emit('stopped', next);
   }
 
+  /** conmon recorded an exit: stored under the container's lock, so it cannot overtake a start in progress. */
   private onExitFile = (id: string): void => {
     const c = this.store.get(id);
     if (!c || (c.status.state !== 'running' && c.status.state !== 'created')) return;
-    void this.opts.runtime.exit(id).then((exit) => {
-      if (exit) this.recordExit(id, exit);
-    });
+    void this.locks
+      .run(id, async () => {
+        const exit = await this.opts.runtime.exit(id);
+        if (exit) this.recordExit(id, exit);
+      })
+      .catch((err: unknown) => this.log.error({ err, container_id: id }, 'could not record a container exit'));
   };
 
   // ---------------------------------------------------------------- stop / remove

@@ -26,6 +26,8 @@ export interface NetworkManagerOptions {
   log: Logger;
   /** Pod CIDRs kubelet handed over before (UpdateRuntimeConfig), restored at start. */
   podCidrs?: string[];
+  /** Observes each CNI operation on a pod (metrics): ADD, DEL or CHECK, success or failure, seconds. */
+  observe?: (operation: 'ADD' | 'DEL' | 'CHECK', result: 'success' | 'failure', seconds: number) => void;
 }
 
 export interface CniPortMapping {
@@ -149,7 +151,7 @@ export class NetworkManager {
     await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime });
     let result: unknown;
     try {
-      result = await addNetworkList(config, runtime, this.chainOptions(signal));
+      result = await this.timed('ADD', () => addNetworkList(config, runtime, this.chainOptions(signal)));
     } catch (err) {
       await this.tearDown(req.podId).catch((undoErr: unknown) =>
         this.opts.log.error({ pod_id: req.podId, err: undoErr }, 'CNI DEL after a failed ADD failed'),
@@ -164,7 +166,7 @@ export class NetworkManager {
   async tearDown(podId: string): Promise<void> {
     const entry = await this.cache.read(podId);
     if (!entry) return;
-    await delNetworkList(entry.config, entry.runtime, entry.result, this.chainOptions());
+    await this.timed('DEL', () => delNetworkList(entry.config, entry.runtime, entry.result, this.chainOptions()));
     await this.cache.remove(podId);
   }
 
@@ -172,7 +174,20 @@ export class NetworkManager {
   async check(podId: string): Promise<void> {
     const entry = await this.cache.read(podId);
     if (!entry?.result) throw new Error(`pod ${podId} has no network set up`);
-    await checkNetworkList(entry.config, entry.runtime, entry.result, this.chainOptions());
+    await this.timed('CHECK', () => checkNetworkList(entry.config, entry.runtime, entry.result, this.chainOptions()));
+  }
+
+  private async timed<T>(operation: 'ADD' | 'DEL' | 'CHECK', fn: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const out = await fn();
+      this.opts.observe?.(operation, 'success', seconds());
+      return out;
+    } catch (err) {
+      this.opts.observe?.(operation, 'failure', seconds());
+      throw err;
+    }
   }
 
   private chainOptions(signal?: AbortSignal): { binDirs: readonly string[]; timeoutMs: number; signal?: AbortSignal } {

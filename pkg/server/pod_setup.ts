@@ -6,7 +6,7 @@ import type { RuntimeCondition } from '../../api/runtime/v1/api';
 import { Cgroups } from '../cgroups/cgroups';
 import type { KrillConfig } from '../config/config';
 import type { Logger } from '../log/logger';
-import { NetworkManager } from '../network/manager';
+import { NetworkManager, type NetworkManagerOptions } from '../network/manager';
 import { NetworkSettings } from '../network/settings';
 import type { OciRuntime } from '../runtime/runtime';
 import { OciInfraRunner } from '../sandbox/infra';
@@ -24,6 +24,8 @@ export interface PodSetupOptions {
   log: Logger;
   /** The runtime driver: runs the infra process of pods that share a pid namespace. Without it such pods are refused. */
   runtime?: OciRuntime;
+  /** Observes CNI operations (metrics). */
+  observeCni?: NetworkManagerOptions['observe'];
 }
 
 export interface Pods {
@@ -52,6 +54,7 @@ export async function setUpPods(opts: PodSetupOptions): Promise<Pods> {
     root: config.root,
     log: log.child({ component: 'network' }),
     podCidrs: settings.podCidrs(),
+    ...(opts.observeCni ? { observe: opts.observeCni } : {}),
   });
   const oomFloor = await readOwnOomScoreAdj();
   const sandboxes = new SandboxManager({
