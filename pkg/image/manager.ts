@@ -3,7 +3,6 @@
 // garbage collection of layers and blobs nothing uses any more, and the
 // numbers ImageFsInfo reports. Containers use resolve() and the layer store.
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { KrillConfig } from '../config/config';
 import { KrillError, invalidArgument } from '../errors/errors';
@@ -96,7 +95,8 @@ export class ImageManager {
     platform: Platform,
   ) {
     this.platform = platform;
-    this.unpackPool = new UnpackPool(Math.max(1, Math.min(availableParallelism(), config.image.max_concurrent_downloads)));
+    // One worker per concurrent download, so that no open response waits (idle) for a worker.
+    this.unpackPool = new UnpackPool(config.image.max_concurrent_downloads);
     try {
       this.pinnedRef = config.image.pause_image ? formatReference(parseReference(config.image.pause_image)) : undefined;
     } catch {

@@ -5,6 +5,7 @@
 // store. The image record is written last, so a pull that fails leaves no
 // record; what it committed and nothing else uses is collected again.
 import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { KrillConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import type { LayerStore } from '../storage/layers';
@@ -250,17 +251,20 @@ export class Puller {
     const client = this.client.withSignal(signal);
     for (let attempt = 1; ; attempt++) {
       const prepared = await this.deps.layers.prepare(l.chainId);
-      let body: NodeJS.ReadableStream | undefined;
+      let body: Readable | undefined;
       try {
         tracker.reset();
         tracker.start();
-        const res = await client.openBlob({ digest: l.digest, size: l.size, mediaType: l.mediaType });
-        body = res.body;
-        const announced = Number(res.headers['content-length']);
-        if (Number.isFinite(announced) && announced > l.size) {
-          throw new VerifyError(`${what}: the registry announces ${announced} bytes, its descriptor declares ${l.size}`);
-        }
-        const result = await this.deps.unpackPool.unpack({ dir: prepared.dir, digest: l.digest, size: l.size, diffId: l.diffId, what }, res.body, {
+        const open = async (): Promise<Readable> => {
+          const res = await client.openBlob({ digest: l.digest, size: l.size, mediaType: l.mediaType });
+          body = res.body;
+          const announced = Number(res.headers['content-length']);
+          if (Number.isFinite(announced) && announced > l.size) {
+            throw new VerifyError(`${what}: the registry announces ${announced} bytes, its descriptor declares ${l.size}`);
+          }
+          return res.body;
+        };
+        const result = await this.deps.unpackPool.unpack({ dir: prepared.dir, digest: l.digest, size: l.size, diffId: l.diffId, what }, open, {
           signal,
           onBytes: (n) => {
             this.downloaded += n;
@@ -272,7 +276,7 @@ export class Puller {
         this.log.debug({ layer: l.digest, chain_id: l.chainId, size: result.size, compressed: l.size }, 'layer unpacked');
         return;
       } catch (err) {
-        (body as { destroy?: () => void } | undefined)?.destroy?.();
+        body?.destroy();
         await prepared.abort();
         if (signal.aborted) throw signal.reason;
         if (attempt < LAYER_ATTEMPTS && retryable(err)) {

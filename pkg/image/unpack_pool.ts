@@ -14,6 +14,8 @@ import { VerifyError } from './verify';
 const HIGH_WATER = 8 * 1024 * 1024;
 const LOW_WATER = 2 * 1024 * 1024;
 const ABORT_GRACE_MS = 10_000;
+/** An idle worker is ended after this long (its memory back to the node). */
+const IDLE_MS = 30_000;
 
 export interface UnpackOptions {
   signal: AbortSignal;
@@ -24,6 +26,7 @@ export interface UnpackOptions {
 
 export class UnpackPool {
   private readonly idle: Worker[] = [];
+  private readonly idleTimers = new Map<Worker, NodeJS.Timeout>();
   private readonly waiting: ((w: Worker) => void)[] = [];
   private count = 0;
   private closed = false;
@@ -49,7 +52,11 @@ export class UnpackPool {
   private acquire(): Promise<Worker> {
     if (this.closed) return Promise.reject(new Error('the unpack pool is closed'));
     const w = this.idle.pop();
-    if (w) return Promise.resolve(w);
+    if (w) {
+      clearTimeout(this.idleTimers.get(w));
+      this.idleTimers.delete(w);
+      return Promise.resolve(w);
+    }
     if (this.count < this.size) return Promise.resolve(this.spawn());
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -61,15 +68,31 @@ export class UnpackPool {
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(w);
-    else this.idle.push(w);
+    if (next) {
+      next(w);
+      return;
+    }
+    this.idle.push(w);
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(w);
+      const i = this.idle.indexOf(w);
+      if (i >= 0) this.idle.splice(i, 1);
+      void w.terminate();
+    }, IDLE_MS);
+    timer.unref();
+    this.idleTimers.set(w, timer);
   }
 
-  /** Verifies and unpacks the compressed layer `body` into `job.dir` on a worker thread. */
-  async unpack(job: UnpackJob, body: Readable, opts: UnpackOptions): Promise<UnpackResult> {
+  /**
+   * Verifies and unpacks a compressed layer into `job.dir` on a worker
+   * thread. `open` starts the download once a worker is free, so that no
+   * response sits unread while it waits.
+   */
+  async unpack(job: UnpackJob, open: () => Promise<Readable>, opts: UnpackOptions): Promise<UnpackResult> {
     const w = await this.acquire();
     let healthy = true;
     try {
+      const body = await open();
       return await new Promise<UnpackResult>((resolve, reject) => {
         let inflight = 0;
         let received = 0;
@@ -162,6 +185,8 @@ export class UnpackPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+    this.idleTimers.clear();
     await Promise.all(this.idle.splice(0).map((w) => w.terminate()));
   }
 }
