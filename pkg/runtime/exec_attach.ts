@@ -108,7 +108,9 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
   const startPipe: Writable = pipes[4]!;
   const attachReady = messages(pipes[5]!);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  // conmon leaves the symlink it makes under the attach dir (it unlinks only the socket inside).
+  const cleanup = (): Promise<void> =>
+    Promise.all([rm(dir, { recursive: true, force: true }), rm(join(req.attachDir, session), { force: true })]).then(() => undefined);
 
   try {
     await new Promise<void>((resolve, reject) => {
