@@ -1,6 +1,9 @@
 // Exec, Attach and PortForward through a real krilld (conmon exec-attach,
 // conmon's attach socket, nsenter+socat into the pod's network namespace),
 // driven by Krill's own streaming client over SPDY and over WebSocket.
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ContainerState } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import {
@@ -205,6 +208,27 @@ describe.each(TRANSPORTS)('exec over %s', (transport) => {
     expect((await s.done).exitCode).toBe(9);
   });
 
+  test('with a tty: a lot of output arrives whole (the terminal turns \\n into \\r\\n)', async () => {
+    const r = await runExec(transport, ['seq', '1', '100000'], { tty: true, stdin: false });
+    const expected = Array.from({ length: 100000 }, (_, i) => `${i + 1}\r\n`).join('');
+    expect(r.stdout.length).toBe(expected.length);
+    expect(r.stdout === expected).toBe(true);
+    expect(r.exitCode).toBe(0);
+  });
+
+  test('a session ends when its container is stopped', async () => {
+    const id = await pod.start(`stopped-${transport}`, IMAGE, { command: ['sleep', '3600'] });
+    const o = { stdout: true, stderr: true };
+    const s = await open(transport, await execUrl(id, ['sh', '-c', 'echo ready; exec sleep 4333'], o), o);
+    const screen = new Screen(s.stdout);
+    await screen.waitFor(/ready/);
+    await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+    const r = await s.done;
+    // Killed with the container: no exit 0, and no hang.
+    expect(r.exitCode).not.toBe(0);
+    await f.client.runtime.removeContainer({ containerId: id });
+  });
+
   test('a client that goes away takes its command with it', async () => {
     const o = { stdin: true, stdout: true };
     const s = await open(transport, await execUrl(shell, ['sh', '-c', 'echo ready; exec sleep 4332'], o), o);
@@ -324,6 +348,32 @@ describe.each(TRANSPORTS)('port-forward over %s', (transport) => {
   });
 });
 
+test.each(TRANSPORTS)('port-forward over %s carries megabytes intact', async (transport) => {
+  const made = await f.client.runtime.execSync({
+    containerId: httpd,
+    cmd: ['sh', '-c', `head -c 6000000 /dev/urandom > /www/big-${transport}; sha256sum /www/big-${transport}`],
+    timeout: 30n,
+  });
+  const digest = made.stdout.toString().split(' ')[0]!;
+  const { url } = await f.client.runtime.portForward({ podSandboxId: pod.id, port: [] });
+  const pf = await PortForwardClient.dial(url, transport);
+  try {
+    const c = await pf.connect(HTTPD.port);
+    const chunks: Buffer[] = [];
+    const got = new Promise<Buffer>((resolve) => {
+      c.data.on('data', (b: Buffer) => chunks.push(b));
+      c.data.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+    c.data.end(`GET /big-${transport} HTTP/1.0\r\n\r\n`);
+    const response = await got;
+    const body = response.subarray(response.indexOf('\r\n\r\n') + 4);
+    expect(body.length).toBe(6000000);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(digest);
+  } finally {
+    pf.close();
+  }
+});
+
 describe('tokens', () => {
   const marker = (n: string): string => `/tmp/token-marker-${n}`;
   const exists = async (path: string): Promise<boolean> =>
@@ -411,6 +461,14 @@ describe('RPC errors', () => {
   afterAll(async () => {
     await f.client.runtime.removeContainer({ containerId: exited });
   });
+});
+
+test('exec sessions leave nothing behind in krilld’s state directory', async () => {
+  const ids = new Set((await f.client.runtime.listContainers({ filter: undefined })).containers.map((c) => c.id));
+  // Only containers have attach links; every exec session's link and scratch directory is gone.
+  const links = readdirSync(join(f.k.state, 'attach'));
+  expect(links.filter((name) => !ids.has(name))).toEqual([]);
+  expect(readdirSync(join(f.k.state, 'exec'))).toEqual([]);
 });
 
 test('the containers the tests left running are as they were', async () => {
