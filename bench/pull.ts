@@ -29,7 +29,7 @@ import { summarize, type Summary } from './lib/stats';
 
 export const PARAMS = {
   /** Cold pulls per runtime. */
-  runs: 3,
+  runs: 5,
   image: 'krill-test/large:latest',
 };
 

@@ -86,14 +86,28 @@ test('a 5xx is retried with backoff; a 404 is not retried', async () => {
   }
 });
 
+test('a connection cut in the middle of a layer is retried and the pull succeeds', async () => {
+  const s = await setUp({ reset: { match: new RegExp(big.digest), afterBytes: 300_000 } });
+  try {
+    await expect(s.k.client.image.pullImage(pullReq(images.httpd!.reference))).resolves.toEqual({ imageRef: images.httpd!.configDigest });
+    expect(blobGets(s.proxy).get(big.digest)).toBe(2);
+    expect(s.k.logs().some((l) => l.msg === 'layer download failed; retrying' && l.layer === big.digest)).toBe(true);
+    expect(layerDirs(s.k).leftovers).toEqual([]);
+  } finally {
+    await tearDown(s);
+  }
+});
+
 test('a client that gives up cancels the pull, which cleans up; a later pull succeeds', async () => {
-  const s = await setUp({ throttleBytesPer50ms: 8 * 1024 });
+  const slow: ProxyOptions = { throttleBytesPer50ms: 8 * 1024 };
+  const s = await setUp(slow);
   try {
     await expect(s.k.client.image.pullImage(pullReq(layered.reference), { timeoutMs: 1500 })).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
     await waitFor('the cancelled pull to clean up', () => s.k.logs().some((l) => l.msg === 'pull failed' && l.code === 'Cancelled'));
     expect(layerDirs(s.k)).toEqual({ layers: [], leftovers: [] });
     expect(contentBlobs(s.k)).toEqual([]);
     expect((await s.k.client.image.listImages({ filter: undefined })).images).toEqual([]);
+    delete slow.throttleBytesPer50ms;
     await expect(s.k.client.image.pullImage(pullReq(images.httpd!.reference))).resolves.toEqual({ imageRef: images.httpd!.configDigest });
   } finally {
     await tearDown(s);

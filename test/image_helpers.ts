@@ -190,6 +190,8 @@ export interface ProxyOptions {
   throttleBytesPer50ms?: number;
   /** Send the headers and this many bytes of matching blobs, then nothing more. */
   stall?: { match: RegExp; afterBytes: number };
+  /** Cut the connection of the first matching blob response after this many bytes. */
+  reset?: { match: RegExp; afterBytes: number };
   /** Answer matching requests with this status instead of forwarding (the first `times` of them, default all). */
   fail?: { match: RegExp; status: number; times?: number };
 }
@@ -211,6 +213,7 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
   const requests: ProxyRequest[] = [];
   let sent = 0;
   let failed = 0;
+  let resetDone = false;
   const waiters: { n: number; resolve: () => void }[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -239,7 +242,12 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
         ur.pipe(res);
         return;
       }
-      const stall = opts.stall && opts.stall.match.test(path) ? opts.stall.afterBytes : undefined;
+      let stall = opts.stall && opts.stall.match.test(path) ? opts.stall.afterBytes : undefined;
+      const cut = !resetDone && opts.reset && opts.reset.match.test(path);
+      if (cut) {
+        resetDone = true;
+        stall = opts.reset!.afterBytes;
+      }
       void (async () => {
         let passed = 0;
         for await (const chunk of ur as AsyncIterable<Buffer>) {
@@ -254,7 +262,10 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
               bump(n);
               c = c.subarray(n);
             }
-            if (stall !== undefined && passed >= stall) return; // never another byte, never the end
+            if (stall !== undefined && passed >= stall) {
+              if (cut) res.socket?.destroy();
+              return; // never another byte, never the end (or the connection is gone)
+            }
             if (opts.throttleBytesPer50ms) await new Promise<void>((r) => {
               const t = setTimeout(() => { timers.delete(t); r(); }, 50);
               timers.add(t);
