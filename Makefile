@@ -15,11 +15,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-build: node_modules/.installed dist/bin/krill-seqpacket
+build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap
 	tsc -p tsconfig.build.json
 
 # conmon serves attach on SOCK_SEQPACKET sockets, which Node.js cannot open.
 dist/bin/krill-seqpacket: cmd/krill-seqpacket/krill-seqpacket.c
+	mkdir -p dist/bin
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
+
+# ID-mapped mounts for user-namespaced pods: mount_setattr(2) is in neither Node.js nor util-linux 2.38.
+dist/bin/krill-idmap: cmd/krill-idmap/krill-idmap.c
 	mkdir -p dist/bin
 	cc -O2 -Wall -Wextra -Werror -o $@ $<
 

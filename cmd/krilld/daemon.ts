@@ -48,8 +48,11 @@ function runtimeReady(config: KrillConfig): ConditionSource {
 }
 
 function runtimeHandlerList(config: KrillConfig, probed: Record<string, HandlerFeatures>): RuntimeHandler[] {
-  // User namespaces for pods are not implemented yet, whatever the runtime could do.
-  const features = (name: string) => ({ recursiveReadOnlyMounts: probed[name]?.recursiveReadOnlyMounts ?? false, userNamespaces: false });
+  // Pods get user namespaces with ID-mapped root filesystems (krill-idmap) wherever the runtime joins one.
+  const features = (name: string) => ({
+    recursiveReadOnlyMounts: probed[name]?.recursiveReadOnlyMounts ?? false,
+    userNamespaces: probed[name]?.userNamespaces ?? false,
+  });
   return [
     { name: '', features: features(config.runtime.default_handler) },
     ...Object.keys(config.runtime.handlers).map((name) => ({ name, features: features(name) })),

@@ -17,7 +17,7 @@ import type { OciRuntime } from '../runtime/runtime';
 import type { AttachIO, AttachSession } from '../runtime/attach';
 import type { ExecSession } from '../runtime/exec_attach';
 import type { ExecSyncResult, ExitInfo, HandlerSpec } from '../runtime/types';
-import type { RootfsManager, FsUsage } from '../storage/rootfs';
+import type { FsUsage, IdMap, RootfsManager } from '../storage/rootfs';
 import { mkdirInRoot } from '../storage/in_root';
 import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
@@ -40,6 +40,8 @@ export interface PodView {
   files: { hostname?: string; hosts?: string; resolvConf?: string; shm?: string };
   /** The pod cgroup in the driver's syntax: containers go below it. */
   cgroupParent: string;
+  /** Set when the pod has its own user namespace: the root filesystem is ID-mapped through it. */
+  idmap?: IdMap;
 }
 
 /** What the container manager needs to know of an image. */
@@ -263,10 +265,11 @@ export class ContainerManager {
       this.opts.images.acquireLayers(id, image.chainIds);
       undo.add('release the layers', async () => this.opts.images.releaseLayers(id));
 
-      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      // Traversable (not listable) so that a user-namespaced runc can reach the rootfs; config.json stays private.
+      await mkdir(bundle, { recursive: true, mode: 0o711 });
       undo.add('remove the bundle', () => rm(bundle, { recursive: true, force: true }));
       const lowers = [...image.chainIds].reverse().map((c) => this.opts.images.layerDir(c));
-      await this.opts.rootfs.create(id, lowers, rootfs);
+      await this.opts.rootfs.create(id, lowers, rootfs, pod.idmap);
       undo.add('remove the root filesystem', () => this.opts.rootfs.remove(id, rootfs));
 
       const userDb = await readUserDb(rootfs);
@@ -287,7 +290,7 @@ export class ContainerManager {
       });
       for (const dir of built.rootfsDirs) await mkdirInRoot(rootfs, dir);
       for (const dir of built.hostDirs) await mkdir(dir, { recursive: true });
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(built.spec));
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(built.spec), { mode: 0o600 });
 
       const finalMeta: ContainerMeta = {
         ...meta,

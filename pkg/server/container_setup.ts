@@ -53,7 +53,17 @@ export function podView(s: Sandbox): PodView {
     },
     files: { hostname: p.hostname, hosts: p.hosts, resolvConf: p.resolvConf, shm: p.shm },
     cgroupParent: s.meta.cgroupParent,
+    idmap: idmapOf(s),
   };
+}
+
+/** A user-namespaced pod's mapping of its root, as its containers' root filesystems need it. */
+function idmapOf(s: Sandbox): PodView['idmap'] {
+  const userns = s.meta.namespaces.user;
+  const uid = s.meta.userns?.uids.find((m) => m.containerId === 0);
+  const gid = s.meta.userns?.gids.find((m) => m.containerId === 0);
+  if (!userns || !uid || !gid) return undefined;
+  return { userns, rootUid: uid.hostId, rootGid: gid.hostId };
 }
 
 function imageViews(images: ImageManager): Images {
@@ -107,7 +117,7 @@ export async function setUpContainers(opts: {
     store: opts.store,
     log: opts.log,
     runtime,
-    rootfs: new RootfsManager(join(config.root, 'layers'), join(config.root, 'containers-fs')),
+    rootfs: new RootfsManager(join(config.root, 'layers'), join(config.root, 'containers-fs'), helperBinary('krill-idmap')),
     cgroups: pods.cgroups,
     pods: lookup,
     images: imageViews(opts.images),

@@ -1,14 +1,22 @@
 // A container's root filesystem: an overlay of its image's layers (read-only,
 // shared) and an upper directory of its own, mounted in its bundle.
-import { lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno } from '../errors/errors';
+import { isErrno, KrillError } from '../errors/errors';
+import { runChecked } from '../util/exec';
 import { mount, unmount } from './mount';
 import { overlayOptions, shortLinkName } from './overlay';
 
 export interface FsUsage {
   bytes: bigint;
   inodes: bigint;
+}
+
+/** A user-namespaced pod's mapping: its pinned user namespace and the host IDs of its root. */
+export interface IdMap {
+  userns: string;
+  rootUid: number;
+  rootGid: number;
 }
 
 export class RootfsManager {
@@ -20,6 +28,8 @@ export class RootfsManager {
   constructor(
     private readonly layersDir: string,
     private readonly fsDir: string,
+    /** The krill-idmap helper, for containers of user-namespaced pods. */
+    private readonly idmapHelper?: string,
   ) {}
 
   upperDir(id: string): string {
@@ -45,7 +55,7 @@ export class RootfsManager {
    * directories, topmost first; an image without layers gets an empty one.
    * On failure nothing is left behind.
    */
-  async create(id: string, lowerDirs: string[], target: string): Promise<void> {
+  async create(id: string, lowerDirs: string[], target: string, idmap?: IdMap): Promise<void> {
     const base = join(this.fsDir, id);
     const upper = join(base, 'upper');
     const work = join(base, 'work');
@@ -57,18 +67,42 @@ export class RootfsManager {
         lowers = [join(base, 'empty')];
         await mkdir(lowers[0]!, { recursive: true });
       }
+      if (idmap) {
+        // Each layer seen through the pod's ID mapping: its root-owned files belong to the pod's root.
+        lowers = await this.idmappedLowers(base, lowers, idmap);
+        await Promise.all([chown(upper, idmap.rootUid, idmap.rootGid), chown(work, idmap.rootUid, idmap.rootGid)]);
+      }
       for (const d of lowers) await this.ensureLink(d);
       await mount(target, { type: 'overlay', source: 'overlay', options: overlayOptions({ lowerDirs: lowers, upperDir: upper, workDir: work }), cwd: this.layersDir });
     } catch (err) {
-      await rm(base, { recursive: true, force: true }).catch(() => undefined);
+      await this.remove(id, target).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Unmounts `target` (if mounted) and deletes the container's layer. Idempotent. */
+  private async idmappedLowers(base: string, lowers: string[], idmap: IdMap): Promise<string[]> {
+    if (!this.idmapHelper) throw new KrillError('Unimplemented', 'ID-mapped root filesystems need the krill-idmap helper');
+    const out: string[] = [];
+    for (const [i, lower] of lowers.entries()) {
+      const view = join(base, 'lower', String(i));
+      await mkdir(view, { recursive: true });
+      await runChecked(this.idmapHelper, [idmap.userns, lower, view], { timeoutMs: 30_000 });
+      out.push(view);
+    }
+    return out;
+  }
+
+  /** Unmounts `target` (if mounted) and any ID-mapped layers, and deletes the container's layer. Idempotent. */
   async remove(id: string, target: string): Promise<void> {
     await unmount(target);
-    await rm(join(this.fsDir, id), { recursive: true, force: true });
+    const base = join(this.fsDir, id);
+    const views = await readdir(join(base, 'lower')).catch(() => [] as string[]);
+    for (const v of views) {
+      const view = join(base, 'lower', v);
+      await unmount(view);
+      await rm(join(this.linksDir(), shortLinkName(view)), { force: true });
+    }
+    await rm(base, { recursive: true, force: true });
   }
 
   /** Removes short links whose layer is gone. */
