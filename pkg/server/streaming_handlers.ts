@@ -30,8 +30,10 @@ export function streamingBackend(containers: ContainerManager, sandboxes: Sandbo
       }
     },
 
-    async attach(containerId, _tty, streams, resize, signal) {
-      const a = containers.attach(containerId, streams);
+    async attach(containerId, tty, streams, resize, signal) {
+      // A tty session has no stderr stream; a container without a terminal still writes one: merge it.
+      const io = tty && !streams.stderr ? { ...streams, stderr: streams.stdout } : streams;
+      const a = containers.attach(containerId, io);
       // Detaching never stops the container; conmon closes its stdin only when it was created stdin_once.
       const onAbort = (): void => a.session.close();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -72,7 +74,8 @@ export function streamingHandlers(containers: ContainerManager, sandboxes: Sandb
       const containerId = runningContainer(containers, req.containerId);
       const c = containers.get(containerId)!;
       if (req.stdin && !c.meta.config.stdin) throw invalidArgument(`stdin: container ${containerId} was not created with stdin open`);
-      if (req.tty !== c.meta.config.tty) throw invalidArgument(`tty: must match the container's (${c.meta.config.tty})`);
+      // A tty that does not match the container's is served as well as it can be (containerd and CRI-O do
+      // the same): a terminal's output all arrives on stdout; without one, stderr joins stdout.
       return { url: server.register('attach', { ...req, containerId }) };
     },
     portForward: async (req) => {
