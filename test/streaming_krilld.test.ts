@@ -301,6 +301,46 @@ describe.each(TRANSPORTS)('attach over %s', (transport) => {
     await f.client.runtime.removeContainer({ containerId: id });
   });
 
+  test('a tty that does not match the container’s is served: stdout carries the output (stderr too, without a terminal)', async () => {
+    const script = 'while read l; do echo "out $l"; echo "err $l" >&2; done';
+    const withTty = await pod.start(`mis-tty-${transport}`, IMAGE, { command: ['sh', '-c', script], tty: true, stdin: true });
+    const noTty = await pod.start(`mis-notty-${transport}`, IMAGE, { command: ['sh', '-c', script], stdin: true });
+    // No tty asked of a container that has one (crictl attach without -t): all of it is on stdout.
+    const plain = { stdin: true, stdout: true, stderr: true };
+    const s1 = await open(transport, await attachUrl(withTty, plain), plain);
+    const out1 = new Screen(s1.stdout);
+    for (let i = 0; ; i++) {
+      s1.stdin!.write(`p${i}\n`);
+      try {
+        await Promise.race([out1.waitFor(new RegExp(`out p${i}\\r?\\n(.|\\n)*err p${i}`)), new Promise((_, rej) => setTimeout(rej, 500))]);
+        break;
+      } catch {
+        if (i > 20) throw new Error(`no output: ${JSON.stringify(out1.text)}`);
+      }
+    }
+    s1.abort();
+    await s1.done;
+    // A tty asked of a container without one: stderr joins stdout.
+    const tty = { stdin: true, stdout: true, tty: true };
+    const s2 = await open(transport, await attachUrl(noTty, tty), tty);
+    const out2 = new Screen(s2.stdout);
+    for (let i = 0; ; i++) {
+      s2.stdin!.write(`q${i}\n`);
+      try {
+        await Promise.race([out2.waitFor(new RegExp(`err q${i}\\n`)), new Promise((_, rej) => setTimeout(rej, 500))]);
+        break;
+      } catch {
+        if (i > 20) throw new Error(`no output: ${JSON.stringify(out2.text)}`);
+      }
+    }
+    s2.abort();
+    await s2.done;
+    for (const id of [withTty, noTty]) {
+      await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+      await f.client.runtime.removeContainer({ containerId: id });
+    }
+  });
+
   test('stdin_once: the first client’s end of stdin closes the container’s, and the session ends with it', async () => {
     const script = 'while read l; do echo "got $l"; done; echo stdin-closed; exit 4';
     const id = await pod.start(`once-${transport}`, IMAGE, { command: ['sh', '-c', script], stdin: true, stdinOnce: true });
