@@ -1,7 +1,7 @@
 // The layer unpacker on a real filesystem (as root: owners, devices, xattrs),
 // with hand-made archives for the cases test images do not carry.
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTar, type TarBuildEntry } from '../pkg/storage/tar_build';
 import { unpackLayer, type UnpackResult } from '../pkg/storage/unpack';
@@ -120,6 +120,18 @@ test('later entries replace earlier ones; a symlink is replaced, never followed'
   expect(readFileSync(join(dir, 'z/passwd'), 'utf8')).toBe('not the host one');
   expect(readFileSync('/etc/passwd', 'utf8')).not.toBe('not the host one');
   expect(lstatSync(join(dir, 'w')).mode & 0o7777).toBe(0o755);
+});
+
+test('a fifo replaced by a symlink to outside: the outside file keeps its mode', async () => {
+  const outside = join(base, 'outside.txt');
+  writeFileSync(outside, 'x', { mode: 0o600 });
+  const { dir } = await unpack([
+    { name: 'x', type: 'fifo', mode: 0o777 },
+    { name: 'y', type: 'link', linkname: 'x' },
+    { name: 'x', type: 'symlink', linkname: outside },
+  ]);
+  expect(lstatSync(join(dir, 'x')).isSymbolicLink()).toBe(true);
+  expect(lstatSync(outside).mode & 0o7777).toBe(0o600);
 });
 
 test('hard links: to files, symlinks and fifos of the same layer', async () => {

@@ -114,6 +114,11 @@ class LayerWriter {
       for (const k of [...map.keys()]) if (k === key || k.startsWith(prefix)) map.delete(k);
     }
     for (const k of [...this.opaque]) if (k === key || k.startsWith(prefix)) this.opaque.delete(k);
+    // A device or fifo made earlier at this place must not get its owner and mode set later (on whatever replaced it).
+    for (let i = this.created.length - 1; i >= 0; i--) {
+      const k = this.created[i]!.key;
+      if (k === key || k.startsWith(prefix)) this.created.splice(i, 1);
+    }
   }
 
   private keepXattrs(key: string, h: TarHeader, kind: Kind): void {
@@ -294,6 +299,8 @@ class LayerWriter {
   async finish(): Promise<void> {
     await this.flushSpecials();
     for (const s of this.created) {
+      // chmod follows symlinks: only ever on the node this layer made.
+      if (this.nodes.get(s.key) !== 'special') continue;
       const path = this.abs(s.key);
       await lchown(path, s.uid, s.gid);
       if (s.mode !== 0) await chmod(path, s.mode);
