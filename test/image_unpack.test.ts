@@ -169,6 +169,8 @@ test.each([
   [[{ name: 'l', type: 'symlink' as const, linkname: '.' }, { name: 'l/g', data: 'y' }], 'path passes through the symlink "l"'],
   [[{ name: 'd/', type: 'dir' as const }, { name: 'h', type: 'link' as const, linkname: 'd' }], 'hard link to the directory "d"'],
   [[{ name: 'a/../b', data: 'x' }], 'path contains ".."'],
+  [[{ name: '.wh.', data: '' }], 'a whiteout that names no entry'],
+  [[{ name: 'd/.wh..', data: '' }], 'a whiteout that names no entry'],
 ])('refused: %j', async (entries, message) => {
   await expect(unpack(entries)).rejects.toThrow(message);
 });

@@ -148,6 +148,7 @@ class LayerWriter {
       }
       if (base.startsWith('.wh..wh.')) return; // aufs bookkeeping (.wh..wh.plnk and the like)
       const name = base.slice(4);
+      if (name === '' || name === '.' || name === '..') throw new UnsafeEntryError(h.name, 'a whiteout that names no entry');
       const key = dirKey === '' ? name : `${dirKey}/${name}`;
       await this.remove(key);
       this.addSpecial({ op: 'c', key, major: 0, minor: 0, mode: 0, uid: h.uid, gid: h.gid, atime, mtime: h.mtime });
