@@ -72,3 +72,17 @@ test('an image config', () => {
   expect(() => parseImageConfig(json({ rootfs: { type: 'layers', diff_ids: ['x'] } }), 'config')).toThrow('config rootfs.diff_ids[0]: invalid digest');
   expect(() => parseImageConfig(json({ config: { Env: 'A=1' }, rootfs: { type: 'layers', diff_ids: [] } }), 'config')).toThrow('config config.Env is not a list');
 });
+
+test('a Docker manifest list is an index', () => {
+  const list = parseManifest(
+    json({
+      schemaVersion: 2,
+      mediaType: MediaType.DockerList,
+      manifests: [{ mediaType: MediaType.DockerManifest, digest: d('m'), size: 3, platform: { os: 'linux', architecture: 'amd64' } }],
+    }),
+    undefined,
+    'list',
+  );
+  expect(list).toMatchObject({ kind: 'index', mediaType: MediaType.DockerList });
+  if (list.kind === 'index') expect(chooseManifest(list, { os: 'linux', architecture: 'amd64' }, 'list').digest).toBe(d('m'));
+});
