@@ -158,6 +158,9 @@ function collect(stream: Readable): Promise<string> {
   });
 }
 
+/** The most stdin bytes sent in one WebSocket message. */
+const STDIN_MESSAGE_BYTES = 32 * 1024;
+
 const SPDY_REMOTECOMMAND_OFFER = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 
 /** exec/attach over SPDY, opening streams in client-go's order: error, stdin, stdout, stderr, resize. */
@@ -237,7 +240,10 @@ export async function wsRemoteCommand(url: string, opts: RemoteCommandOptions, p
   let stdin: Writable | undefined;
   if (opts.stdin) {
     const pipe = new PassThrough();
-    pipe.on('data', (c: Buffer) => send(0, c));
+    // One message per 32 KiB, as client-go's copy loop sends them: servers cap a message's size.
+    pipe.on('data', (c: Buffer) => {
+      for (let off = 0; off < c.length; off += STDIN_MESSAGE_BYTES) send(0, c.subarray(off, off + STDIN_MESSAGE_BYTES));
+    });
     pipe.on('end', () => {
       if (protocol.closeSignal && ws.readyState === ws.OPEN) ws.send(Buffer.from([CHANNEL_CLOSE_SIGNAL, 0]));
     });
