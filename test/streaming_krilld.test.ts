@@ -149,6 +149,14 @@ describe.each(TRANSPORTS)('exec over %s', (transport) => {
     expect(r.exitCode).toBe(0);
   });
 
+  test('megabytes of stdin arrive whole', async () => {
+    const input = Array.from({ length: 400000 }, (_, i) => `line ${i}\n`).join('');
+    const digest = createHash('sha256').update(input).digest('hex');
+    const r = await runExec(transport, ['sh', '-c', 'sha256sum; echo done'], {}, input);
+    expect(r.stdout).toBe(`${digest}  -\ndone\n`);
+    expect(r.exitCode).toBe(0);
+  });
+
   test('megabytes of output arrive whole and in order', async () => {
     const r = await runExec(transport, ['seq', '1', '300000']);
     const expected = Array.from({ length: 300000 }, (_, i) => `${i + 1}\n`).join('');
