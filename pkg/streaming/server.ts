@@ -51,11 +51,32 @@ export interface StreamingServerOptions {
 
 /** Largest WebSocket message accepted from a client. */
 const MAX_WS_MESSAGE = 4 << 20;
+/** How long stop() waits for the backend to wind down the sessions it ended (kill commands, remove files). */
+const STOP_GRACE_MS = 5000;
+
+/** The backend, with every exec and attach call in flight recorded in `pending` until it settles. */
+function trackedBackend(backend: StreamingBackend, pending: Set<Promise<unknown>>): StreamingBackend {
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    pending.add(settled);
+    void settled.then(() => pending.delete(settled));
+    return p;
+  };
+  return {
+    exec: (...args) => track(backend.exec(...args)),
+    attach: (...args) => track(backend.attach(...args)),
+    portForward: (...args) => backend.portForward(...args),
+  };
+}
 
 export class StreamingServer {
   private readonly tokens: TokenStore<Cached>;
   private readonly sockets = new Set<Duplex>();
   private readonly sessions = new Set<() => void>();
+  private readonly pending = new Set<Promise<unknown>>();
   private readonly wss: WebSocketServer;
   /** The subprotocol chosen for a WebSocket upgrade, handed to ws's handleProtocols. */
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
@@ -75,7 +96,7 @@ export class StreamingServer {
       handleProtocols: (_offered, req) => this.chosenProtocol.get(req) || false,
     });
     this.ctx = {
-      backend: opts.backend,
+      backend: trackedBackend(opts.backend, this.pending),
       log: opts.log,
       streamCreationTimeoutMs: opts.config.stream_creation_timeout,
       track: (stop) => {
@@ -160,13 +181,16 @@ export class StreamingServer {
     return `${this.baseUrl}/${kind}/${token}`;
   }
 
-  /** Stops listening and ends every session. */
+  /** Stops listening, ends every session, and waits (a little) for the backend to finish them. */
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const stop of [...this.sessions]) stop();
     for (const socket of this.sockets) socket.destroy();
     this.wss.close();
     await closed;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.pending]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
   }
 
   // ---- HTTP ----
