@@ -511,6 +511,23 @@ describe('RPC errors', () => {
   });
 });
 
+test.each(TRANSPORTS)('a krilld restart ends open %s sessions and their commands; streaming works after it', async (transport) => {
+  const o = { stdin: true, stdout: true };
+  const s = await open(transport, await execUrl(shell, ['sh', '-c', 'echo ready; exec sleep 4335'], o), o);
+  const screen = new Screen(s.stdout);
+  await screen.waitFor(/ready/);
+  await f.k.restart();
+  await s.done;
+  let left = ['?'];
+  for (let i = 0; i < 50 && left.length > 0; i++) {
+    left = (await psArgs(shell)).filter((p) => p.includes('sleep 4335'));
+    if (left.length > 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(left).toEqual([]);
+  const r = await runExec(transport, ['echo', 'after restart']);
+  expect(r).toMatchObject({ stdout: 'after restart\n', exitCode: 0 });
+});
+
 test('exec sessions leave nothing behind in krilld’s state directory', async () => {
   const ids = new Set((await f.client.runtime.listContainers({ filter: undefined })).containers.map((c) => c.id));
   // Only containers have attach links; every exec session's link and scratch directory is gone.
