@@ -95,6 +95,9 @@ test('corruption is detected', async () => {
   bad[0] = 'b'.charCodeAt(0);
   await expect(readAll(bad)).rejects.toThrow('bad header checksum');
   await expect(readAll(tar.subarray(0, 514))).rejects.toThrow(TarError);
+  const garbage = Buffer.from(tar);
+  garbage.fill(0xff, 148, 156); // not even a number where the checksum goes
+  await expect(readAll(garbage)).rejects.toThrow('bad header checksum at offset 0');
   const sparse = buildTar([{ name: 's', data: 'x', pax: { 'GNU.sparse.major': '1' } }]);
   await expect(readAll(sparse)).rejects.toThrow('sparse files are not supported');
 });

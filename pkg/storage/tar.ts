@@ -126,7 +126,9 @@ function number(buf: Buffer, start: number, len: number, field: string): number 
 }
 
 function checksumOk(block: Buffer): boolean {
-  const stored = number(block, 148, 8, 'chksum');
+  const text = block.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
+  if (!/^[0-7]+$/.test(text)) return false;
+  const stored = parseInt(text, 8);
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
