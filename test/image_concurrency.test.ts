@@ -46,7 +46,8 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
 }
 
 test('five concurrent pulls of one image download each blob once', async () => {
-  const s = await setUp({ throttleBytesPer50ms: 256 * 1024 });
+  // Slow enough (about 1 s) that all five calls arrive while the first is in flight.
+  const s = await setUp({ throttleBytesPer50ms: 64 * 1024 });
   try {
     const ids = await Promise.all(Array.from({ length: 5 }, () => s.k.client.image.pullImage(pullReq(layered.reference))));
     expect(new Set(ids.map((r) => r.imageRef))).toEqual(new Set([layered.configDigest]));
