@@ -9,6 +9,7 @@ import { createWithConmon, type Created } from './conmon';
 import { reopenLog, resizeTerminal } from './ctl';
 import { execAttached, type ExecAttachRequest, type ExecSession } from './exec_attach';
 import { execSync, type ExecSyncRequest } from './exec_sync';
+import { sweepExecSessions } from './exec_sweep';
 import { ExitWatcher, readExit } from './exits';
 import * as cli from './oci_cli';
 import { ContainerPaths, type RuntimeDirs } from './paths';
@@ -51,6 +52,8 @@ export class OciRuntime {
 
   async init(): Promise<void> {
     await mkdir(this.scratchDir, { recursive: true });
+    // Exec sessions of a krilld that died: their commands go, with their files.
+    await sweepExecSessions(this.scratchDir, this.paths.attachDir);
     await this.exits.start();
   }
 
