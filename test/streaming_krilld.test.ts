@@ -528,6 +528,24 @@ test.each(TRANSPORTS)('a krilld restart ends open %s sessions and their commands
   expect(r).toMatchObject({ stdout: 'after restart\n', exitCode: 0 });
 });
 
+test('after a krilld crash, the next krilld ends the commands of the sessions it lost and removes their files', async () => {
+  const o = { stdin: true, stdout: true };
+  const s = await open('spdy', await execUrl(shell, ['sh', '-c', 'echo ready; exec sleep 4336'], o), o);
+  const screen = new Screen(s.stdout);
+  await screen.waitFor(/ready/);
+  await f.k.kill9();
+  await s.done;
+  // The command outlives krilld (conmon holds it) until the next krilld starts.
+  expect(readdirSync(join(f.k.state, 'exec'))).toHaveLength(1);
+  await f.k.restart();
+  let left = ['?'];
+  for (let i = 0; i < 50 && left.length > 0; i++) {
+    left = (await psArgs(shell)).filter((p) => p.includes('sleep 4336'));
+    if (left.length > 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(left).toEqual([]);
+});
+
 test('exec sessions leave nothing behind in krilld’s state directory', async () => {
   const ids = new Set((await f.client.runtime.listContainers({ filter: undefined })).containers.map((c) => c.id));
   // Only containers have attach links; every exec session's link and scratch directory is gone.
