@@ -1,13 +1,9 @@
 // What a failed pull means to a CRI client.
 import { KrillError } from '../errors/errors';
-import { UnsafeEntryError } from '../storage/safe_path';
-import { TarError } from '../storage/tar';
 import { AuthError } from './auth';
 import { StallError } from './http';
-import { ManifestError } from './manifest';
 import { ReferenceError } from './reference';
 import { RegistryError } from './registry';
-import { VerifyError } from './verify';
 
 export function pullError(image: string, err: unknown): KrillError {
   if (err instanceof KrillError) return err;
@@ -31,8 +27,7 @@ export function pullError(image: string, err: unknown): KrillError {
   }
   if (err instanceof StallError) return new KrillError('DeadlineExceeded', `pulling ${image} made no progress: ${msg}`, { cause: err });
   if (err instanceof AuthError) return new KrillError('PermissionDenied', fail, { cause: err });
-  if (err instanceof VerifyError || err instanceof ManifestError || err instanceof UnsafeEntryError || err instanceof TarError) {
-    return new KrillError('Internal', fail, { cause: err });
-  }
+  // Content the registry should not have served (VerifyError, ManifestError, UnsafeEntryError,
+  // TarError) and faults of this node alike: the message says which.
   return new KrillError('Internal', fail, { cause: err });
 }

@@ -137,14 +137,14 @@ export async function request(url: URL, opts: RequestOptions): Promise<Response>
   }
 }
 
-/** A connection-level failure that a retry may cure. */
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** A connection-level failure that a retry may cure (not a stall, not a cancellation). */
 export function isTransientNetworkError(err: unknown): boolean {
-  if (err instanceof StallError) return false;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return (
-    code !== undefined &&
-    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)
-  ) || (err instanceof Error && /socket hang up|aborted/.test(err.message) && !(err.name === 'AbortError'));
+  if (!(err instanceof Error) || err instanceof StallError || err.name === 'AbortError') return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
+  return /socket hang up|^aborted$/.test(err.message);
 }
 
 /** A TLS handshake against a plain-HTTP server ("wrong version number"). */
