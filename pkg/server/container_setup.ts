@@ -66,7 +66,7 @@ function idmapOf(s: Sandbox): PodView['idmap'] {
   return { userns, rootUid: uid.hostId, rootGid: gid.hostId };
 }
 
-function imageViews(images: ImageManager): Images {
+function imageViews(images: ImageManager, log: Logger): Images {
   return {
     resolve(ref) {
       const r = images.resolve(ref);
@@ -75,7 +75,10 @@ function imageViews(images: ImageManager): Images {
     },
     layerDir: (chainId) => images.layers.diffDir(chainId),
     acquireLayers: (holder, chainIds) => images.layers.acquire(holder, chainIds),
-    releaseLayers: (holder) => images.layers.release(holder),
+    // Releasing also collects layers of images removed while this container held them.
+    releaseLayers: (holder) => {
+      images.releaseLayers(holder).catch((err: unknown) => log.warn({ err, container_id: holder }, 'could not collect unused layers'));
+    },
   };
 }
 
@@ -120,7 +123,7 @@ export async function setUpContainers(opts: {
     rootfs: new RootfsManager(join(config.root, 'layers'), join(config.root, 'containers-fs'), helperBinary('krill-idmap')),
     cgroups: pods.cgroups,
     pods: lookup,
-    images: imageViews(opts.images),
+    images: imageViews(opts.images, opts.log),
     hostFacts: (handler) => facts[handler] ?? facts[config.runtime.default_handler]!,
     specOptions: { oomScoreAdjFloor: pods.oomFloor },
     bundlesDir: join(config.state, 'containers'),
