@@ -1,7 +1,7 @@
 // Containers through their life over CRI: create, start, status, logs,
 // ExecSync, stop, remove, failure cleanup, idempotence, and survival of a
 // krilld crash.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerState } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
@@ -193,4 +193,21 @@ test('a kubelet retry of CreateContainer while the first is in flight gets the s
     await new Promise((r) => setTimeout(r, 100)); // the logger writes asynchronously
   }
   expect(joined()).toBeGreaterThan(before);
+});
+
+test('an image removed while a container uses it keeps its layers until the container is removed', async () => {
+  const image = testImage('user-uid');
+  await pull(k.client, image);
+  const layers = (): string[] => readdirSync(join(k.root, 'layers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  const before = layers();
+  const id = await create('holds-layers', { image: { image }, command: ['sleep', '3600'] });
+  await k.client.runtime.startContainer({ containerId: id });
+  await k.client.image.removeImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+  expect((await k.client.image.imageStatus({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, verbose: false })).image).toBeUndefined();
+  expect(layers()).toEqual(before);
+  const r = await k.client.runtime.execSync({ containerId: id, cmd: ['id', '-u'], timeout: 5n });
+  expect(r.stdout.toString()).toBe('1001\n');
+  await k.client.runtime.removeContainer({ containerId: id });
+  for (let i = 0; i < 50 && layers().length === before.length; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(layers().length).toBeLessThan(before.length);
 });
