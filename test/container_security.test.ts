@@ -178,6 +178,18 @@ describe('seccomp', () => {
     }
   });
 
+  test('with runtime.seccomp_use_default_when_empty, no profile means RuntimeDefault', async () => {
+    const strict = await containerFixture('seccomp-default', [BUSYBOX], { config: '[runtime]\nseccomp_use_default_when_empty = true\n' });
+    try {
+      const p = await strict.pod();
+      const r = await p.sh(nextName('defaulted'), BUSYBOX, tryUnshare);
+      expect(r.stdout).toBe('Seccomp:\t2\n');
+      expect(r.status.exitCode).not.toBe(0);
+    } finally {
+      await strict.cleanup();
+    }
+  });
+
   test('a Localhost profile is applied; a missing one is InvalidArgument', async () => {
     const profile = join(f.k.dir, 'no-mkdir.json');
     writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));

@@ -38,6 +38,10 @@ export const configSchema = table({
     default_handler: str('runc', 'The handler used when a pod names none.'),
     cgroup_driver: oneOf(['cgroupfs', 'systemd'] as const, 'cgroupfs', 'How cgroups are managed; kubelet must agree.'),
     conmon: path('/usr/bin/conmon', 'The conmon binary that monitors every container.'),
+    seccomp_use_default_when_empty: bool(
+      false,
+      'Give containers whose request names no seccomp profile the RuntimeDefault profile instead of none (the CRI says none; kubelet always names one).',
+    ),
     handlers: map(
       handler,
       { runc: { binary: '/usr/bin/runc', root: '' }, crun: { binary: '/usr/bin/crun', root: '' } },

@@ -125,7 +125,10 @@ export async function setUpContainers(opts: {
     pods: lookup,
     images: imageViews(opts.images, opts.log),
     hostFacts: (handler) => facts[handler] ?? facts[config.runtime.default_handler]!,
-    specOptions: { oomScoreAdjFloor: pods.oomFloor },
+    specOptions: {
+      oomScoreAdjFloor: pods.oomFloor,
+      seccompDefault: config.runtime.seccomp_use_default_when_empty ? 'RuntimeDefault' : 'Unconfined',
+    },
     bundlesDir: join(config.state, 'containers'),
     timeRuntime: (operation, fn) => metrics.time(metrics.runtimeSeconds, operation, fn),
   });
