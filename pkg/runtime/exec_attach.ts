@@ -6,7 +6,7 @@
 //   pipe → we connect → start byte 2 → the runtime execs → pid, later exit code
 //   on the sync pipe.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
@@ -14,6 +14,7 @@ import { newId } from '../util/id';
 import { attachSocket, type AttachIO } from './attach';
 import { cleanRuntimeMessage } from './conmon';
 import { resizeTerminal } from './ctl';
+import { killExecCommand } from './exec_kill';
 import { globalArgs } from './oci_cli';
 import type { HandlerSpec } from './types';
 
@@ -152,13 +153,10 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
     resize: (width, height) => resizeTerminal(join(dir, 'ctl'), width, height),
     done,
     kill: () => {
-      // The command is not conmon's only child to care about: kill it by the pid the runtime recorded.
-      void readFile(join(dir, 'pid'), 'utf8')
-        .then((text) => {
-          const pid = Number.parseInt(text, 10);
-          if (pid > 0) process.kill(pid, 'SIGKILL');
-        })
-        .catch(() => child.kill('SIGKILL'));
+      // The command (and its group), so that conmon reaps it and reports; conmon only if there is none.
+      void killExecCommand(join(dir, 'pid')).then((killed) => {
+        if (!killed) child.kill('SIGKILL');
+      });
     },
   };
 }

@@ -1,6 +1,7 @@
 // ExecSync through conmon's exec mode, as kubelet's probes need it: conmon
-// runs `<runtime> exec`, reaps the command as a subreaper, kills it at the
-// timeout, and reports its exit code on the sync pipe as soon as it exits.
+// runs `<runtime> exec`, reaps the command as a subreaper and reports its exit
+// code on the sync pipe as soon as it exits. At the timeout krilld kills the
+// command (conmon still reaps it).
 //
 // The command's stdout and stderr are pipes straight to krilld (conmon's
 // "passthrough" log driver hands its own stdio to the runtime): bytes arrive
@@ -9,19 +10,21 @@
 // pipes open does not hold the call: once the exit code is in, whatever is
 // already in the pipes is read for a short while and the pipes are closed.
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KrillError } from '../errors/errors';
 import { newId } from '../util/id';
 import { cleanRuntimeMessage } from './conmon';
+import { killExecCommand } from './exec_kill';
 import { CappedBuffer, EXEC_SYNC_OUTPUT_BUDGET, fitOutput } from './exec_output';
 import { globalArgs } from './oci_cli';
 import type { ExecSyncResult, HandlerSpec } from './types';
 
 export { EXEC_SYNC_OUTPUT_BUDGET } from './exec_output';
 
-const TIMED_OUT = 'command timed out';
+/** How long conmon gets to report a command we killed before it is killed too. */
+const KILL_GRACE_MS = 5000;
 /**
  * After the command exited, how long its pipes may stay open (held by a
  * background child) before they are closed. What the command wrote is in the
@@ -36,7 +39,7 @@ export interface ExecSyncRequest {
   /** The container's OCI process spec; args are replaced by `cmd`. */
   process: Record<string, unknown>;
   cmd: string[];
-  /** 0: no timeout. Whole seconds are what conmon takes; it is rounded up. */
+  /** 0: no timeout. */
   timeoutMs: number;
   scratchDir: string;
   signal?: AbortSignal;
@@ -82,7 +85,6 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   ];
   for (const a of globalArgs(req.handler)) args.push('--runtime-arg', a);
   if (req.handler.systemdCgroup) args.push('-s');
-  if (req.timeoutMs > 0) args.push('-T', String(Math.ceil(req.timeoutMs / 1000)));
 
   const child = spawn(req.conmon, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, _OCI_SYNCPIPE: '3' } });
   const stdout = child.stdout!;
@@ -94,35 +96,44 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   stdout.on('error', () => undefined);
   stderr.on('error', () => undefined);
   const exitMsg = readExitMessage(child.stdio[3] as Readable);
-  let cancelled = false;
-  const onAbort = (): void => {
-    cancelled = true;
-    // The command, not only conmon: conmon's death would leave it running.
-    void readFile(files.pid, 'utf8')
-      .then((text) => {
-        const pid = Number.parseInt(text, 10);
-        if (pid > 0) process.kill(pid, 'SIGKILL');
-      })
-      .catch(() => undefined)
-      .finally(() => child.kill('SIGKILL'));
+  let exited = false;
+  const conmonExit = new Promise<void>((resolve, reject) => {
+    child.once('error', (e) => reject(new KrillError('Internal', `cannot run conmon: ${e.message}`)));
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  // The timeout is ours, not conmon's (-T): conmon would kill the command and exit without reaping
+  // it, and the zombie would outlive the call. Here the command dies, conmon reaps it and reports.
+  let ending: 'timeout' | 'cancel' | undefined;
+  let lastResort: NodeJS.Timeout | undefined;
+  const end = (why: 'timeout' | 'cancel'): void => {
+    if (ending || exited) return;
+    ending = why;
+    void (async () => {
+      // Until the runtime has written the pid, there is nothing to kill yet.
+      while (!exited && !(await killExecCommand(files.pid))) await new Promise((r) => setTimeout(r, 50));
+    })();
+    lastResort = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
   };
+  const timer = req.timeoutMs > 0 ? setTimeout(() => end('timeout'), req.timeoutMs) : undefined;
+  const onAbort = (): void => end('cancel');
   if (req.signal?.aborted) onAbort();
   else req.signal?.addEventListener('abort', onAbort, { once: true });
   let drainTimer: NodeJS.Timeout | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', (e) => reject(new KrillError('Internal', `cannot run conmon: ${e.message}`)));
-      child.once('exit', () => resolve());
-    });
+    await conmonExit;
+    clearTimeout(timer);
     await Promise.race([
       Promise.all([ended(stdout), ended(stderr)]),
       new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, DRAIN_MS))),
     ]);
-    if (cancelled) throw new KrillError('Cancelled', 'ExecSync was cancelled');
-    const msg = await exitMsg;
-    if (msg.message === TIMED_OUT) {
+    if (ending === 'cancel') throw new KrillError('Cancelled', 'ExecSync was cancelled');
+    if (ending === 'timeout') {
       throw new KrillError('DeadlineExceeded', `command ${JSON.stringify(req.cmd)} timed out after ${req.timeoutMs / 1000}s`);
     }
+    const msg = await exitMsg;
     if (msg.code === undefined || msg.code < 0) {
       // The runtime could not start the command (missing binary, container gone); its error went to
       // our stderr pipe (passthrough), or came on the sync pipe. kubelet reads this as a failed probe.
@@ -134,6 +145,8 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
     const fitted = fitOutput(out.bytes(), err.bytes(), out.total, err.total);
     return { ...fitted, exitCode: msg.code };
   } finally {
+    clearTimeout(timer);
+    clearTimeout(lastResort);
     clearTimeout(drainTimer);
     req.signal?.removeEventListener('abort', onAbort);
     // A background child may hold the other ends for as long as it lives.
