@@ -16,7 +16,8 @@ let ctr: string;
 
 beforeAll(async () => {
   f = await containerFixture('execsync', [IMAGE]);
-  pod = await f.pod();
+  // A shared pid namespace, as kubelet's pods and critest's have by default.
+  pod = await f.pod({ sharePid: true });
   ctr = await pod.start('main', IMAGE, { command: ['sleep', '3600'] });
 });
 
@@ -28,10 +29,18 @@ function execSync(cmd: string[], timeout = 30, client: CriClient = f.client) {
   return client.runtime.execSync({ containerId: ctr, cmd, timeout: BigInt(timeout) });
 }
 
-/** The command lines of the container's processes (the pod has a pid namespace per container). */
-async function processes(): Promise<string[]> {
-  const r = await execSync(['ps', '-o', 'args']);
-  return r.stdout.toString().split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+/** The container's processes (its pod shares one pid namespace), zombies included: pgrep would count them. */
+async function processes(): Promise<{ pid: string; state: string; args: string }[]> {
+  const script = 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(awk \'/^State/{print $2}\' $p/status) $(tr "\\0" " " < $p/cmdline)"; done';
+  const r = await execSync(['sh', '-c', script]);
+  return r.stdout
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [pid, state, ...args] = l.split(' ');
+      return { pid: pid!, state: state!, args: args.join(' ').trim() };
+    });
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -74,8 +83,19 @@ describe('exit codes and streams', () => {
 describe('timeout', () => {
   test('a command that outlives its timeout is killed and the call says DeadlineExceeded', async () => {
     await expect(execSync(['sleep', '4321'], 1)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
-    // The killed command is gone from the container.
-    expect((await processes()).filter((p) => p.includes('sleep 4321'))).toEqual([]);
+    // The killed command is gone, reaped: no zombie left for someone else to reap (critest checks at once too).
+    const after = await processes();
+    expect(after.filter((p) => p.args.includes('sleep 4321') || p.state === 'Z')).toEqual([]);
+  });
+
+  test('a timed-out shell goes with its children', async () => {
+    await expect(execSync(['sh', '-c', 'sleep 4325; echo never'], 1)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    let left: unknown[] = ['?'];
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      left = (await processes()).filter((p) => p.args.includes('sleep 4325') || p.state === 'Z');
+      if (left.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toEqual([]);
   });
 
   test('a client that gives up (its gRPC deadline passes) takes the command with it', async () => {
@@ -83,9 +103,9 @@ describe('timeout', () => {
       f.client.runtime.execSync({ containerId: ctr, cmd: ['sleep', '4324'], timeout: 0n }, { timeoutMs: 1500 }),
     ).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
     // krilld learns of the cancellation asynchronously: wait for the command to go, within reason.
-    let left = ['?'];
+    let left: unknown[] = ['?'];
     for (let i = 0; i < 50 && left.length > 0; i++) {
-      left = (await processes()).filter((p) => p.includes('sleep 4324'));
+      left = (await processes()).filter((p) => p.args.includes('sleep 4324') || p.state === 'Z');
       if (left.length > 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(left).toEqual([]);
@@ -112,7 +132,7 @@ describe('background children', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout.toString()).toMatch(/^started \d+\n$/);
     // The child lives on in the container, as it would after `docker exec`.
-    expect((await processes()).filter((p) => p.includes('sleep 4322'))).toHaveLength(1);
+    expect((await processes()).filter((p) => p.args.includes('sleep 4322'))).toHaveLength(1);
     expect((await execSync(['kill', r.stdout.toString().split(' ')[1]!.trim()])).exitCode).toBe(0);
   });
 
