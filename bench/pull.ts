@@ -8,23 +8,19 @@
 // (starts krilld and containerd on their own roots, sockets and networks and
 // removes everything afterwards), or pullBench(ctx) from the suite.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CriClient } from '../pkg/criclient/client';
-import { removeCgroupTree } from './lib/cgroups';
-import { Cleanup, Interrupted } from './lib/cleanup';
-import { startContainerd } from './lib/containerd';
+import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { pullImage } from './lib/cri';
-import { REPO_ROOT, startKrilld } from './lib/krilld';
+import { REPO_ROOT } from './lib/krilld';
 import { log } from './lib/log';
-import { describeMachine, machineLines } from './lib/machine';
-import { mountsUnder } from './lib/mounts';
-import { pickNetwork } from './lib/net';
+import { machineLines } from './lib/machine';
 import { markdownTable, textTable, type BenchResult, type Row } from './lib/report';
 import type { CriRuntime } from './lib/runtime';
+import { openSession } from './lib/session';
 import { summarize, type Summary } from './lib/stats';
 
 export const PARAMS = {
@@ -105,7 +101,7 @@ export async function pullBench(ctx: Pick<BenchContext, 'krill' | 'containerd' |
   ];
   if (facts) {
     const mib = facts.bytes / 1024 / 1024;
-    rows.push({ metric: 'throughput (compressed MiB / median s)', unit: 'MiB', krill: mib / k.median, containerd: mib / c.median });
+    rows.push({ metric: 'throughput (compressed MiB / median s)', unit: 'MiB/s', krill: mib / k.median, containerd: mib / c.median });
   }
   if (disk.krill !== undefined && disk.containerd !== undefined) {
     rows.push({ metric: 'disk used by the runtime root with the image', unit: 'MiB', krill: disk.krill / 1024 / 1024, containerd: disk.containerd / 1024 / 1024 });
@@ -141,39 +137,13 @@ async function main(): Promise<number> {
     execFileSync(join(REPO_ROOT, 'hack/test-images'), ['--large'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KRILL_TEST_REGISTRY: registry } });
   }
 
-  const cleanup = new Cleanup();
-  cleanup.handleSignals();
-  const runId = randomBytes(4).toString('hex');
-  const base = join('/tmp/krill-bench', `pull-${runId}`);
-  const cgroupRoot = `/krill-bench-${runId}`;
-  const logDir = `${base}-logs`;
-  await mkdir(base, { recursive: true });
-  await mkdir(logDir, { recursive: true });
-  cleanup.add('remove the run directory', async () => {
-    if (mountsUnder(base).length === 0) await rm(base, { recursive: true, force: true });
-  });
-  cleanup.add('remove the bench cgroups', async () => {
-    await removeCgroupTree(cgroupRoot);
-  });
-  const machine = await describeMachine(REPO_ROOT);
-  for (const l of machineLines(machine)) log(l);
+  const session = await openSession({ name: 'pull', registry });
   let failed = false;
   let result: BenchResult | undefined;
   try {
-    const kNet = pickNetwork('k');
-    const cNet = pickNetwork('c', [kNet]);
-    const krill = await startKrilld({ dir: join(base, 'krill'), logFile: join(logDir, 'krilld.log'), registry, network: kNet, cgroupRoot, cleanup });
-    const containerd = await startContainerd({
-      dir: join(base, 'containerd'),
-      logFile: join(logDir, 'containerd.log'),
-      registry,
-      pauseImage: `${registry}/krill-bench/pause:latest`,
-      network: cNet,
-      cgroupRoot,
-      cleanup,
-    });
+    const { krill, containerd } = await session.startRuntimes({ pauseImage: `${registry}/krill-bench/pause:latest` });
     const start = performance.now();
-    const r = await pullBench({ krill, containerd, registry, cleanup, scale: 1 }, { runs, roots: { krill: join(base, 'krill', 'root'), containerd: join(base, 'containerd', 'root') } });
+    const r = await pullBench({ krill, containerd, registry, cleanup: session.cleanup, scale: 1 }, { runs, roots: session.roots });
     result = { ...r, seconds: (performance.now() - start) / 1000 };
     process.stdout.write(`\n== ${result.title} (${result.seconds.toFixed(0)} s)\n`);
     for (const t of result.tables) process.stdout.write(`${textTable(t)}\n\n`);
@@ -183,11 +153,9 @@ async function main(): Promise<number> {
     if (err instanceof Interrupted) log('interrupted');
     else log(`the run failed: ${(err as Error).stack ?? err}`);
   } finally {
-    log('cleaning up');
-    if ((await cleanup.runAll()).length > 0) failed = true;
-    if (failed) log(`daemon logs of this run: ${logDir}`);
-    else await rm(logDir, { recursive: true, force: true });
+    failed = (await session.close(failed)) || failed;
   }
+  const { machine } = session;
   if (result) {
     const dir = out ?? (await mkdtemp('/tmp/krill-bench-pull-'));
     await mkdir(dir, { recursive: true });

@@ -4,35 +4,30 @@
 // everything up — also on an error or Ctrl-C.
 //
 // Usage: node dist/bench/run.js [benchmark...] [--quick] [--out DIR] [--krilld-debug] [--cpu-prof DIR]
-//   benchmark   lifecycle, exec, density, list (default: all, in that order)
+//   benchmark   lifecycle, exec, density, list, pull (default: all, in that order)
 //   --quick     a tenth of the sizes, for trying the suite out; results go to a temp dir
 //   --out DIR   where results.json and results.md go (default: bench/results for a
 //               full run, a temp dir otherwise)
 //   --krilld-debug      krilld logs at debug level (per-step timestamps; slower)
 //   --cpu-prof DIR      krilld writes a V8 CPU profile to DIR when it stops
 //   --keep-logs         keep the daemons' logs (kept anyway when something failed)
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { densityBench } from './density';
 import { execBench } from './exec';
 import { lifecycleBench } from './lifecycle';
 import { listBench } from './list';
-import { removeCgroupTree } from './lib/cgroups';
-import { Cleanup, Interrupted } from './lib/cleanup';
-import { startContainerd } from './lib/containerd';
+import { pullBench } from './pull';
+import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { pullImage } from './lib/cri';
 import { Floor } from './lib/floor';
-import { REPO_ROOT, startKrilld } from './lib/krilld';
+import { REPO_ROOT } from './lib/krilld';
 import { log } from './lib/log';
-import { describeMachine, machineLines, type Machine } from './lib/machine';
-import { pickNetwork } from './lib/net';
+import { machineLines, type Machine } from './lib/machine';
 import { markdownTable, textTable, type BenchResult } from './lib/report';
-import { allProcesses } from './lib/proc';
-import { mountsUnder } from './lib/mounts';
 import { removeEverything } from './lib/runtime';
+import { openSession } from './lib/session';
 
 type Bench = (ctx: BenchContext) => Promise<Omit<BenchResult, 'seconds'>>;
 
@@ -41,6 +36,7 @@ const BENCHMARKS: Record<string, Bench> = {
   exec: execBench,
   density: densityBench,
   list: listBench,
+  pull: (ctx) => pullBench(ctx, { roots: ctx.roots }),
 };
 
 interface Args {
@@ -77,6 +73,7 @@ const GOALS = [
   'at 100 pods, Krill\'s total memory (krilld + conmons) below containerd\'s (containerd + shims + pause)',
   'ListContainers and ListPodSandbox under 5 ms at 500 containers',
   'ExecSync median at or below containerd\'s',
+  'cold PullImage of the large image at least as fast as containerd',
 ];
 
 function markdown(machine: Machine, results: BenchResult[], args: Args): string {
@@ -95,56 +92,29 @@ function markdown(machine: Machine, results: BenchResult[], args: Args): string 
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const cleanup = new Cleanup();
-  cleanup.handleSignals();
-  const runId = randomBytes(4).toString('hex');
-  const base = join('/tmp/krill-bench', runId);
-  const cgroupRoot = `/krill-bench-${runId}`;
-  const logDir = `${base}-logs`;
-  await mkdir(base, { recursive: true });
-  await mkdir(logDir, { recursive: true });
-  cleanup.add('remove the run directory', async () => {
-    if (mountsUnder(base).length === 0) await rm(base, { recursive: true, force: true });
-  });
-  cleanup.add('remove the bench cgroups', async () => {
-    const busy = await removeCgroupTree(cgroupRoot);
-    if (busy.length > 0) log(`WARNING cgroups still in use: ${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ' ...' : ''}`);
-  });
   const registry = env('KRILL_TEST_REGISTRY', '127.0.0.1:5055');
   const images = {
     busybox: env('KRILL_BENCH_BUSYBOX', `${registry}/krill-test/compress-gzip:latest`),
     pause: env('KRILL_BENCH_PAUSE', `${registry}/krill-bench/pause:latest`),
   };
-  const machine = await describeMachine(REPO_ROOT);
-  for (const l of machineLines(machine)) log(l);
-
+  const session = await openSession({ registry });
+  const { cleanup } = session;
   const results: BenchResult[] = [];
   let failed = false;
   try {
-    const kNet = pickNetwork('k');
-    const cNet = pickNetwork('c', [kNet]);
-    const fNet = pickNetwork('f', [kNet, cNet]);
-    const krilldArgs = args.krilldDebug ? ['--log-level', 'debug'] : [];
-    if (args.cpuProf) await mkdir(args.cpuProf, { recursive: true });
-    const krill = await startKrilld({
-      dir: join(base, 'krill'),
-      logFile: join(logDir, 'krilld.log'),
-      registry,
-      network: kNet,
-      cgroupRoot,
-      cleanup,
-      args: krilldArgs,
-      ...(args.cpuProf ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${args.cpuProf}` } : {}),
+    const { krill, containerd } = await session.startRuntimes({
+      pauseImage: images.pause,
+      ...(args.krilldDebug ? { krilldArgs: ['--log-level', 'debug'] } : {}),
+      ...(args.cpuProf ? { krilldNodeOptions: `--cpu-prof --cpu-prof-dir=${args.cpuProf}` } : {}),
     });
-    const containerd = await startContainerd({ dir: join(base, 'containerd'), logFile: join(logDir, 'containerd.log'), registry, pauseImage: images.pause, network: cNet, cgroupRoot, cleanup });
     for (const rt of [krill, containerd]) {
       for (const image of rt.name === 'containerd' ? [images.busybox, images.pause] : [images.busybox]) {
         log(`${rt.name}: pulling ${image}`);
         await pullImage(rt.client, image);
       }
     }
-    const floor = await Floor.prepare({ dir: join(base, 'floor'), registry, image: images.busybox, network: fNet, cgroupRoot, cleanup });
-    const ctx: BenchContext = { krill, containerd, floor, images, registry, cleanup, scale: args.quick ? 0.1 : 1 };
+    const floor = await Floor.prepare({ dir: join(session.base, 'floor'), registry, image: images.busybox, network: session.network('f'), cgroupRoot: session.cgroupRoot, cleanup });
+    const ctx: BenchContext = { krill, containerd, floor, images, registry, cleanup, scale: args.quick ? 0.1 : 1, roots: session.roots };
 
     for (const name of args.names) {
       cleanup.check();
@@ -171,23 +141,16 @@ async function main(): Promise<number> {
     if (err instanceof Interrupted) log('interrupted');
     else log(`the run failed: ${(err as Error).stack ?? err}`);
   } finally {
-    log('cleaning up');
-    const problems = await cleanup.runAll();
-    const strays = allProcesses().filter((p) => p.cmdline.some((a) => a.includes(base)));
-    if (strays.length > 0) log(`WARNING processes still naming ${base}: ${strays.map((p) => `${p.pid} ${p.cmdline.join(' ').slice(0, 80)}`).join('; ')}`);
-    if (problems.length > 0 || strays.length > 0) failed = true;
-    if (failed || args.keepLogs) log(`daemon logs of this run: ${logDir}`);
-    else await rm(logDir, { recursive: true, force: true });
+    failed = (await session.close(failed, args.keepLogs)) || failed;
   }
 
-  machine.loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   if (results.length > 0) {
     const full = !args.quick && args.names.length === Object.keys(BENCHMARKS).length;
     const outDir = args.out ?? (full ? join(REPO_ROOT, 'bench', 'results') : await mkdtemp('/tmp/krill-bench-results-'));
     await mkdir(outDir, { recursive: true });
-    const json = { machine, quick: args.quick, goals: GOALS, benchmarks: results };
+    const json = { machine: session.machine, quick: args.quick, goals: GOALS, benchmarks: results };
     await writeFile(join(outDir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
-    await writeFile(join(outDir, 'results.md'), markdown(machine, results, args));
+    await writeFile(join(outDir, 'results.md'), markdown(session.machine, results, args));
     log(`results written to ${outDir}/results.{json,md}`);
   }
   return failed ? 1 : 0;

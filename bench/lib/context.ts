@@ -20,6 +20,8 @@ export interface BenchContext {
   cleanup: Cleanup;
   /** Multiplies every benchmark's sample counts and sizes (1 = the published sizes). */
   scale: number;
+  /** The runtimes' root directories (disk use). */
+  roots: { krill: string; containerd: string };
 }
 
 /** `n` scaled, at least `min`. */

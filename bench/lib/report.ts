@@ -2,7 +2,7 @@
 // printed as text tables and written as JSON and Markdown.
 import type { Summary } from './stats';
 
-export type Unit = 'ms' | 'MiB' | '% of a core' | 'pods/s' | 's' | 'count';
+export type Unit = 'ms' | 'MiB' | 'MiB/s' | '% of a core' | 'pods/s' | 's' | 'count';
 
 export interface Row {
   metric: string;
