@@ -483,6 +483,25 @@ describe('RPC errors', () => {
     await expect(f.client.runtime.attach({ containerId, tty: false, stdin: false, stdout: true, stderr: false })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
+  test('PortForward to a stopped pod: FailedPrecondition; a URL issued before the stop forwards nothing', async () => {
+    const other = await f.pod();
+    const { url } = await f.client.runtime.portForward({ podSandboxId: other.id, port: [] });
+    await f.client.runtime.stopPodSandbox({ podSandboxId: other.id });
+    await expect(f.client.runtime.portForward({ podSandboxId: other.id, port: [80] })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: expect.stringContaining('not ready'),
+    });
+    const pf = await PortForwardClient.dial(url, 'spdy');
+    try {
+      const c = await pf.connect(80);
+      c.data.end();
+      c.data.resume();
+      expect(await c.error).not.toBe('');
+    } finally {
+      pf.close();
+    }
+  });
+
   test('PortForward to an unknown pod: NotFound', async () => {
     await expect(f.client.runtime.portForward({ podSandboxId: 'f'.repeat(64), port: [80] })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
