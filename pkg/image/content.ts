@@ -4,6 +4,7 @@
 // its unpacked size once. A blob is written to ingest/ and renamed under its
 // digest only after its digest and size check, so a half-written blob is
 // never visible under a digest.
+import { Leases } from '../util/leases';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { KeyedMutex } from '../util/keyed_mutex';
 import { hexOf, isSha256Digest, sha256Digest } from './digest';
 
 export class ContentStore {
-  private readonly leases = new Map<string, number>();
+  private readonly leases = new Leases();
   private readonly locks = new KeyedMutex();
 
   private constructor(
@@ -105,18 +106,7 @@ export class ContentStore {
 
   /** Protects blobs from gc() while a pull that wrote them has not recorded its image. */
   lease(digests: Iterable<string>): () => void {
-    const ids = [...new Set(digests)];
-    for (const id of ids) this.leases.set(id, (this.leases.get(id) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const id of ids) {
-        const n = (this.leases.get(id) ?? 1) - 1;
-        if (n <= 0) this.leases.delete(id);
-        else this.leases.set(id, n);
-      }
-    };
+    return this.leases.take(digests);
   }
 
   /** Deletes every blob that `isUsed` does not claim and no pull leases. */

@@ -5,12 +5,10 @@ import {
   type Container as CriContainer,
   type ContainerStats,
   type ContainerStatus,
-  type CpuUsage,
-  type MemoryUsage,
 } from '../../api/runtime/v1/api';
-import type { MemoryStats } from '../cgroups/stats';
 import type { ContainerStatsSample } from '../container/manager';
 import type { Container, ContainerState } from '../container/types';
+import { criCpu, criMemory, u64 } from './usage_view';
 
 export function criState(state: ContainerState): CriState {
   switch (state) {
@@ -63,24 +61,6 @@ export function criContainerStatus(c: Container): ContainerStatus {
     logPath: c.meta.logPath,
     resources: c.status.resources ? { linux: c.status.resources, windows: undefined } : undefined,
     user: { linux: { uid: BigInt(u.uid), gid: BigInt(u.gid), supplementalGroups: u.supplementalGroups.map(BigInt) } },
-  };
-}
-
-const u64 = (value: bigint): { value: bigint } => ({ value });
-
-export function criCpu(timestamp: bigint, usageNs: bigint, nanoCores?: bigint): CpuUsage {
-  return { timestamp, usageCoreNanoSeconds: u64(usageNs), usageNanoCores: nanoCores !== undefined ? u64(nanoCores) : undefined };
-}
-
-export function criMemory(timestamp: bigint, m: MemoryStats): MemoryUsage {
-  return {
-    timestamp,
-    workingSetBytes: u64(m.workingSetBytes),
-    availableBytes: m.limitBytes !== undefined ? u64(m.limitBytes > m.workingSetBytes ? m.limitBytes - m.workingSetBytes : 0n) : undefined,
-    usageBytes: u64(m.usageBytes),
-    rssBytes: u64(m.rssBytes),
-    pageFaults: u64(m.pageFaults),
-    majorPageFaults: u64(m.majorPageFaults),
   };
 }
 

@@ -9,9 +9,8 @@ import type { Sandbox } from '../sandbox/types';
 import { POD_IFNAME } from '../network/manager';
 import type { RuntimeHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
+import { criCpu, criMemory, u64 } from './usage_view';
 import { criMetadata } from './pod_view';
-
-const u64 = (value: bigint): { value: bigint } => ({ value });
 
 function iface(c: InterfaceCounters): NetworkInterfaceUsage {
   return { name: c.name, rxBytes: u64(c.rxBytes), rxErrors: u64(c.rxErrors), txBytes: u64(c.txBytes), txErrors: u64(c.txErrors) };
@@ -19,21 +18,10 @@ function iface(c: InterfaceCounters): NetworkInterfaceUsage {
 
 export function linuxPodStats(u: PodUsage): Omit<LinuxPodSandboxStats, 'containers'> {
   const t = u.timestamp;
-  const m = u.memory;
   const interfaces = u.interfaces?.map(iface);
   return {
-    cpu: u.cpu ? { timestamp: t, usageCoreNanoSeconds: u64(u.cpu.usageNs), usageNanoCores: u.cpu.nanoCores !== undefined ? u64(u.cpu.nanoCores) : undefined } : undefined,
-    memory: m
-      ? {
-          timestamp: t,
-          workingSetBytes: u64(m.workingSetBytes),
-          availableBytes: m.limitBytes !== undefined ? u64(m.limitBytes > m.workingSetBytes ? m.limitBytes - m.workingSetBytes : 0n) : undefined,
-          usageBytes: u64(m.usageBytes),
-          rssBytes: u64(m.rssBytes),
-          pageFaults: u64(m.pageFaults),
-          majorPageFaults: u64(m.majorPageFaults),
-        }
-      : undefined,
+    cpu: u.cpu ? criCpu(t, u.cpu.usageNs, u.cpu.nanoCores) : undefined,
+    memory: u.memory ? criMemory(t, u.memory) : undefined,
     network: interfaces
       ? { timestamp: t, defaultInterface: interfaces.find((i) => i.name === POD_IFNAME) ?? interfaces[0], interfaces }
       : undefined,

@@ -11,6 +11,7 @@
 // Who uses a layer: images (the image manager passes the set it needs to
 // gc()), containers (persistent holders: acquire/release, in the database),
 // and pulls in progress (in-memory leases, which a crash drops with the pull).
+import { Leases } from '../util/leases';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ function toInfo(r: LayerRow): LayerInfo {
 
 export class LayerStore {
   private readonly locks = new KeyedMutex();
-  private readonly leases = new Map<string, number>();
+  private readonly leases = new Leases();
 
   private constructor(
     private readonly store: Store,
@@ -192,18 +193,7 @@ export class LayerStore {
 
   /** Protects layers from gc() while a pull that needs them runs; call the returned function when done. */
   lease(chainIds: readonly string[]): () => void {
-    const ids = [...new Set(chainIds)];
-    for (const id of ids) this.leases.set(id, (this.leases.get(id) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const id of ids) {
-        const n = (this.leases.get(id) ?? 1) - 1;
-        if (n <= 0) this.leases.delete(id);
-        else this.leases.set(id, n);
-      }
-    };
+    return this.leases.take(chainIds);
   }
 
   /**
