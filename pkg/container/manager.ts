@@ -408,8 +408,9 @@ export class ContainerManager {
       const exit = await this.opts.runtime.stop(h, c.id, 'KILL', 0);
       this.recordExit(c.id, exit);
     }
-    await this.time('delete', () => this.opts.runtime.delete(h, c.id));
-    await this.opts.rootfs.remove(c.id, c.meta.rootfs);
+    // The container has exited, so nothing uses its root filesystem any more:
+    // unmounting need not wait for `runc delete` (each is a child process).
+    await Promise.all([this.time('delete', () => this.opts.runtime.delete(h, c.id)), this.opts.rootfs.remove(c.id, c.meta.rootfs)]);
     this.opts.images.releaseLayers(c.id);
     await rm(c.meta.bundle, { recursive: true, force: true });
     const last = this.store.get(c.id) ?? c;
