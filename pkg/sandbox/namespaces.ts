@@ -150,11 +150,9 @@ export async function unpinNamespaces(dir: string, alsoUnmount: readonly string[
 
 /** The pinned namespaces of `ns` that are no longer mounted (a reboot empties the state dir). */
 export async function missingNamespaces(ns: SandboxNamespaces): Promise<string[]> {
-  const missing: string[] = [];
-  for (const path of Object.values(ns)) {
-    if (path && !(await isForeignMount(path))) missing.push(path);
-  }
-  return missing;
+  const paths = Object.values(ns).filter((p): p is string => Boolean(p));
+  const present = await Promise.all(paths.map((p) => isForeignMount(p)));
+  return paths.filter((_p, i) => !present[i]);
 }
 
 function enterArgs(ns: SandboxNamespaces, which: readonly ('net' | 'ipc' | 'uts')[]): string[] {

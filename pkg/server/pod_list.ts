@@ -10,9 +10,11 @@ export function listPodSandboxHandler(deps: PodDeps): RuntimeHandlers['listPodSa
     const f = req.filter;
     const filter = f ? { id: f.id, ...(f.state ? { state: f.state.state } : {}), labelSelector: f.labelSelector } : undefined;
     const items = [];
-    for (const s of deps.sandboxes.list()) {
-      if (filter?.id && !s.id.startsWith(filter.id)) continue;
-      const state = criState(await deps.sandboxes.currentState(s));
+    const pods = deps.sandboxes.list().filter((s) => !filter?.id || s.id.startsWith(filter.id));
+    // kubelet lists every second: check every pod's namespaces and infra at once, not one pod after another.
+    const states = await Promise.all(pods.map((s) => deps.sandboxes.currentState(s)));
+    for (const [i, s] of pods.entries()) {
+      const state = criState(states[i]!);
       if (!matchesFilter({ id: s.id, state, labels: s.meta.config.labels }, filter)) continue;
       items.push({
         id: s.id,
