@@ -15,11 +15,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap
+build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec
 	tsc -p tsconfig.build.json
 
 # conmon serves attach on SOCK_SEQPACKET sockets, which Node.js cannot open.
 dist/bin/krill-seqpacket: cmd/krill-seqpacket/krill-seqpacket.c
+	mkdir -p dist/bin
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
+
+# The monitor of ExecSync commands (a subreaper around `runc exec --detach`): conmon's exec mode, minus its start-up.
+dist/bin/krill-exec: cmd/krill-exec/krill-exec.c
 	mkdir -p dist/bin
 	cc -O2 -Wall -Wextra -Werror -o $@ $<
 

@@ -30,6 +30,7 @@ beforeAll(async () => {
     defaultHandler: 'runc',
     dirs: { persistRoot: join(dir, 'root', 'containers'), stateRoot: join(dir, 'state') },
     attachHelper: helperBinary('krill-seqpacket'),
+    execHelper: helperBinary('krill-exec'),
   });
   await rt.init();
   runc = rt.handler('runc');

@@ -1,14 +1,14 @@
-// ExecSync through conmon's exec mode, as kubelet's probes need it: conmon
-// runs `<runtime> exec`, reaps the command as a subreaper and reports its exit
-// code on the sync pipe as soon as it exits. At the timeout krilld kills the
-// command (conmon still reaps it).
+// ExecSync, as kubelet's probes need it: the krill-exec monitor (cmd/krill-exec)
+// runs `<runtime> exec --detach`, reaps the command as a subreaper and reports
+// its exit code on fd 3 as soon as it exits. At the timeout krilld kills the
+// command (the monitor still reaps it). This is conmon's exec mode without
+// conmon's start-up cost, which was most of an ExecSync's latency.
 //
-// The command's stdout and stderr are pipes straight to krilld (conmon's
-// "passthrough" log driver hands its own stdio to the runtime): bytes arrive
-// exactly as written, without the per-line overhead and text decoding of a CRI
-// log, and the cap applies as they come. A background child that keeps the
-// pipes open does not hold the call: once the exit code is in, whatever is
-// already in the pipes is read for a short while and the pipes are closed.
+// The command's stdout and stderr are pipes straight to krilld (the runtime
+// hands the monitor's stdio to the command): bytes arrive exactly as written,
+// and the cap applies as they come. A background child that keeps the pipes
+// open does not hold the call: once the exit code is in, whatever is already
+// in the pipes is read for a short while and the pipes are closed.
 import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import type { ExecSyncResult, HandlerSpec } from './types';
 
 export { EXEC_SYNC_OUTPUT_BUDGET } from './exec_output';
 
-/** How long conmon gets to report a command we killed before it is killed too. */
+/** How long the monitor gets to report a command we killed before it is killed too. */
 const KILL_GRACE_MS = 5000;
 /**
  * After the command exited, how long its pipes may stay open (held by a
@@ -33,7 +33,8 @@ const KILL_GRACE_MS = 5000;
 const DRAIN_MS = 200;
 
 export interface ExecSyncRequest {
-  conmon: string;
+  /** The krill-exec monitor. */
+  helper: string;
   handler: HandlerSpec;
   id: string;
   /** The container's OCI process spec; args are replaced by `cmd`. */
@@ -45,21 +46,15 @@ export interface ExecSyncRequest {
   signal?: AbortSignal;
 }
 
-/** conmon's one message on the sync pipe (legacy exec API): {"data": exit code} or {"data": -1, "message": why}. */
-function readExitMessage(pipe: Readable): Promise<{ code?: number; message?: string }> {
+/** The monitor's report on fd 3: "exit N" (the command's status) or "runtime N" (the runtime failed). */
+function readReport(pipe: Readable): Promise<{ kind?: 'exit' | 'runtime'; code?: number }> {
   return new Promise((resolve) => {
     let buf = '';
     pipe.on('data', (b: Buffer) => (buf += b.toString('utf8')));
     pipe.on('error', () => undefined);
     pipe.once('close', () => {
-      const line = buf.split('\n').find((l) => l.trim());
-      if (!line) return resolve({});
-      try {
-        const msg = JSON.parse(line) as { data?: number; exit_code?: number; message?: string };
-        resolve({ code: msg.exit_code ?? msg.data, message: msg.message });
-      } catch {
-        resolve({});
-      }
+      const m = /^(exit|runtime) (-?\d+)$/m.exec(buf);
+      resolve(m ? { kind: m[1] as 'exit' | 'runtime', code: Number(m[2]) } : {});
     });
   });
 }
@@ -78,15 +73,8 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   const base = join(req.scratchDir, `exec-${newId().slice(0, 16)}`);
   const files = { spec: `${base}.json`, pid: `${base}.pid` };
   await writeFile(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }));
-  const args = [
-    '-c', req.id, '-n', req.id, '-r', req.handler.binary,
-    '-p', files.pid, '-e', '--sync', '-l', 'passthrough',
-    '--exec-process-spec', files.spec, '--log-level', 'error',
-  ];
-  for (const a of globalArgs(req.handler)) args.push('--runtime-arg', a);
-  if (req.handler.systemdCgroup) args.push('-s');
-
-  const child = spawn(req.conmon, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, _OCI_SYNCPIPE: '3' } });
+  const args = [files.pid, req.handler.binary, ...globalArgs(req.handler), 'exec', '--detach', '--pid-file', files.pid, '--process', files.spec, req.id];
+  const child = spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   const stdout = child.stdout!;
   const stderr = child.stderr!;
   const out = new CappedBuffer(EXEC_SYNC_OUTPUT_BUDGET);
@@ -95,17 +83,16 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   stderr.on('data', (b: Buffer) => err.push(b));
   stdout.on('error', () => undefined);
   stderr.on('error', () => undefined);
-  const exitMsg = readExitMessage(child.stdio[3] as Readable);
+  const report = readReport(child.stdio[3] as Readable);
   let exited = false;
   const conmonExit = new Promise<void>((resolve, reject) => {
-    child.once('error', (e) => reject(new KrillError('Internal', `cannot run conmon: ${e.message}`)));
+    child.once('error', (e) => reject(new KrillError('Internal', `cannot run ${req.helper}: ${e.message}`)));
     child.once('exit', () => {
       exited = true;
       resolve();
     });
   });
-  // The timeout is ours, not conmon's (-T): conmon would kill the command and exit without reaping
-  // it, and the zombie would outlive the call. Here the command dies, conmon reaps it and reports.
+  // At the timeout the command dies by our hand; the monitor reaps it and reports, so no zombie outlives the call.
   let ending: 'timeout' | 'cancel' | undefined;
   let lastResort: NodeJS.Timeout | undefined;
   const end = (why: 'timeout' | 'cancel'): void => {
@@ -133,12 +120,12 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
     if (ending === 'timeout') {
       throw new KrillError('DeadlineExceeded', `command ${JSON.stringify(req.cmd)} timed out after ${req.timeoutMs / 1000}s`);
     }
-    const msg = await exitMsg;
-    if (msg.code === undefined || msg.code < 0) {
-      // The runtime could not start the command (missing binary, container gone); its error went to
-      // our stderr pipe (passthrough), or came on the sync pipe. kubelet reads this as a failed probe.
+    const msg = await report;
+    if (msg.kind !== 'exit' || msg.code === undefined) {
+      // The runtime could not start the command (missing binary, container gone); its error is on our
+      // stderr pipe. kubelet reads this as a failed probe.
       // Shells say 127 for a command not found and 126 for one that cannot run; so do we.
-      const why = cleanRuntimeMessage(msg.message ?? err.bytes().toString('utf8')) || 'conmon reported no exit code';
+      const why = cleanRuntimeMessage(err.bytes().toString('utf8')) || 'the runtime reported no exit code';
       const exitCode = /not found|no such file/i.test(why) ? 127 : 126;
       return { stdout: Buffer.alloc(0), stderr: Buffer.from(`${why}\n`), exitCode, truncated: false };
     }

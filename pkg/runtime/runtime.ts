@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   dirs: RuntimeDirs;
   /** The krill-seqpacket helper (built into dist/bin by make build). */
   attachHelper: string;
+  /** The krill-exec monitor of ExecSync commands (dist/bin). */
+  execHelper: string;
 }
 
 /** Handler specs from the config: each handler's root defaults to <state>/runtime/<name>. */
@@ -137,8 +139,8 @@ export class OciRuntime {
     ]);
   }
 
-  execSync(req: Omit<ExecSyncRequest, 'scratchDir' | 'conmon'>): Promise<ExecSyncResult> {
-    return execSync({ ...req, conmon: this.opts.conmon, scratchDir: this.scratchDir });
+  execSync(req: Omit<ExecSyncRequest, 'scratchDir' | 'helper'>): Promise<ExecSyncResult> {
+    return execSync({ ...req, helper: this.opts.execHelper, scratchDir: this.scratchDir });
   }
 
   /** A streaming exec session (stdio through conmon's attach socket). */

@@ -31,6 +31,7 @@ export async function setUpRuntime(config: KrillConfig): Promise<OciRuntime> {
     defaultHandler: config.runtime.default_handler,
     dirs: { persistRoot: join(config.root, 'containers'), stateRoot: config.state },
     attachHelper: helperBinary('krill-seqpacket'),
+    execHelper: helperBinary('krill-exec'),
   });
   await runtime.init();
   return runtime;
