@@ -42,3 +42,17 @@ export function defaultNetwork(opts: DefaultNetworkOptions): CniConfList {
     ],
   };
 }
+
+/**
+ * The embedded network as one pod needs it: portmap and bandwidth only when
+ * the pod asks for host ports or shaping. Each plugin is a process run at
+ * ADD and at DEL (portmap's DEL also walks iptables), so leaving out the
+ * ones with nothing to do saves every such pod several spawns. DEL and CHECK
+ * run with the config ADD cached, so they match. Other configs are the
+ * operator's and run as written.
+ */
+export function trimForPod(config: CniConfList, wants: { portMappings: boolean; bandwidth: boolean }): CniConfList {
+  if (config.name !== DEFAULT_NETWORK_NAME || !config.source.startsWith('embedded default')) return config;
+  const plugins = config.plugins.filter((p) => (p.type !== 'portmap' || wants.portMappings) && (p.type !== 'bandwidth' || wants.bandwidth));
+  return plugins.length === config.plugins.length ? config : { ...config, plugins };
+}

@@ -9,7 +9,7 @@ import type { CniBandwidth } from './bandwidth';
 import { CniResultCache } from './cache';
 import { addNetworkList, checkNetworkList, delNetworkList, type CniRuntimeArgs } from './chain';
 import { confDirFingerprint, scanConfDir, type CniConfList, type ConfDirScan } from './conf';
-import { defaultNetwork } from './default_network';
+import { defaultNetwork, trimForPod } from './default_network';
 import { findPlugin } from './plugin';
 import { podIpsFromResult } from './result';
 
@@ -145,8 +145,9 @@ export class NetworkManager {
    * partial ADD) and the error of ADD is thrown.
    */
   async setUp(req: PodNetworkRequest, signal?: AbortSignal): Promise<PodNetworkResult> {
-    const { config, problem } = await this.active();
-    if (!config) throw new KrillError('FailedPrecondition', `the pod network is not ready: ${problem}`);
+    const { config: active, problem } = await this.active();
+    if (!active) throw new KrillError('FailedPrecondition', `the pod network is not ready: ${problem}`);
+    const config = trimForPod(active, { portMappings: req.portMappings.length > 0, bandwidth: req.bandwidth !== undefined });
     const runtime = this.runtimeArgs(req);
     await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime });
     let result: unknown;

@@ -5,7 +5,7 @@ import { silentLogger } from '../log/logger';
 import { bandwidthFromAnnotations, BandwidthError, parseQuantity } from './bandwidth';
 import { addNetworkList, cniArgsString, delNetworkList, pluginStdin, type CniRuntimeArgs } from './chain';
 import { CniConfigError, confDirFingerprint, parseConfText, scanConfDir, type CniConfList } from './conf';
-import { defaultNetwork } from './default_network';
+import { defaultNetwork, trimForPod } from './default_network';
 import { NetworkManager } from './manager';
 import { CniPluginError, invokePlugin, pluginErrorText } from './plugin';
 import { compareVersions, podIpsFromResult } from './result';
@@ -272,5 +272,24 @@ describe('NetworkManager', () => {
     await expect(m.setUp(request)).rejects.toThrow('plugin type="bad" failed (add): bad plugin');
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['ADD', 'ADD', 'DEL', 'DEL']);
     expect(await m.cache.read('pod1')).toBeUndefined();
+  });
+});
+
+describe('the embedded network trimmed for one pod', () => {
+  const full = defaultNetwork({ bridge: 'krill0', subnets: ['10.88.0.0/16'], dataDir: '/var/lib/krill/cni/networks' });
+  const types = (c: typeof full) => c.plugins.map((p) => p.type);
+
+  test('a pod with no host ports and no shaping runs bridge and loopback only', () => {
+    expect(types(trimForPod(full, { portMappings: false, bandwidth: false }))).toEqual(['bridge', 'loopback']);
+  });
+
+  test('host ports bring portmap, shaping brings bandwidth', () => {
+    expect(types(trimForPod(full, { portMappings: true, bandwidth: false }))).toEqual(['bridge', 'portmap', 'loopback']);
+    expect(types(trimForPod(full, { portMappings: true, bandwidth: true }))).toEqual(['bridge', 'portmap', 'bandwidth', 'loopback']);
+  });
+
+  test("an operator's config runs as written", () => {
+    const theirs = { ...full, name: 'mynet', source: '/etc/cni/net.d/10-mynet.conflist' };
+    expect(trimForPod(theirs, { portMappings: false, bandwidth: false })).toBe(theirs);
   });
 });
