@@ -15,7 +15,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec
+build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec dist/bin/krill-spawn
 	tsc -p tsconfig.build.json
 
 # conmon serves attach on SOCK_SEQPACKET sockets, which Node.js cannot open.
@@ -25,6 +25,11 @@ dist/bin/krill-seqpacket: cmd/krill-seqpacket/krill-seqpacket.c
 
 # The monitor of ExecSync commands (a subreaper around `runc exec --detach`): conmon's exec mode, minus its start-up.
 dist/bin/krill-exec: cmd/krill-exec/krill-exec.c
+	mkdir -p dist/bin
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
+
+# krilld's spawn server: children start from this small process, not from a fork() of the whole daemon.
+dist/bin/krill-spawn: cmd/krill-spawn/krill-spawn.c
 	mkdir -p dist/bin
 	cc -O2 -Wall -Wextra -Werror -o $@ $<
 
