@@ -1,0 +1,88 @@
+import { decodeSpawn, encodeDataHeader, encodeInts, encodeSpawn, FD_MODE, FrameDecoder, HEADER_BYTES, intAt, MSG, REQ, type Frame, type SpawnRequest } from './spawner_protocol';
+
+function decodeAll(bytes: Buffer, splits: number[] = []): Frame[] {
+  const d = new FrameDecoder();
+  const frames: Frame[] = [];
+  let at = 0;
+  for (const s of [...splits, bytes.length]) {
+    d.push(bytes.subarray(at, s), (f) => frames.push({ ...f, payload: Buffer.from(f.payload) }));
+    at = s;
+  }
+  return frames;
+}
+
+const spawnReq: SpawnRequest = {
+  file: 'sh',
+  cwd: '/tmp/wörk',
+  argv: ['sh', '-c', 'echo "$X"', ''],
+  env: ['X=ünïcode', 'EMPTY='],
+  setsid: true,
+  fds: [FD_MODE.input, FD_MODE.output, FD_MODE.null, FD_MODE.output, FD_MODE.input],
+};
+
+describe('spawn server frames', () => {
+  it('lays a frame out as length, type, id, payload (big-endian)', () => {
+    const f = encodeInts(MSG.exit, 0x01020304, -1, 9);
+    expect([...f]).toEqual([0, 0, 0, 13, 0x87, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 9]);
+    const [d] = decodeAll(f);
+    expect(d!.type).toBe(MSG.exit);
+    expect(d!.id).toBe(0x01020304);
+    expect(intAt(d!.payload, 0)).toBe(-1);
+    expect(intAt(d!.payload, 1)).toBe(9);
+  });
+
+  it('round-trips a spawn request, strings in UTF-8', () => {
+    const [f] = decodeAll(encodeSpawn(7, spawnReq));
+    expect(f!.type).toBe(REQ.spawn);
+    expect(f!.id).toBe(7);
+    expect(decodeSpawn(f!.payload)).toEqual(spawnReq);
+  });
+
+  it('refuses NUL bytes and an empty argv', () => {
+    expect(() => encodeSpawn(1, { ...spawnReq, argv: ['a\0b'] })).toThrow(/NUL/);
+    expect(() => encodeSpawn(1, { ...spawnReq, env: ['A=\0'] })).toThrow(/NUL/);
+    expect(() => encodeSpawn(1, { ...spawnReq, argv: [] })).toThrow(/argv/);
+  });
+
+  it('sends data as a header followed by the bytes, uncopied', () => {
+    const data = Buffer.from('hello');
+    const h = encodeDataHeader(REQ.input, 3, 4, data.length);
+    expect(h.length).toBe(HEADER_BYTES + 4);
+    const [f] = decodeAll(Buffer.concat([h, data]));
+    expect(f!.type).toBe(REQ.input);
+    expect(f!.payload.readUInt32BE(0)).toBe(4);
+    expect(f!.payload.subarray(4).toString()).toBe('hello');
+  });
+
+  it('decodes the same frames however the stream is cut', () => {
+    const stream = Buffer.concat([
+      encodeSpawn(1, spawnReq),
+      encodeInts(MSG.spawned, 1, 4242),
+      encodeDataHeader(MSG.data, 1, 1, 3),
+      Buffer.from('abc'),
+      encodeInts(MSG.eof, 1, 1),
+      encodeInts(MSG.exit, 1, 0, 0),
+    ]);
+    const whole = decodeAll(stream);
+    expect(whole.map((f) => f.type)).toEqual([REQ.spawn, MSG.spawned, MSG.data, MSG.eof, MSG.exit]);
+    for (let cut = 1; cut < stream.length; cut++) expect(decodeAll(stream, [cut])).toEqual(whole);
+    const byByte = Array.from({ length: stream.length - 1 }, (_, i) => i + 1);
+    expect(decodeAll(stream, byByte)).toEqual(whole);
+  });
+
+  it('keeps a partial frame until the rest comes', () => {
+    const d = new FrameDecoder();
+    const frames: Frame[] = [];
+    const f = encodeInts(MSG.ack, 2, 0, 100);
+    d.push(f.subarray(0, 6), (x) => frames.push(x));
+    expect(frames).toHaveLength(0);
+    d.push(f.subarray(6), (x) => frames.push(x));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.payload.readUInt32BE(4)).toBe(100);
+  });
+
+  it('rejects a length too short or too long', () => {
+    expect(() => decodeAll(Buffer.from([0, 0, 0, 4, 1, 0, 0, 0]))).toThrow(/bad frame length 4/);
+    expect(() => new FrameDecoder(1024).push(Buffer.from([0, 0, 8, 0]), () => undefined)).toThrow(/bad frame length 2048/);
+  });
+});
