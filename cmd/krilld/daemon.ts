@@ -23,6 +23,8 @@ import { runtimeConfigHandler } from '../../pkg/server/runtime_config';
 import { statusHandler, type ConditionSource } from '../../pkg/server/status';
 import { versionHandler } from '../../pkg/server/version';
 import { Store } from '../../pkg/store/db';
+import { SpawnServer, useSpawnServer } from '../../pkg/util/spawner';
+import { helperBinary } from '../../pkg/version/install';
 import { KRILL_VERSION } from '../../pkg/version/version';
 
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -85,6 +87,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const { config } = loaded;
   await mkdir(config.root, { recursive: true, mode: 0o711 });
   await mkdir(config.state, { recursive: true, mode: 0o711 });
+  // Children start from a small spawn server, not from a fork() of krilld (pkg/util/spawner.ts).
+  const spawner = await SpawnServer.start({ binary: helperBinary('krill-spawn'), log: log.child({ component: 'spawn-server' }) });
+  useSpawnServer(spawner);
   const store = new Store(join(config.root, 'krill.db'));
   const metrics = new Metrics();
   const metricsServer = new MetricsServer(metrics.registry);
@@ -161,6 +166,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
       ociRuntime.close();
       await pods.close();
       await metricsServer.close();
+      useSpawnServer(undefined);
+      await spawner.stop();
       store.close();
       log.info('krilld stopped');
     })();

@@ -2,10 +2,10 @@
 // port-forward. Node cannot enter a namespace, so `nsenter` enters it and
 // runs the node's `socat`, which connects to the pod's loopback: nothing is
 // needed inside the pod, and nothing is exposed outside it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { KrillError } from '../errors/errors';
+import { spawn, type Child } from '../util/spawner';
 
 const CONNECT_TIMEOUT_S = 10;
 
@@ -56,7 +56,7 @@ export async function dialPodPort(netns: string | undefined, port: number): Prom
 
 /** A child process's stdout and stdin as one stream; destroying it kills the process. */
 class ProcessDuplex extends Duplex {
-  constructor(private readonly child: ChildProcess) {
+  constructor(private readonly child: Child) {
     super();
     child.stdout!.on('data', (b: Buffer) => {
       if (!this.push(b)) child.stdout!.pause();

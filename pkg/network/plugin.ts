@@ -2,9 +2,9 @@
 // environment variables, the network config on stdin, a result or an error
 // object on stdout. Each plugin runs in its own process group so that a
 // timeout kills whatever it started (a plugin that execs IPAM, iptables...).
-import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
+import { killProcessGroup, spawn } from '../util/spawner';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
 
@@ -110,18 +110,12 @@ function spawnGroup(file: string, input: string, env: NodeJS.ProcessEnv, timeout
     let errLen = 0;
     let timedOut = false;
     let aborted = false;
-    const killGroup = (): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    child.stdout.on('data', (b: Buffer) => {
+    const killGroup = (): void => killProcessGroup(child, 'SIGKILL');
+    child.stdout!.on('data', (b: Buffer) => {
       if (outLen < MAX_OUTPUT) out.push(b);
       outLen += b.length;
     });
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr!.on('data', (b: Buffer) => {
       if (errLen < MAX_OUTPUT) err.push(b);
       errLen += b.length;
     });
@@ -149,7 +143,7 @@ function spawnGroup(file: string, input: string, env: NodeJS.ProcessEnv, timeout
       if (timedOut || aborted) killGroup();
       resolve({ code, timedOut, aborted, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(input);
   });
 }

@@ -1,9 +1,9 @@
 // Attaching to a conmon attach socket (a container's or an exec session's
 // stdio). conmon speaks SOCK_SEQPACKET, so the krill-seqpacket helper
 // bridges it: packets come out framed as <u32 length><stream byte><data>.
-import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
+import { spawn } from '../util/spawner';
 
 const STREAM_STDOUT = 2;
 const STREAM_STDERR = 3;

@@ -1,11 +1,11 @@
 // Starting a container's monitor: conmon runs `runc create`, then stays as
 // the container's parent (holding its stdio, writing its log, recording its
 // exit code), detached from krilld so that krilld may restart at any time.
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
+import { spawn } from '../util/spawner';
 import type { ContainerPaths } from './paths';
 import { globalArgs } from './oci_cli';
 import type { CreateRequest } from './types';
@@ -91,7 +91,7 @@ export async function createWithConmon(cfg: ConmonConfig, req: CreateRequest): P
   const child = spawn(cfg.binary, conmonArgs(cfg, req), {
     cwd: req.bundle,
     detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe', 'output', 'input'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
   });
   const syncPipe = child.stdio[3] as Readable;

@@ -5,12 +5,12 @@
 //   start byte 1 → conmon sets up the attach socket → "ready" on the attach
 //   pipe → we connect → start byte 2 → the runtime execs → pid, later exit code
 //   on the sync pipe.
-import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
 import { newId } from '../util/id';
+import { spawn } from '../util/spawner';
 import { attachSocket, type AttachIO } from './attach';
 import { cleanRuntimeMessage } from './conmon';
 import { resizeTerminal } from './ctl';
@@ -99,7 +99,7 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
 
   const child = spawn(req.conmon, args, {
     cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe', 'output', 'input', 'output'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' },
   });
   let stderr = '';

@@ -9,12 +9,12 @@
 // and the cap applies as they come. A background child that keeps the pipes
 // open does not hold the call: once the exit code is in, whatever is already
 // in the pipes is read for a short while and the pipes are closed.
-import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KrillError } from '../errors/errors';
 import { newId } from '../util/id';
+import { spawn } from '../util/spawner';
 import { cleanRuntimeMessage } from './conmon';
 import { killExecCommand } from './exec_kill';
 import { CappedBuffer, EXEC_SYNC_OUTPUT_BUDGET, fitOutput } from './exec_output';
@@ -74,7 +74,7 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   const files = { spec: `${base}.json`, pid: `${base}.pid` };
   await writeFile(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }));
   const args = [files.pid, req.handler.binary, ...globalArgs(req.handler), 'exec', '--detach', '--pid-file', files.pid, '--process', files.spec, req.id];
-  const child = spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'output'] });
   const stdout = child.stdout!;
   const stderr = child.stderr!;
   const out = new CappedBuffer(EXEC_SYNC_OUTPUT_BUDGET);

@@ -2,11 +2,11 @@
 // created once by util-linux unshare and bind-mounted onto files in the pod's
 // namespace directory, which keeps them alive without any process. Every
 // container of the pod joins them by path.
-import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IDMapping } from '../../api/runtime/v1/api';
 import { runChecked } from '../util/exec';
+import { spawn } from '../util/spawner';
 import { isForeignMount, unmountAll } from './mounts';
 import type { SysctlSetting } from './sysctl';
 import type { SandboxNamespaces, UserNamespaceMappings } from './types';
@@ -107,8 +107,8 @@ function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNa
       failure = new Error(`unshare did not finish within ${TIMEOUT_MS} ms`);
       child.kill('SIGKILL');
     }, TIMEOUT_MS);
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.stdout.on('data', (b: Buffer) => {
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => {
       if (mapped || !b.toString().includes('ready')) return;
       mapped = true;
       void (async () => {
@@ -118,14 +118,14 @@ function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNa
           for (const k of kinds) {
             await runChecked('mount', ['--bind', `/proc/${child.pid}/ns/${k}`, join(dir, k)], { timeoutMs: TIMEOUT_MS });
           }
-          child.stdin.end('go\n');
+          child.stdin!.end('go\n');
         } catch (err) {
           failure = new Error(`setting up the user namespace failed: ${(err as Error).message}`);
           child.kill('SIGKILL');
         }
       })();
     });
-    child.stdin.on('error', () => undefined);
+    child.stdin!.on('error', () => undefined);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

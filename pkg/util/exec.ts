@@ -1,6 +1,6 @@
 // Runs a child process without blocking the event loop: output collected,
 // an optional timeout and abort signal, stdin from a buffer.
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn } from './spawner';
 
 export interface RunOptions {
   input?: string | Buffer;
@@ -36,8 +36,7 @@ export class CommandError extends Error {
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const max = opts.maxOutputBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const spawnOpts: SpawnOptions = { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] };
-    const child = spawn(file, args, spawnOpts);
+    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
