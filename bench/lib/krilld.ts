@@ -70,6 +70,8 @@ export async function startKrilld(opts: KrilldOptions): Promise<CriRuntime> {
     for (const p of allProcesses()) {
       // conmon daemonizes (its parent is init, not krilld); it names krilld's state dir in its arguments.
       if (p.exe.endsWith('/conmon') && p.cmdline.some((a) => a.startsWith(`${state}/`))) out.push({ pid: p.pid, kind: 'conmon' });
+      // krilld's spawn server is its child for as long as krilld runs.
+      else if (p.ppid === pid && p.exe.endsWith('/krill-spawn')) out.push({ pid: p.pid, kind: 'spawn server' });
     }
     return out;
   };
