@@ -16,6 +16,19 @@ function shellQuote(args: string[]): string {
   return args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
 }
 
+/**
+ * Runs `cmd` under a pty made by util-linux `script`. `script` hands the
+ * command to $SHELL; `exec` keeps that shell from staying behind as a parent
+ * in the foreground process group, where dash would die of a typed Ctrl-C
+ * and report 130 whatever the command did.
+ */
+function spawnUnderPty(cmd: string[]): ChildProcess {
+  return spawn('script', ['-qfec', `exec ${shellQuote(cmd)}`, '/dev/null'], {
+    stdio: 'pipe',
+    env: { ...process.env, SHELL: '/bin/sh', TERM: 'xterm' },
+  });
+}
+
 async function childPids(pid: number): Promise<number[]> {
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
@@ -50,7 +63,7 @@ export class LocalProcessBackend extends EventEmitter<{ resized: [TerminalSize];
 
   /** Starts a "container" running `cmd` with piped stdio (under a pty when tty). */
   startContainer(id: string, cmd: string[], tty = false): LocalContainer {
-    const proc = tty ? spawn('script', ['-qfec', shellQuote(cmd), '/dev/null'], { stdio: 'pipe' }) : spawn(cmd[0]!, cmd.slice(1), { stdio: 'pipe' });
+    const proc = tty ? spawnUnderPty(cmd) : spawn(cmd[0]!, cmd.slice(1), { stdio: 'pipe' });
     const c = { process: proc, tty };
     this.containers.set(id, c);
     proc.on('exit', () => this.containers.delete(id));
@@ -75,7 +88,7 @@ export class LocalProcessBackend extends EventEmitter<{ resized: [TerminalSize];
   async exec(containerId: string, cmd: string[], tty: boolean, streams: StdioStreams, resize: AsyncIterable<TerminalSize>, signal: AbortSignal): Promise<ExecResult> {
     if (!this.containers.has(containerId)) throw new Error(`container ${containerId} is not running`);
     const proc = tty
-      ? spawn('script', ['-qfec', shellQuote(cmd), '/dev/null'], { stdio: 'pipe', env: { ...process.env, TERM: 'xterm' } })
+      ? spawnUnderPty(cmd)
       : spawn(cmd[0]!, cmd.slice(1), { stdio: 'pipe' });
     this.execs.add(proc);
     const spawned = new Promise<void>((resolve, reject) => {
