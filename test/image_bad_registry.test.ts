@@ -1,7 +1,7 @@
 // A registry that misbehaves or serves hostile layers: every such pull fails
 // with a message that says what was wrong, and leaves no blob, layer, image
 // record or temporary file behind, and nothing outside the layer directory.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { grpc } from '../pkg/criclient/client';
@@ -94,6 +94,14 @@ test.each([
 test('a symlink escape: a file written through a symlink to outside', async () => {
   const outside = join(testBaseDir(), `escape-target-${randomBytes(3).toString('hex')}`);
   mkdirSync(outside);
+  try {
+    await expectNoEscapeThroughSymlinks(outside);
+  } finally {
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+async function expectNoEscapeThroughSymlinks(outside: string): Promise<void> {
   const img = reg.addImage('bad/symlink', 'v1', [
     good,
     buildTar([
@@ -111,7 +119,7 @@ test('a symlink escape: a file written through a symlink to outside', async () =
   ]);
   await expectCleanFailure(rel.reference, 'path passes through the symlink "up"');
   expect(existsSync('/tmp/pwned')).toBe(false);
-});
+}
 
 test('a Docker schema 1 manifest is refused with a clear error', async () => {
   const body = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/app', tag: 'v1', fsLayers: [], history: [] }));

@@ -1,14 +1,28 @@
-// Removes this run's (now empty) base directory.
-import { rmdirSync } from 'node:fs';
+// Removes this run's base directory. Files a test left there are named on
+// stderr (a test must clean up after itself) and removed, unless something is
+// still mounted below it: the leak check reports that, and a recursive delete
+// must never walk into a mount.
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_BASE_ROOT } from './paths';
+
+function mountedBelow(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => (line.split(' ')[4] ?? '').startsWith(`${dir}/`));
+}
 
 export default function globalTeardown(): void {
   const run = process.env.KRILL_IT_RUN;
   if (!run) return;
+  const base = join(TEST_BASE_ROOT, run);
+  let left: string[];
   try {
-    rmdirSync(join(TEST_BASE_ROOT, run));
+    left = readdirSync(base);
   } catch {
-    // not empty: a test left files; the leak check has reported what matters
+    return;
   }
+  if (left.length > 0) process.stderr.write(`global teardown: tests left files in ${base}: ${left.join(', ')}\n`);
+  if (mountedBelow(base)) return;
+  rmSync(base, { recursive: true, force: true });
 }
