@@ -9,7 +9,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { PodSandboxState, Protocol, type PodSandboxFilter } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { startKrilld, type Krilld } from './harness/krilld';
-import { mountPoints } from './harness/mounts';
+import { readMountPointsSync } from '../pkg/util/mountinfo';
 import { testCgroupParent } from './harness/paths';
 import { podConfig, podInfo, runInNetns, runRequest, uniqueName, removeAllPods } from './harness/pods';
 
@@ -85,7 +85,7 @@ describe('a pod on the default network', () => {
   });
 
   test('its /dev/shm is a 64 MiB tmpfs of its own; its cgroup exists', () => {
-    expect(mountPoints()).toContain(info.paths.shm);
+    expect(readMountPointsSync()).toContain(info.paths.shm);
     const df = execFileSync('df', ['-B1', '--output=size', info.paths.shm], { encoding: 'utf8' });
     expect(Number(df.trim().split('\n')[1])).toBe(64 * 1024 * 1024);
     expect(existsSync(join('/sys/fs/cgroup/memory', info.cgroupPath))).toBe(true);
@@ -147,7 +147,7 @@ test('stop and remove are idempotent and leave nothing behind', async () => {
   await expect(rt().podSandboxStatus({ podSandboxId: id, verbose: false })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   expect((await rt().listPodSandbox({ filter: undefined })).items.map((p) => p.id)).not.toContain(id);
   for (const p of [info.paths.dir, info.paths.runDir, info.paths.nsDir]) expect(existsSync(p)).toBe(false);
-  expect(mountPoints().filter((m) => m.includes(id))).toEqual([]);
+  expect(readMountPointsSync().filter((m) => m.includes(id))).toEqual([]);
   expect(readdirSync(join(k.root, 'cni', 'results'))).toEqual([]);
   for (const h of ['memory', 'cpu', 'pids', 'unified']) expect(existsSync(join('/sys/fs/cgroup', h, info.cgroupPath))).toBe(false);
 });

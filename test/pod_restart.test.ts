@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { PodSandboxState } from '../api/runtime/v1/api';
 import { startKrilld, type Krilld } from './harness/krilld';
-import { mountPoints } from './harness/mounts';
+import { readMountPointsSync } from '../pkg/util/mountinfo';
 import { testBaseDir } from './harness/paths';
 import { podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
 
@@ -79,7 +79,7 @@ describe('restarts', () => {
     expect(await k.stop()).toBe(0);
     // What a reboot does to the state dir: every mount and file under it is gone
     // (the netns goes with its last reference, and its veth with it).
-    const mounted = mountPoints().filter((m) => m.startsWith(`${k.state}/`)).sort((a, b) => b.length - a.length);
+    const mounted = readMountPointsSync().filter((m) => m.startsWith(`${k.state}/`)).sort((a, b) => b.length - a.length);
     execFileSync('umount', mounted);
     rmSync(k.state, { recursive: true, force: true });
 

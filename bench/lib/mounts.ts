@@ -1,20 +1,8 @@
-// Mount points under a directory, and removing a directory tree safely:
-// never through a mount (that would delete what the mount shows).
-import { readFileSync } from 'node:fs';
+// Removing a directory tree safely: never through a mount (that would
+// delete what the mount shows).
 import { rm } from 'node:fs/promises';
 import { run } from '../../pkg/util/exec';
-
-export function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => line.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
-}
-
-export function mountsUnder(dir: string): string[] {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  return mountPoints().filter((m) => m === dir || m.startsWith(prefix));
-}
+import { mountsUnder } from '../../pkg/util/mountinfo';
 
 /**
  * Unmounts whatever is still mounted under `dir` (deepest first), then deletes

@@ -2,6 +2,7 @@
 // /proc/self/mountinfo: pure v2 (unified), or v1 with one mount per
 // hierarchy, possibly with a controller-less v2 mount beside it (hybrid).
 import { readFile } from 'node:fs/promises';
+import { unescapeMountPath } from '../util/mountinfo';
 
 export interface CgroupLayout {
   /** 2 when the unified hierarchy holds the controllers; 1 for v1 and hybrid hosts. */
@@ -12,10 +13,6 @@ export interface CgroupLayout {
   unified?: string;
   /** Every hierarchy's mount point, each once: a cgroup lives in all of them. */
   hierarchies: string[];
-}
-
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 const V1_OPTIONS_NOT_CONTROLLERS = new Set(['rw', 'ro', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'xattr', 'nsdelegate', 'memory_recursiveprot', 'memory_localevents', 'favordynmods']);
@@ -32,8 +29,8 @@ export function parseCgroupLayout(mountinfo: string): CgroupLayout {
     if (sep < 0) continue;
     const pre = line.slice(0, sep).split(' ');
     const post = line.slice(sep + 3).split(' ');
-    const root = unescape(pre[3] ?? '');
-    const mountPoint = unescape(pre[4] ?? '');
+    const root = unescapeMountPath(pre[3] ?? '');
+    const mountPoint = unescapeMountPath(pre[4] ?? '');
     const fstype = post[0];
     const superOptions = post[2] ?? '';
     if (root !== '/') continue;

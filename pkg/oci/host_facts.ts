@@ -3,10 +3,7 @@
 // shapes buildContainerSpec takes, so the parsing rules live here, tested.
 import type { HostDevice } from './devices';
 import type { HostPathInfo } from './mounts';
-
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
+import { unescapeMountPath } from '../util/mountinfo';
 
 /**
  * The propagation of the mount that holds `realPath` (symlinks already

@@ -14,11 +14,12 @@ import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
+import { mountsUnder, readMountPoints } from '../util/mountinfo';
 import { Undo } from '../util/undo';
 import { nowNs } from './clock';
 import { hostnameContent, hostsContent, resolvConfContent } from './files';
 import type { InfraRunner } from './infra';
-import { ensurePrivateMount, isForeignMount, mountPoints, unmountAll } from './mounts';
+import { ensurePrivateMount, isForeignMount, unmountAll } from './mounts';
 import { missingNamespaces, pinNamespaces, unpinNamespaces, writeSysctls } from './namespaces';
 import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
 import { PodCgroups } from './pod_cgroups';
@@ -91,7 +92,7 @@ export class SandboxManager {
 
   /** Drops the namespace directory's own mount when no pod needs it any more. */
   async close(): Promise<void> {
-    const inUse = (await mountPoints()).some((m) => m.startsWith(`${this.nsRoot}/`));
+    const inUse = mountsUnder(this.nsRoot, await readMountPoints()).some((m) => m !== this.nsRoot);
     if (!inUse) await unmountAll([this.nsRoot]).catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount the namespace directory'));
   }
 

@@ -1,24 +1,16 @@
 // The few mount operations a pod needs (unmounting, a private bind mount
 // for the namespace directory), through util-linux.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runChecked } from '../util/exec';
+import { readMountPoints } from '../util/mountinfo';
 
 const MOUNT_TIMEOUT_MS = 30_000;
-
-/** Mount points of this process's mount namespace, octal escapes decoded. */
-export async function mountPoints(): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => line.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
-}
 
 /**
  * Whether something other than `path`'s parent filesystem is mounted there.
  * Cheap (two stats); true for nsfs and tmpfs mounts, false for a bind mount
- * of the same filesystem (use mountPoints() for those).
+ * of the same filesystem (use readMountPoints() for those).
  */
 export async function isForeignMount(path: string): Promise<boolean> {
   try {
@@ -31,7 +23,7 @@ export async function isForeignMount(path: string): Promise<boolean> {
 
 /** Unmounts every path given that is mounted; the others are skipped. */
 export async function unmountAll(targets: readonly string[]): Promise<void> {
-  const mounted = new Set(await mountPoints());
+  const mounted = new Set(await readMountPoints());
   const todo = targets.filter((t) => mounted.has(t));
   if (todo.length === 0) return;
   await runChecked('umount', todo, { timeoutMs: MOUNT_TIMEOUT_MS });
@@ -39,6 +31,6 @@ export async function unmountAll(targets: readonly string[]): Promise<void> {
 
 /** Makes `dir` a private mount of its own (once), so that mounts below it do not propagate. */
 export async function ensurePrivateMount(dir: string): Promise<void> {
-  if (!(await mountPoints()).includes(dir)) await runChecked('mount', ['--bind', dir, dir], { timeoutMs: MOUNT_TIMEOUT_MS });
+  if (!(await readMountPoints()).includes(dir)) await runChecked('mount', ['--bind', dir, dir], { timeoutMs: MOUNT_TIMEOUT_MS });
   await runChecked('mount', ['--make-private', dir], { timeoutMs: MOUNT_TIMEOUT_MS });
 }

@@ -1,7 +1,7 @@
 // Mounting and unmounting with util-linux, and reading the mount table.
-import { readFile } from 'node:fs/promises';
 import { KrillError } from '../errors/errors';
 import { run } from '../util/exec';
+import { readMountPoints } from '../util/mountinfo';
 
 export interface MountOptions {
   type: string;
@@ -27,15 +27,6 @@ export async function unmount(target: string): Promise<void> {
   }
 }
 
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export async function mountPoints(): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => unescape(l.split(' ')[4]!));
-}
-
 export async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountPoints()).includes(path);
+  return (await readMountPoints()).includes(path);
 }

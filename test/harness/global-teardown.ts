@@ -2,15 +2,10 @@
 // stderr (a test must clean up after itself) and removed, unless something is
 // still mounted below it: the leak check reports that, and a recursive delete
 // must never walk into a mount.
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { mountsUnder } from '../../pkg/util/mountinfo';
 import { TEST_BASE_ROOT } from './paths';
-
-function mountedBelow(dir: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((line) => (line.split(' ')[4] ?? '').startsWith(`${dir}/`));
-}
 
 export default function globalTeardown(): void {
   const run = process.env.KRILL_IT_RUN;
@@ -23,6 +18,6 @@ export default function globalTeardown(): void {
     return;
   }
   if (left.length > 0) process.stderr.write(`global teardown: tests left files in ${base}: ${left.join(', ')}\n`);
-  if (mountedBelow(base)) return;
+  if (mountsUnder(base).length > 0) return;
   rmSync(base, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountPoints } from './mounts';
+import { readMountPointsSync } from '../../pkg/util/mountinfo';
 import { testRunTag } from './krilld';
 import { TEST_BASE_ROOT } from './paths';
 
@@ -88,7 +88,7 @@ function parentOf(pid: number): number {
 
 export function snapshot(): Snapshot {
   return {
-    mounts: new Set(mountPoints()),
+    mounts: new Set(readMountPointsSync()),
     netns: new Set(listDir('/run/netns')),
     veths: veths(),
     cgroups: cgroupDirs(),
