@@ -1,12 +1,12 @@
-// The floor's networking: the same plugin chain as Krill's embedded default
-// (bridge + host-local, portmap, loopback), executed directly per the CNI
-// spec with no runtime in between.
+// The bench's networking: the same plugin chain as Krill's embedded default
+// (bridge + host-local, portmap, loopback). containerd gets it as a conflist;
+// the floor executes it directly per the CNI spec, with no runtime in between.
 import { join } from 'node:path';
 import { run } from '../../pkg/util/exec';
 import type { BenchNetwork } from './net';
 
 const BIN_DIR = '/usr/lib/cni';
-const CNI_VERSION = '1.0.0';
+export const CNI_VERSION = '1.0.0';
 
 export interface CniNetwork {
   name: string;

@@ -11,10 +11,10 @@ import { connectCri } from '../../pkg/criclient/client';
 import type { Cleanup } from './cleanup';
 import { startDaemon } from './daemon_process';
 import { log } from './log';
-import { removeTree } from './mounts';
-import { deleteBridge, rulesMentioning, type BenchNetwork } from './net';
+import { bridgeNetwork, CNI_VERSION } from './cni';
+import type { BenchNetwork } from './net';
 import { allProcesses, alive } from './proc';
-import { removeEverything, type CriRuntime, type OverheadProcess } from './runtime';
+import { runtimeTeardown, type CriRuntime, type OverheadProcess } from './runtime';
 
 export const CONTAINERD = '/usr/bin/containerd';
 const SHIM = '/usr/bin/containerd-shim-runc-v2';
@@ -43,26 +43,7 @@ export function containerdVersion(): string {
 
 /** The same network Krill's embedded default sets up, on containerd's own bridge and subnet. */
 function cniConfig(net: BenchNetwork, name: string, dataDir: string): string {
-  return JSON.stringify(
-    {
-      cniVersion: '1.0.0',
-      name,
-      plugins: [
-        {
-          type: 'bridge',
-          bridge: net.bridge,
-          isGateway: true,
-          ipMasq: true,
-          hairpinMode: true,
-          ipam: { type: 'host-local', ranges: [[{ subnet: net.subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir },
-        },
-        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-        { type: 'loopback' },
-      ],
-    },
-    null,
-    2,
-  );
+  return JSON.stringify({ cniVersion: CNI_VERSION, ...bridgeNetwork(net, name, dataDir) }, null, 2);
 }
 
 function config(dir: string, socket: string, opts: ContainerdOptions): string {
@@ -126,28 +107,25 @@ export async function startContainerd(opts: ContainerdOptions): Promise<CriRunti
   const version = containerdVersion();
   log(`containerd ${version} up (pid ${pid}) on ${socket}, bridge ${network.bridge} ${network.subnet}`);
 
-  const shims = (): number[] =>
-    allProcesses()
-      .filter((p) => p.exe === SHIM && p.cmdline.includes(socket))
-      .map((p) => p.pid);
+  const shimsIn = (procs: ReturnType<typeof allProcesses>): number[] => procs.filter((p) => p.exe === SHIM && p.cmdline.includes(socket)).map((p) => p.pid);
+  const shims = (): number[] => shimsIn(allProcesses());
 
   const overhead = (): OverheadProcess[] => {
     const procs = allProcesses();
-    const shimPids = new Set(procs.filter((p) => p.exe === SHIM && p.cmdline.includes(socket)).map((p) => p.pid));
+    const shimPids = new Set(shimsIn(procs));
     const out: OverheadProcess[] = [{ pid, kind: 'containerd' }, ...[...shimPids].map((p) => ({ pid: p, kind: 'shim' }))];
     // A pod's pause process is the init of its sandbox container: a child of the pod's shim.
     for (const p of procs) if (shimPids.has(p.ppid) && p.cmdline[0] === '/pause') out.push({ pid: p.pid, kind: 'pause' });
     return out;
   };
 
-  let torn: Promise<void> | undefined;
-  const teardown = (): Promise<void> => {
-    torn ??= (async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        await removeEverything('containerd', client).catch((err: Error) => log(`containerd: removing pods failed: ${err.message}`));
-      }
-      client.close();
-      await daemon.stop();
+  const teardown = runtimeTeardown({
+    name: 'containerd',
+    client,
+    daemon,
+    network,
+    dir,
+    afterStop: async () => {
       // A shim exits once its pod is gone; give the last ones a moment, then end any that did not.
       for (let i = 0; i < 50 && shims().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
       const left = shims();
@@ -155,14 +133,8 @@ export async function startContainerd(opts: ContainerdOptions): Promise<CriRunti
         log(`containerd: WARNING ${left.length} shims still running after teardown; killing them`);
         for (const p of left) if (alive(p)) process.kill(p, 'SIGKILL');
       }
-      await deleteBridge(network.bridge);
-      const rules = await rulesMentioning(network);
-      if (rules.length > 0) log(`containerd: WARNING iptables rules left for ${network.subnet}:\n  ${rules.join('\n  ')}`);
-      const leaked = await removeTree(dir);
-      if (leaked.length > 0) log(`containerd: WARNING left mounts (unmounted now): ${leaked.join(', ')}`);
-    })();
-    return torn;
-  };
+    },
+  });
   opts.cleanup.add('stop containerd and remove its pods', teardown);
 
   return {

@@ -9,10 +9,9 @@ import { KRILL_VERSION } from '../../pkg/version/version';
 import type { Cleanup } from './cleanup';
 import { startDaemon } from './daemon_process';
 import { log } from './log';
-import { removeTree } from './mounts';
-import { deleteBridge, rulesMentioning, type BenchNetwork } from './net';
+import type { BenchNetwork } from './net';
 import { allProcesses } from './proc';
-import { removeEverything, type CriRuntime, type OverheadProcess } from './runtime';
+import { runtimeTeardown, type CriRuntime, type OverheadProcess } from './runtime';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 
@@ -76,24 +75,17 @@ export async function startKrilld(opts: KrilldOptions): Promise<CriRuntime> {
     return out;
   };
 
-  let torn: Promise<void> | undefined;
-  const teardown = (): Promise<void> => {
-    torn ??= (async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        await removeEverything('krilld', client).catch((err: Error) => log(`krilld: removing pods failed: ${err.message}`));
-      }
-      client.close();
-      await daemon.stop();
+  const teardown = runtimeTeardown({
+    name: 'krilld',
+    client,
+    daemon,
+    network,
+    dir,
+    afterStop: async () => {
       const leftConmons = overhead().filter((p) => p.kind === 'conmon');
       if (leftConmons.length > 0) log(`krilld: WARNING ${leftConmons.length} conmon processes outlived their containers`);
-      await deleteBridge(network.bridge);
-      const rules = await rulesMentioning(network);
-      if (rules.length > 0) log(`krilld: WARNING iptables rules left for ${network.subnet}:\n  ${rules.join('\n  ')}`);
-      const leaked = await removeTree(dir);
-      if (leaked.length > 0) log(`krilld: WARNING left mounts (unmounted now): ${leaked.join(', ')}`);
-    })();
-    return torn;
-  };
+    },
+  });
   opts.cleanup.add('stop krilld and remove its pods', teardown);
 
   return {

@@ -2,8 +2,10 @@
 // the processes its memory is counted over, and a teardown that removes
 // everything it created.
 import type { CriClient } from '../../pkg/criclient/client';
-import { connectCri } from '../../pkg/criclient/client';
+import type { DaemonProcess } from './daemon_process';
 import { log } from './log';
+import { removeTree } from './mounts';
+import { deleteBridge, rulesMentioning, type BenchNetwork } from './net';
 
 export type RuntimeName = 'krill' | 'containerd';
 
@@ -34,10 +36,6 @@ export interface CriRuntime {
   teardown(): Promise<void>;
 }
 
-export function connect(endpoint: string): CriClient {
-  return connectCri(endpoint);
-}
-
 /** Stops and removes every container and pod the runtime knows (the bench made them all). */
 export async function removeEverything(name: string, client: CriClient): Promise<void> {
   const { containers } = await client.runtime.listContainers({ filter: undefined });
@@ -51,4 +49,41 @@ export async function removeEverything(name: string, client: CriClient): Promise
     await client.runtime.removePodSandbox({ podSandboxId: p.id }).catch((err: Error) => log(`${name}: RemovePodSandbox ${p.id}: ${err.message}`));
   }
   if (containers.length + items.length > 0) log(`${name}: removed ${items.length} leftover pods and ${containers.length} containers`);
+}
+
+export interface TeardownParts {
+  /** "krilld" or "containerd", for the log. */
+  name: string;
+  client: CriClient;
+  daemon: DaemonProcess;
+  network: BenchNetwork;
+  /** The runtime's directory, deleted last. */
+  dir: string;
+  /** Checks (and ends) the runtime's own helpers once the daemon has stopped. */
+  afterStop(): Promise<void>;
+}
+
+/**
+ * The teardown both runtimes share, runnable any number of times: remove the
+ * pods the bench made, stop the daemon, then report (and clean) whatever it
+ * left behind: helpers, the bridge, iptables rules, mounts.
+ */
+export function runtimeTeardown(t: TeardownParts): () => Promise<void> {
+  let torn: Promise<void> | undefined;
+  return () => {
+    torn ??= (async () => {
+      if (t.daemon.child.exitCode === null && t.daemon.child.signalCode === null) {
+        await removeEverything(t.name, t.client).catch((err: Error) => log(`${t.name}: removing pods failed: ${err.message}`));
+      }
+      t.client.close();
+      await t.daemon.stop();
+      await t.afterStop();
+      await deleteBridge(t.network.bridge);
+      const rules = await rulesMentioning(t.network);
+      if (rules.length > 0) log(`${t.name}: WARNING iptables rules left for ${t.network.subnet}:\n  ${rules.join('\n  ')}`);
+      const leaked = await removeTree(t.dir);
+      if (leaked.length > 0) log(`${t.name}: WARNING left mounts (unmounted now): ${leaked.join(', ')}`);
+    })();
+    return torn;
+  };
 }
