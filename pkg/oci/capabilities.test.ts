@@ -1,5 +1,5 @@
 import { LinuxContainerSecurityContext, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import {
   capabilitiesFromMask,
   DEFAULT_CAPABILITIES,
@@ -7,16 +7,6 @@ import {
   normalizeCapability,
   resolveCapabilities,
 } from './capabilities';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 // This test machine's root: everything but CAP_SYS_RESOURCE (bit 24).
 const HOST = capabilitiesFromMask('000001fffeffffff');

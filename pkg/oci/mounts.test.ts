@@ -1,17 +1,7 @@
 import { ContainerConfig, MountPropagation, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { buildMounts, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type HostPathInfo, type MountInput } from './mounts';
 import type { NamespaceResult } from './namespaces';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const podNs: NamespaceResult = { namespaces: [], hostNetwork: false, hostIpc: false, hostUts: false, hostPid: false, userNamespace: false };
 

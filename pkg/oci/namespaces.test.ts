@@ -1,16 +1,6 @@
 import { LinuxContainerSecurityContext, LinuxSandboxSecurityContext, NamespaceMode, UserNamespace, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { resolveNamespaces, validateUserNamespace, type NamespaceInput } from './namespaces';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const { POD, CONTAINER, NODE, TARGET } = NamespaceMode;
 const pod = { network: '/run/krill/ns/net/p1', ipc: '/run/krill/ns/ipc/p1', uts: '/run/krill/ns/uts/p1', pid: '/proc/42/ns/pid', user: '/run/krill/ns/user/p1' };

@@ -1,17 +1,7 @@
 import { KeyValue } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import type { ImageConfig } from './image_config';
 import { DEFAULT_PATH_ENV, processArgs, processCwd, processEnv } from './process';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const image: ImageConfig = { Entrypoint: ['/entry', '-e'], Cmd: ['cmd', '-c'] };
 

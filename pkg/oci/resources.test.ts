@@ -1,16 +1,6 @@
 import { LinuxContainerResources, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { buildResources, type ResourceInput } from './resources';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const F = 'config.linux.resources';
 const base: Omit<ResourceInput, 'resources'> = {

@@ -1,19 +1,9 @@
 import { LinuxContainerSecurityContext, SecurityProfile_ProfileType, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { DEFAULT_CAPABILITIES, KNOWN_CAPABILITIES } from './capabilities';
 import type { Seccomp } from './runtime_spec';
 import { compileSeccompProfile, parseSeccompProfile, resolveSeccomp, seccompChoice, type SeccompInput } from './seccomp';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp_default';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const x64 = { arch: 'x64', capabilities: DEFAULT_CAPABILITIES, kernelVersion: '6.1.0-18-amd64' };
 const allowed = (s: Seccomp): string[] => s.syscalls!.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r) => r.names);

@@ -1,16 +1,6 @@
 import { LinuxContainerSecurityContext, SecurityProfile_ProfileType, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { resolveAppArmor } from './security';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const sc = (p: DeepPartial<LinuxContainerSecurityContext>) => LinuxContainerSecurityContext.fromPartial(p);
 const { RuntimeDefault, Unconfined, Localhost } = SecurityProfile_ProfileType;

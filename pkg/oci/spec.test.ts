@@ -5,20 +5,10 @@ import {
   SecurityProfile_ProfileType,
   type DeepPartial,
 } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { capabilitiesFromMask } from './capabilities';
 import { DEFAULT_MASKED_PATHS } from './mounts';
 import { buildContainerSpec, specRequirements, type ContainerSpecInput } from './spec';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const ID = 'c0ffee'.padEnd(64, '0');
 const POD_ID = 'feed'.padEnd(64, '1');

@@ -1,16 +1,6 @@
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import type { NamespaceResult } from './namespaces';
 import { buildSysctls, normalizeSysctlName } from './sysctl';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const own: NamespaceResult = { namespaces: [], hostNetwork: false, hostIpc: false, hostUts: false, hostPid: false, userNamespace: false };
 const host: NamespaceResult = { ...own, hostNetwork: true, hostIpc: true, hostUts: true };

@@ -1,16 +1,6 @@
 import { LinuxContainerSecurityContext, SupplementalGroupsPolicy, type DeepPartial } from '../../api/runtime/v1/api';
-import { KrillError } from '../errors/errors';
+import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { parseGroup, parsePasswd, resolveUser, type UserInput } from './user';
-
-const invalid = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KrillError && err.code === 'InvalidArgument') return err.message;
-    throw err;
-  }
-  throw new Error('expected an InvalidArgument error');
-};
 
 const PASSWD = [
   'root:x:0:0:root:/root:/bin/sh',
