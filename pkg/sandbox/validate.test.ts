@@ -1,4 +1,4 @@
-import { NamespaceMode, Protocol, type PodSandboxConfig, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
+import { LinuxPodSandboxConfig, NamespaceMode, PodSandboxConfig, Protocol, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import { KrillError } from '../errors/errors';
 import { checkSysctl, sysctlNamespace, sysctlProcPath } from './sysctl';
 import { podKey, validateRunRequest, type ValidationContext } from './validate';
@@ -15,48 +15,21 @@ const ctx: ValidationContext = {
 function request(config: Partial<PodSandboxConfig> = {}, runtimeHandler = ''): RunPodSandboxRequest {
   return {
     runtimeHandler,
-    config: {
-      metadata: { name: 'web', namespace: 'default', uid: 'uid-1', attempt: 2 },
-      hostname: 'web-0',
-      logDirectory: '',
-      dnsConfig: undefined,
-      portMappings: [],
-      labels: {},
-      annotations: {},
-      linux: undefined,
-      windows: undefined,
-      ...config,
-    },
+    config: { ...PodSandboxConfig.fromPartial({ metadata: { name: 'web', namespace: 'default', uid: 'uid-1', attempt: 2 }, hostname: 'web-0' }), ...config },
   };
 }
 
 function nsOptions(over: Partial<{ network: NamespaceMode; pid: NamespaceMode; ipc: NamespaceMode }>, userns?: { mode: NamespaceMode }): PodSandboxConfig['linux'] {
-  return {
-    cgroupParent: '',
-    sysctls: {},
-    overhead: undefined,
-    resources: undefined,
+  const ids = [{ hostId: 100000, containerId: 0, length: 65536 }];
+  return LinuxPodSandboxConfig.fromPartial({
     securityContext: {
       namespaceOptions: {
-        network: NamespaceMode.POD,
         pid: NamespaceMode.CONTAINER,
-        ipc: NamespaceMode.POD,
-        targetId: '',
-        usernsOptions: userns ? { mode: userns.mode, uids: [{ hostId: 100000, containerId: 0, length: 65536 }], gids: [{ hostId: 100000, containerId: 0, length: 65536 }] } : undefined,
+        usernsOptions: userns ? { mode: userns.mode, uids: ids, gids: ids } : undefined,
         ...over,
       },
-      selinuxOptions: undefined,
-      runAsUser: undefined,
-      runAsGroup: undefined,
-      readonlyRootfs: false,
-      supplementalGroups: [],
-      supplementalGroupsPolicy: 0,
-      privileged: false,
-      seccomp: undefined,
-      apparmor: undefined,
-      seccompProfilePath: '',
     },
-  };
+  });
 }
 
 function refusal(req: RunPodSandboxRequest): string {

@@ -3,7 +3,7 @@
 // inside a pod's pinned network namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { NamespaceMode, type PodSandboxConfig, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
+import { NamespaceMode, PodSandboxConfig, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import type { CriClient } from '../../pkg/criclient/client';
 import { testCgroupParent } from './paths';
 
@@ -23,42 +23,22 @@ export interface PodOptions {
 /** A pod config like kubelet's, under this run's cgroup parent. */
 export function podConfig(opts: PodOptions = {}, extra: Partial<PodSandboxConfig> = {}): PodSandboxConfig {
   const name = opts.name ?? uniqueName('pod');
-  return {
-    metadata: { name, namespace: 'krill-test', uid: `uid-${name}`, attempt: 0 },
+  const base = PodSandboxConfig.fromPartial({
+    metadata: { name, namespace: 'krill-test', uid: `uid-${name}` },
     hostname: name,
-    logDirectory: '',
-    dnsConfig: undefined,
-    portMappings: [],
     labels: { 'krill.test/name': name },
-    annotations: {},
     linux: {
       cgroupParent: opts.cgroupParent ?? testCgroupParent(name),
-      sysctls: {},
-      overhead: undefined,
-      resources: undefined,
       securityContext: {
         namespaceOptions: {
           network: opts.hostNetwork ? NamespaceMode.NODE : NamespaceMode.POD,
           pid: opts.sharePid ? NamespaceMode.POD : NamespaceMode.CONTAINER,
           ipc: opts.hostIpc ? NamespaceMode.NODE : NamespaceMode.POD,
-          targetId: '',
-          usernsOptions: undefined,
         },
-        selinuxOptions: undefined,
-        runAsUser: undefined,
-        runAsGroup: undefined,
-        readonlyRootfs: false,
-        supplementalGroups: [],
-        supplementalGroupsPolicy: 0,
-        privileged: false,
-        seccomp: undefined,
-        apparmor: undefined,
-        seccompProfilePath: '',
       },
     },
-    windows: undefined,
-    ...extra,
-  };
+  });
+  return { ...base, ...extra };
 }
 
 export function runRequest(config: PodSandboxConfig, runtimeHandler = ''): RunPodSandboxRequest {
