@@ -24,8 +24,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-
-
   readonly imagePullsTotal = new Counter({
     name: 'krill_image_pulls_total',
     help: 'Image pulls by result (success, failure).',
