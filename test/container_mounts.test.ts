@@ -9,7 +9,7 @@ import { MountPropagation, type Mount } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { testImage } from './harness/containers';
 import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
-import { mountsUnder } from '../pkg/util/mountinfo';
+import { mountsUnder } from '../pkg/storage/mount';
 import { testBaseDir } from './harness/paths';
 
 const BUSYBOX = testImage('layered');

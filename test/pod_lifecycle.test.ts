@@ -9,7 +9,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { PodSandboxState, Protocol, type PodSandboxFilter } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { startKrilld, type Krilld } from './harness/krilld';
-import { readMountPointsSync } from '../pkg/util/mountinfo';
+import { readMountPointsSync } from '../pkg/storage/mount';
 import { testCgroupParent } from './harness/paths';
 import { podConfig, podInfo, runInNetns, runRequest, uniqueName, removeAllPods } from './harness/pods';
 

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { PodSandboxState } from '../api/runtime/v1/api';
 import { startKrilld, type Krilld } from './harness/krilld';
-import { readMountPointsSync } from '../pkg/util/mountinfo';
+import { readMountPointsSync } from '../pkg/storage/mount';
 import { testBaseDir } from './harness/paths';
 import { podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
 

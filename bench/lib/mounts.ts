@@ -2,7 +2,7 @@
 // delete what the mount shows).
 import { rm } from 'node:fs/promises';
 import { run } from '../../pkg/util/exec';
-import { mountsUnder } from '../../pkg/util/mountinfo';
+import { mountsUnder } from '../../pkg/storage/mount';
 
 /**
  * Unmounts whatever is still mounted under `dir` (deepest first), then deletes

@@ -13,7 +13,7 @@ import { startContainerd } from './containerd';
 import { REPO_ROOT, startKrilld } from './krilld';
 import { log } from './log';
 import { describeMachine, machineLines, type Machine } from './machine';
-import { mountsUnder } from '../../pkg/util/mountinfo';
+import { mountsUnder } from '../../pkg/storage/mount';
 import { pickNetwork, type BenchNetwork } from './net';
 import { allProcesses } from './proc';
 import type { CriRuntime } from './runtime';

@@ -14,8 +14,9 @@ import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
-import { mountsUnder, readMountPoints } from '../util/mountinfo';
 import { Undo } from '../util/undo';
+import { readMountPoints } from '../storage/mount';
+import { pointsUnder } from '../util/mountinfo';
 import { nowNs } from './clock';
 import { hostnameContent, hostsContent, resolvConfContent } from './files';
 import type { InfraRunner } from './infra';
@@ -92,7 +93,7 @@ export class SandboxManager {
 
   /** Drops the namespace directory's own mount when no pod needs it any more. */
   async close(): Promise<void> {
-    const inUse = mountsUnder(this.nsRoot, await readMountPoints()).some((m) => m !== this.nsRoot);
+    const inUse = pointsUnder(await readMountPoints(), this.nsRoot).some((m) => m !== this.nsRoot);
     if (!inUse) await unmountAll([this.nsRoot]).catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount the namespace directory'));
   }
 

@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runChecked } from '../util/exec';
-import { readMountPoints } from '../util/mountinfo';
+import { readMountPoints } from '../storage/mount';
 
 const MOUNT_TIMEOUT_MS = 30_000;
 

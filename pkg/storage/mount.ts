@@ -1,7 +1,26 @@
 // Mounting and unmounting with util-linux, and reading the mount table.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { KrillError } from '../errors/errors';
 import { run } from '../util/exec';
-import { readMountPoints } from '../util/mountinfo';
+import { mountPointsIn, pointsUnder } from '../util/mountinfo';
+
+const MOUNTINFO = '/proc/self/mountinfo';
+
+/** Mount points of this process's mount namespace. */
+export async function readMountPoints(): Promise<string[]> {
+  return mountPointsIn(await readFile(MOUNTINFO, 'utf8'));
+}
+
+/** readMountPoints for synchronous callers (test teardown, benchmark cleanup). */
+export function readMountPointsSync(): string[] {
+  return mountPointsIn(readFileSync(MOUNTINFO, 'utf8'));
+}
+
+/** `dir` and every mount point below it, as mounted now. */
+export function mountsUnder(dir: string): string[] {
+  return pointsUnder(readMountPointsSync(), dir);
+}
 
 export interface MountOptions {
   type: string;

@@ -1,4 +1,4 @@
-import { mountPointsIn, mountsUnder, unescapeMountPath } from './mountinfo';
+import { mountPointsIn, pointsUnder, unescapeMountPath } from './mountinfo';
 
 const TABLE = [
   '22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda1 rw',
@@ -17,9 +17,9 @@ test('mount points come from field 5, in table order', () => {
   expect(mountPointsIn(TABLE)).toEqual(['/', '/tmp/with space', '/tmp/krill', '/tmp/krill/ns/net', '/tmp/krill-other']);
 });
 
-test('mountsUnder takes the dir and what is below it, not a sibling sharing its prefix', () => {
+test('pointsUnder takes the dir and what is below it, not a sibling sharing its prefix', () => {
   const points = mountPointsIn(TABLE);
-  expect(mountsUnder('/tmp/krill', points)).toEqual(['/tmp/krill', '/tmp/krill/ns/net']);
-  expect(mountsUnder('/tmp/krill/', points)).toEqual(['/tmp/krill/ns/net']);
-  expect(mountsUnder('/nowhere', points)).toEqual([]);
+  expect(pointsUnder(points, '/tmp/krill')).toEqual(['/tmp/krill', '/tmp/krill/ns/net']);
+  expect(pointsUnder(points, '/tmp/krill/')).toEqual(['/tmp/krill/ns/net']);
+  expect(pointsUnder(points, '/nowhere')).toEqual([]);
 });

@@ -4,7 +4,7 @@
 // must never walk into a mount.
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountsUnder } from '../../pkg/util/mountinfo';
+import { mountsUnder } from '../../pkg/storage/mount';
 import { TEST_BASE_ROOT } from './paths';
 
 export default function globalTeardown(): void {

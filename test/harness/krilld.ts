@@ -6,7 +6,7 @@ import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync, r
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '../../pkg/criclient/client';
-import { mountsUnder } from '../../pkg/util/mountinfo';
+import { mountsUnder } from '../../pkg/storage/mount';
 import { REPO_ROOT, testBaseDir, testCgroupParent } from './paths';
 
 export interface KrilldOptions {

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMountPointsSync } from '../../pkg/util/mountinfo';
+import { readMountPointsSync } from '../../pkg/storage/mount';
 import { testRunTag } from './krilld';
 import { TEST_BASE_ROOT } from './paths';
 
