@@ -114,6 +114,20 @@ describe('spawn server', () => {
     expect(child.stdin).toBeNull();
   });
 
+  it("children keep the server's umask (krilld's 077) unless they are the container runtime (022)", async () => {
+    const previous = process.umask(0o077);
+    const strict = await SpawnServer.start({ binary: BINARY });
+    process.umask(previous);
+    try {
+      const umask = async (runtimeUmask: boolean) =>
+        (await outcome(strict.spawn('sh', ['-c', 'umask'], { stdio: ['ignore', 'pipe', 'pipe'], runtimeUmask }))).stdout.toString().trim();
+      expect(await umask(false)).toBe('0077');
+      expect(await umask(true)).toBe('0022');
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it("looks a bare name up in the child's PATH; a missing file or cwd is ENOENT, like child_process", async () => {
     writeFileSync(join(dir, 'mytool'), '#!/bin/sh\necho mytool ran\n');
     chmodSync(join(dir, 'mytool'), 0o755);

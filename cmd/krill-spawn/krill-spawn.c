@@ -16,7 +16,7 @@
  * `id` names a child (chosen by krilld). Integers are big-endian.
  *
  * Requests:
- *   SPAWN        u32 flags (1: setsid) | u32 n | n x u8 mode (0 /dev/null,
+ *   SPAWN        u32 flags (1: setsid, 2: umask 022) | u32 n | n x u8 mode (0 /dev/null,
  *                1 output pipe, 2 input pipe), the child's fds 0..n-1 |
  *                u32 argc | u32 envc | file\0 cwd\0 argv[0]\0 ... env[0]\0 ...
  *                (an empty cwd keeps ours; a file without a slash is looked
@@ -67,6 +67,12 @@ enum { MSG_SPAWNED = 0x81, MSG_SPAWN_ERROR, MSG_DATA, MSG_EOF, MSG_ACK, MSG_INPU
 enum { MODE_NULL = 0, MODE_OUTPUT = 1, MODE_INPUT = 2 };
 
 #define SPAWN_SETSID 1u
+/*
+ * Children inherit krilld's umask 077, but for the container runtime (conmon,
+ * runc, crun), which makes files inside containers (mount points, device
+ * nodes) that must have their usual modes there.
+ */
+#define SPAWN_UMASK_022 2u
 #define KILL_GROUP 1u
 #define HEADER 9 /* length + type + id */
 #define MAX_FRAME (16u << 20)
@@ -394,6 +400,7 @@ struct plan {
 	const char *path, *cwd;
 	char **argv, **env; /* argv[-1] is a free slot: /bin/sh's argv when the file is a script without #! */
 	int setsid;
+	int umask022;
 	uint32_t count;       /* fds 0..count-1 are set */
 	const int *source;    /* per child fd: our fd to install there (above count, so none is clobbered) */
 	volatile int err;     /* set by the child when it fails; the memory is shared until exec */
@@ -405,6 +412,8 @@ static void __attribute__((noreturn)) child_exec(struct plan *pl)
 {
 	if (pl->setsid && setsid() < 0)
 		goto fail;
+	if (pl->umask022)
+		umask(022);
 	if (*pl->cwd && chdir(pl->cwd) < 0)
 		goto fail;
 	for (uint32_t fd = 0; fd < pl->count; fd++)
@@ -510,7 +519,7 @@ static int spawn_child(uint32_t id, const char *payload, size_t len)
 	pid_t pid = -1;
 	if (err == 0) {
 		struct plan pl = {.path = path, .cwd = strs[1], .argv = strs + 2, .env = strs + 3 + argc,
-				  .setsid = (flags & SPAWN_SETSID) != 0, .count = count, .source = source, .err = 0};
+				  .setsid = (flags & SPAWN_SETSID) != 0, .umask022 = (flags & SPAWN_UMASK_022) != 0, .count = count, .source = source, .err = 0};
 		/* vfork: the parent waits, without copying its page tables, until the child has exec'd or failed. */
 		pid = start(&pl);
 		if (pid < 0) {

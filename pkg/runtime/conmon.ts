@@ -91,6 +91,7 @@ export async function createWithConmon(cfg: ConmonConfig, req: CreateRequest): P
   const child = spawn(cfg.binary, conmonArgs(cfg, req), {
     cwd: req.bundle,
     detached: true,
+    runtimeUmask: true,
     stdio: ['ignore', 'ignore', 'pipe', 'output', 'input'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
   });

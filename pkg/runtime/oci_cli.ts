@@ -38,7 +38,7 @@ export function globalArgs(h: HandlerSpec): string[] {
 }
 
 async function call(h: HandlerSpec, verb: string, args: string[], input?: string): Promise<RunResult> {
-  const result = await run(h.binary, [...globalArgs(h), verb, ...args], { timeoutMs: CALL_TIMEOUT_MS, input });
+  const result = await run(h.binary, [...globalArgs(h), verb, ...args], { timeoutMs: CALL_TIMEOUT_MS, input, runtimeUmask: true });
   if (result.code !== 0) throw new RuntimeCommandError(h.name, verb, result);
   return result;
 }

@@ -11,6 +11,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Cap on bytes kept of each of stdout and stderr (default 16 MiB). */
   maxOutputBytes?: number;
+  /** umask 022 instead of krilld's 077 (see SpawnOptions.runtimeUmask). */
+  runtimeUmask?: boolean;
 }
 
 export interface RunResult {
@@ -36,7 +38,7 @@ export class CommandError extends Error {
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const max = opts.maxOutputBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], runtimeUmask: opts.runtimeUmask });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;

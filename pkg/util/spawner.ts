@@ -29,6 +29,12 @@ export interface SpawnOptions {
   cwd?: string;
   /** A new session and process group (setsid), as child_process's `detached`. */
   detached?: boolean;
+  /**
+   * umask 022 instead of krilld's 077: for the container runtime (conmon,
+   * runc, crun), which makes mount points and device nodes inside containers.
+   * (Without the spawn server, as in unit tests, children keep the process's umask.)
+   */
+  runtimeUmask?: boolean;
   /** The child's fds 0..n-1 (default: three pipes). */
   stdio?: readonly StdioMode[];
 }
@@ -424,6 +430,7 @@ class Connection {
       argv,
       env: envList(opts.env ?? process.env),
       setsid: opts.detached === true,
+      umask022: opts.runtimeUmask === true,
       fds: modes,
     });
     const child = new ServerChild(this, id, file, argv, modes);

@@ -17,6 +17,7 @@ const spawnReq: SpawnRequest = {
   argv: ['sh', '-c', 'echo "$X"', ''],
   env: ['X=ünïcode', 'EMPTY='],
   setsid: true,
+  umask022: true,
   fds: [FD_MODE.input, FD_MODE.output, FD_MODE.null, FD_MODE.output, FD_MODE.input],
 };
 

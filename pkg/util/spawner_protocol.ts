@@ -7,6 +7,8 @@ export const REQ = { spawn: 1, input: 2, closeInput: 3, closeOutput: 4, pause: 5
 export const MSG = { spawned: 0x81, spawnError: 0x82, data: 0x83, eof: 0x84, ack: 0x85, inputError: 0x86, exit: 0x87 } as const;
 export const FD_MODE = { null: 0, output: 1, input: 2 } as const;
 export const SPAWN_SETSID = 1;
+/** The child runs with umask 022 instead of krilld's 077 (the container runtime). */
+export const SPAWN_UMASK_022 = 2;
 export const KILL_GROUP = 1;
 
 /** Frame header: length, type and id. */
@@ -23,6 +25,8 @@ export interface SpawnRequest {
   argv: readonly string[];
   env: readonly string[];
   setsid: boolean;
+  /** umask 022 instead of the server's own. */
+  umask022: boolean;
   /** The child's fds 0..n-1. */
   fds: readonly FdMode[];
 }
@@ -66,7 +70,7 @@ export function encodeSpawn(id: number, req: SpawnRequest): Buffer {
   if (HEADER_BYTES - 4 + bytes > MAX_FRAME_BYTES) throw new RangeError(`spawn request of ${bytes} bytes is too large`);
   const b = header(REQ.spawn, id, bytes);
   let o = HEADER_BYTES;
-  o = b.writeUInt32BE(req.setsid ? SPAWN_SETSID : 0, o);
+  o = b.writeUInt32BE((req.setsid ? SPAWN_SETSID : 0) | (req.umask022 ? SPAWN_UMASK_022 : 0), o);
   o = b.writeUInt32BE(req.fds.length, o);
   for (const m of req.fds) o = b.writeUInt8(m, o);
   o = b.writeUInt32BE(req.argv.length, o);
@@ -95,7 +99,7 @@ export function decodeSpawn(payload: Buffer): SpawnRequest {
     o = nul + 1;
   }
   if (strings.length !== 2 + argc + envc) throw new Error(`expected ${2 + argc + envc} strings, found ${strings.length}`);
-  return { file: strings[0]!, cwd: strings[1]!, argv: strings.slice(2, 2 + argc), env: strings.slice(2 + argc), setsid: (flags & SPAWN_SETSID) !== 0, fds };
+  return { file: strings[0]!, cwd: strings[1]!, argv: strings.slice(2, 2 + argc), env: strings.slice(2 + argc), setsid: (flags & SPAWN_SETSID) !== 0, umask022: (flags & SPAWN_UMASK_022) !== 0, fds };
 }
 
 /** The payload's i-th 32-bit integer, signed. */
