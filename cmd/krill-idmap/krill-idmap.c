@@ -3,7 +3,7 @@
  *
  *   krill-idmap USERNS SOURCE TARGET
  *
- * Mounts a clone of SOURCE at TARGET with the ID mapping of the user
+ * Mounts a read-only clone of SOURCE at TARGET with the ID mapping of the user
  * namespace at USERNS (a /proc/<pid>/ns/user or a pinned namespace file):
  * a file owned by uid N on disk is seen as owned by the host uid that N maps
  * to in that namespace. A user-namespaced pod's containers get their root
@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "krill-idmap: open_tree %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (__u64)userns};
+	/* Read-only: a layer is shared by every container of its images, and overlay only reads lower layers. */
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, .userns_fd = (__u64)userns};
 	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		fprintf(stderr, "krill-idmap: id-mapping %s: %s\n", argv[2], strerror(errno));
 		return 1;

@@ -1,6 +1,6 @@
 // Wiring: builds the store and the managers from the config, registers the
 // CRI handlers, serves the socket and shuts down cleanly on SIGTERM/SIGINT.
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeCondition, RuntimeHandler } from '../../api/runtime/v1/api';
 import type { LoadedConfig } from '../../pkg/config/load';
@@ -24,10 +24,12 @@ import { statusHandler, type ConditionSource } from '../../pkg/server/status';
 import { versionHandler } from '../../pkg/server/version';
 import { Store } from '../../pkg/store/db';
 import { SpawnServer, useSpawnServer } from '../../pkg/util/spawner';
+import { prepareLayout } from '../../pkg/storage/layout';
 import { helperBinary } from '../../pkg/version/install';
 import { KRILL_VERSION } from '../../pkg/version/version';
 
 const SHUTDOWN_GRACE_MS = 30_000;
+
 
 async function executable(file: string): Promise<boolean> {
   try {
@@ -85,8 +87,9 @@ export interface Daemon {
 
 export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Daemon> {
   const { config } = loaded;
-  await mkdir(config.root, { recursive: true, mode: 0o711 });
-  await mkdir(config.state, { recursive: true, mode: 0o711 });
+  // Whatever krilld makes is private unless the code says otherwise (pkg/util/modes.ts).
+  process.umask(0o077);
+  await prepareLayout(config);
   // Children start from a small spawn server, not from a fork() of krilld (pkg/util/spawner.ts).
   const spawner = await SpawnServer.start({ binary: helperBinary('krill-spawn'), log: log.child({ component: 'spawn-server' }) });
   useSpawnServer(spawner);

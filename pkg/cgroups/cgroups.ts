@@ -2,12 +2,14 @@
 // kubelet's cgroup parents into paths, creates and removes cgroup directories
 // (cgroupfs only: under systemd the slices belong to systemd), and reads usage.
 // Containers and pods both use it.
-import { mkdir, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../errors/errors';
 import { detectCgroupLayout, type CgroupLayout } from './layout';
 import { ancestorsAndSelf, containerCgroup, podCgroupPath, type CgroupDriverName, type ContainerCgroup } from './paths';
 import { readV1Stats, readV2Stats, type CgroupStats } from './stats';
+
+const CGROUP_DIR_MODE = 0o755;
 
 const BUSY_RETRIES = 10;
 const BUSY_DELAY_MS = 20;
@@ -75,6 +77,8 @@ export class Cgroups {
           try {
             await mkdir(dir);
             made = true;
+            // As runc makes them: the runtime of a user-namespaced pod reads its parents (krilld's umask is 077).
+            await chmod(dir, CGROUP_DIR_MODE);
             if (h === cpusetRoot) await inheritCpuset(dir);
             if (h === v2Root) await enableControllers(dirname(dir));
           } catch (err) {

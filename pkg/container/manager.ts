@@ -4,7 +4,7 @@
 // are reached through the narrow views it is given; it never imports their
 // managers' internals.
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { NamespaceMode, type ContainerConfig, type CreateContainerRequest, type LinuxContainerResources, type PodSandboxConfig } from '../../api/runtime/v1/api';
 import type { Cgroups } from '../cgroups/cgroups';
@@ -19,6 +19,7 @@ import type { ExecSession } from '../runtime/exec_attach';
 import type { ExecSyncResult, ExitInfo, HandlerSpec } from '../runtime/types';
 import type { FsUsage, IdMap, RootfsManager } from '../storage/rootfs';
 import { mkdirInRoot } from '../storage/in_root';
+import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
 import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
 import { InFlight } from '../util/inflight';
@@ -265,8 +266,9 @@ export class ContainerManager {
       this.opts.images.acquireLayers(id, image.chainIds);
       undo.add('release the layers', async () => this.opts.images.releaseLayers(id));
 
-      // Traversable (not listable) so that a user-namespaced runc can reach the rootfs; config.json stays private.
-      await mkdir(bundle, { recursive: true, mode: 0o711 });
+      // Private: the mounted root filesystem is below it. A user-namespaced runc pivots into it as the
+      // pod's remapped root, which gets through by its group (as containerd does).
+      await (pod.idmap ? ensureDir(bundle, 0o710, pod.idmap.rootGid) : ensureDir(bundle, PRIVATE_DIR));
       undo.add('remove the bundle', () => rm(bundle, { recursive: true, force: true }));
       const lowers = [...image.chainIds].reverse().map((c) => this.opts.images.layerDir(c));
       await this.opts.rootfs.create(id, lowers, rootfs, pod.idmap);
@@ -289,8 +291,9 @@ export class ContainerManager {
         options: { ...this.opts.specOptions, runtimeHandler: handler.name },
       });
       for (const dir of built.rootfsDirs) await mkdirInRoot(rootfs, dir);
-      for (const dir of built.hostDirs) await mkdir(dir, { recursive: true });
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(built.spec), { mode: 0o600 });
+      // Missing host directories of bind mounts, made as containerd and CRI-O make them.
+      for (const dir of built.hostDirs) await mkdirpShared(dir, 0o755);
+      await writeFileMode(join(bundle, 'config.json'), JSON.stringify(built.spec), PRIVATE_FILE);
 
       const finalMeta: ContainerMeta = {
         ...meta,

@@ -5,7 +5,8 @@
 //   start byte 1 → conmon sets up the attach socket → "ready" on the attach
 //   pipe → we connect → start byte 2 → the runtime execs → pid, later exit code
 //   on the sync pipe.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { ensureDir, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
@@ -82,9 +83,10 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
   if (req.cmd.length === 0) throw new KrillError('InvalidArgument', 'cmd must not be empty');
   const session = newId();
   const dir = join(req.scratchDir, session);
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir, PRIVATE_DIR);
   const spec = join(dir, 'process.json');
-  await writeFile(spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: req.tty }));
+  // The spec carries the container's environment (Secrets, often): root's alone.
+  await writeFileMode(spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: req.tty }), PRIVATE_FILE);
   const args = [
     '--api-version', '1', '-c', req.id, '-u', session, '-n', req.id, '-r', req.handler.binary,
     '-b', dir, '-p', join(dir, 'pid'), '-e', '--exec-attach', '--exec-process-spec', spec,
@@ -99,6 +101,7 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
 
   const child = spawn(req.conmon, args, {
     cwd: dir,
+    runtimeUmask: true,
     stdio: ['ignore', 'ignore', 'pipe', 'output', 'input', 'output'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' },
   });

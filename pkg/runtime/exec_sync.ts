@@ -9,7 +9,7 @@
 // and the cap applies as they come. A background child that keeps the pipes
 // open does not hold the call: once the exit code is in, whatever is already
 // in the pipes is read for a short while and the pipes are closed.
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KrillError } from '../errors/errors';
@@ -20,6 +20,7 @@ import { killExecCommand } from './exec_kill';
 import { CappedBuffer, EXEC_SYNC_OUTPUT_BUDGET, fitOutput } from './exec_output';
 import { globalArgs } from './oci_cli';
 import type { ExecSyncResult, HandlerSpec } from './types';
+import { PRIVATE_FILE, writeFileMode } from '../util/modes';
 
 export { EXEC_SYNC_OUTPUT_BUDGET } from './exec_output';
 
@@ -72,9 +73,10 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   if (req.cmd.length === 0) throw new KrillError('InvalidArgument', 'cmd must not be empty');
   const base = join(req.scratchDir, `exec-${newId().slice(0, 16)}`);
   const files = { spec: `${base}.json`, pid: `${base}.pid` };
-  await writeFile(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }));
+  // The spec carries the container's environment (Secrets, often): root's alone.
+  await writeFileMode(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }), PRIVATE_FILE);
   const args = [files.pid, req.handler.binary, ...globalArgs(req.handler), 'exec', '--detach', '--pid-file', files.pid, '--process', files.spec, req.id];
-  const child = spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'output'] });
+  const child = spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'output'], runtimeUmask: true });
   const stdout = child.stdout!;
   const stderr = child.stderr!;
   const out = new CappedBuffer(EXEC_SYNC_OUTPUT_BUDGET);

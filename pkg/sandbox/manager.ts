@@ -2,7 +2,7 @@
 // namespaces, shm, files, cgroup and network, its record in the state store,
 // and recovery after a restart. Containers are not its business: pkg/server
 // stops and removes them before calling stop/remove here.
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import type { Cgroups } from '../cgroups/cgroups';
@@ -14,6 +14,7 @@ import type { Store } from '../store/db';
 import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
+import { ensureDir, PRIVATE_DIR, writeFileMode } from '../util/modes';
 import { Undo } from '../util/undo';
 import { readMountPoints } from '../storage/mount';
 import { pointsUnder } from '../util/mountinfo';
@@ -32,6 +33,8 @@ import { validateRunRequest } from './validate';
 
 const HOST_HOSTS = '/etc/hosts';
 const HOST_RESOLV_CONF = '/etc/resolv.conf';
+/** hostname, hosts and resolv.conf: readable by any user of the pod's containers (their directory is private). */
+const POD_FILE_MODE = 0o644;
 
 export interface SandboxManagerOptions {
   root: string;
@@ -70,8 +73,8 @@ export class SandboxManager {
 
   /** Prepares the directories and reconciles the stored pods with what survived. */
   async init(): Promise<void> {
-    await mkdir(join(this.opts.root, 'pods'), { recursive: true, mode: 0o711 });
-    await mkdir(join(this.opts.state, 'pods'), { recursive: true, mode: 0o711 });
+    await mkdir(join(this.opts.root, 'pods'), { recursive: true });
+    await mkdir(join(this.opts.state, 'pods'), { recursive: true });
     await this.recover();
   }
 
@@ -82,7 +85,7 @@ export class SandboxManager {
    */
   private ensureNsRoot(): Promise<void> {
     this.nsRootReady ??= (async () => {
-      await mkdir(this.nsRoot, { recursive: true, mode: 0o711 });
+      await mkdir(this.nsRoot, { recursive: true });
       await ensurePrivateMount(this.nsRoot);
     })().catch((err: unknown) => {
       this.nsRootReady = undefined;
@@ -269,16 +272,16 @@ export class SandboxManager {
     const { meta } = s;
     const { paths } = meta;
     const timer = new StepTimer();
-    await mkdir(paths.dir, { recursive: true, mode: 0o711 });
+    await ensureDir(paths.dir, PRIVATE_DIR);
     undo.add('delete the pod directory', () => rm(paths.dir, { recursive: true, force: true }));
-    await mkdir(paths.runDir, { recursive: true, mode: 0o711 });
+    await ensureDir(paths.runDir, PRIVATE_DIR);
     undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
     await this.podCgroups.ensure(meta.cgroupPath);
     undo.add('release the pod cgroup', () => this.podCgroups.release(s, this.store.all()));
     await this.ensureNsRoot();
     timer.lap('dirs_cgroup');
 
-    if (spec.modes.ipc === 'pod') await mkdir(paths.shm, { mode: 0o755 });
+    if (spec.modes.ipc === 'pod') await mkdir(paths.shm);
     await pinNamespaces({
       dir: paths.nsDir,
       net: spec.modes.network === 'pod',
@@ -327,12 +330,13 @@ export class SandboxManager {
     if (failed) throw failed.reason;
     timer.lap('network_and_infra');
 
+    // Bind-mounted into every container of the pod, whichever user it runs as.
     await Promise.all([
-      writeFile(paths.hostname, hostnameContent(meta.hostname), { mode: 0o644 }),
+      writeFileMode(paths.hostname, hostnameContent(meta.hostname), POD_FILE_MODE),
       meta.namespaces.network
-        ? writeFile(paths.hosts, hostsContent(meta.hostname, status.ips), { mode: 0o644 })
+        ? writeFileMode(paths.hosts, hostsContent(meta.hostname, status.ips), POD_FILE_MODE)
         : copyHostFile(HOST_HOSTS, paths.hosts, hostsContent(meta.hostname, [])),
-      spec.dns ? writeFile(paths.resolvConf, resolvConfContent(spec.dns), { mode: 0o644 }) : copyHostFile(HOST_RESOLV_CONF, paths.resolvConf, ''),
+      spec.dns ? writeFileMode(paths.resolvConf, resolvConfContent(spec.dns), POD_FILE_MODE) : copyHostFile(HOST_RESOLV_CONF, paths.resolvConf, ''),
     ]);
     this.store.setStatus(s.id, status);
     log.debug({ ms: timer.done() }, 'pod sandbox created');
@@ -413,9 +417,10 @@ const FAILED_CREATE = 'RunPodSandbox failed';
 async function copyHostFile(from: string, to: string, fallback: string): Promise<void> {
   try {
     await copyFile(from, to);
+    await chmod(to, POD_FILE_MODE);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    await writeFile(to, fallback, { mode: 0o644 });
+    await writeFileMode(to, fallback, POD_FILE_MODE);
   }
 }
 

@@ -64,11 +64,11 @@ function nsPaths(dir: string, kinds: readonly Kind[]): SandboxNamespaces {
 export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces> {
   const kinds = KINDS.filter((k) => (k === 'user' ? req.userns !== undefined : req[k]));
   if (kinds.length === 0) return {};
-  await mkdir(req.dir, { recursive: true, mode: 0o711 });
+  await mkdir(req.dir, { recursive: true, mode: 0o700 });
   const scriptArgs = [req.hostname, req.shm?.path ?? '', req.shm ? shmOptions(req.shm.sizeBytes) : ''];
   try {
     // unshare bind-mounts onto existing files only.
-    for (const k of kinds) await writeFile(join(req.dir, k), '', { mode: 0o444 });
+    for (const k of kinds) await writeFile(join(req.dir, k), '', { mode: 0o400 });
     const flags = kinds.map((k) => `${FLAG[k]}=${join(req.dir, k)}`);
     if (req.userns) {
       await unshareWithMappings(req.dir, kinds, req.userns);

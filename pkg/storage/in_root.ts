@@ -3,9 +3,10 @@
 // leads above the root. Used before the container runs (reading its
 // /etc/passwd, creating its working directory), when the tree is Krill's to
 // trust only as far as this resolution goes.
-import { lstat, mkdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, KrillError } from '../errors/errors';
+import { mkdirpShared } from '../util/modes';
 
 const MAX_LINKS = 255;
 
@@ -83,7 +84,7 @@ export async function mkdirInRoot(root: string, path: string, mode = 0o755): Pro
     host = await resolveInRoot(root, current);
     try {
       // A symlink may lead to several missing components at once: they hold no links yet.
-      await mkdir(host, { mode, recursive: true });
+      await mkdirpShared(host, mode);
     } catch (err) {
       if (!isErrno(err, 'EEXIST') && !isErrno(err, 'ENOTDIR')) throw err;
     }
@@ -92,3 +93,4 @@ export async function mkdirInRoot(root: string, path: string, mode = 0o755): Pro
   }
   return host;
 }
+

@@ -13,7 +13,7 @@
 // and pulls in progress (in-memory leases, which a crash drops with the pull).
 import { Leases } from '../util/leases';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KrillError } from '../errors/errors';
 import type { Logger } from '../log/logger';
@@ -142,7 +142,9 @@ export class LayerStore {
   async prepare(chainId: string): Promise<PreparedLayer> {
     const hex = hexOf(chainId);
     const tmp = join(this.dir, `tmp-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
-    await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
+    // The layer's root: 0755 unless the layer says otherwise (a layer without a "./" entry).
+    await mkdir(join(tmp, 'diff'), { recursive: true });
+    await chmod(join(tmp, 'diff'), 0o755);
     let done = false;
     return {
       dir: join(tmp, 'diff'),

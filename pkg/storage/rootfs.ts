@@ -1,9 +1,10 @@
 // A container's root filesystem: an overlay of its image's layers (read-only,
 // shared) and an upper directory of its own, mounted in its bundle.
-import { chown, lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, KrillError } from '../errors/errors';
 import { runChecked } from '../util/exec';
+import { ensureDir, PRIVATE_DIR } from '../util/modes';
 import { mount, unmount } from './mount';
 import { overlayOptions, shortLinkName } from './overlay';
 
@@ -61,7 +62,11 @@ export class RootfsManager {
     const work = join(base, 'work');
     try {
       await mkdir(this.linksDir(), { recursive: true });
-      await Promise.all([mkdir(upper, { recursive: true, mode: 0o755 }), mkdir(work, { recursive: true, mode: 0o700 }), mkdir(target, { recursive: true })]);
+      // <fsDir>/<id> is private: a host user must never reach a file a container wrote (a setuid binary, say).
+      await ensureDir(base, PRIVATE_DIR);
+      await Promise.all([mkdir(upper), mkdir(work), mkdir(target, { recursive: true })]);
+      // The upper directory is the container's "/": its mode is what the container sees.
+      await chmod(upper, 0o755);
       let lowers = lowerDirs;
       if (lowers.length === 0) {
         lowers = [join(base, 'empty')];

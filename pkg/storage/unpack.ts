@@ -97,7 +97,9 @@ class LayerWriter {
       if (kind === 'dir') continue;
       if (kind === 'symlink') throw new UnsafeEntryError(entry, `path passes through the symlink ${JSON.stringify(key)} (it could lead outside the layer)`);
       if (kind !== undefined) throw new UnsafeEntryError(entry, `parent ${JSON.stringify(key)} is not a directory`);
-      await mkdir(this.abs(key), 0o755);
+      // A directory the layer implies but does not list: 0755, whatever krilld's umask.
+      await mkdir(this.abs(key));
+      await chmod(this.abs(key), 0o755);
       this.nodes.set(key, 'dir');
       this.inodes++;
     }

@@ -2,7 +2,7 @@
 // WAL with synchronous=NORMAL survives a crash of krilld (kill -9) without
 // losing a committed write; every area migrates its own tables.
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type Row = Record<string, SQLInputValue>;
@@ -26,6 +26,9 @@ export class Store {
       PRAGMA busy_timeout = 5000;
       CREATE TABLE IF NOT EXISTS schema_versions (domain TEXT PRIMARY KEY, version INTEGER NOT NULL);
     `);
+    // It holds every container's config, Secrets in environment variables included. SQLite gives the
+    // -wal and -shm files the database's own mode; an older krilld's database may be more open.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
   }
 
   /** Applies the migrations of `domain` that this database has not seen, each in its own transaction. */
