@@ -36,7 +36,7 @@ test('upper layers win, writes go to the container layer, removal cleans up', as
     writeFileSync(join(target, 'etc/b'), 'changed');
     expect(readFileSync(join(bottom, 'etc/b'), 'utf8')).toBe('bottom-b');
     expect(readFileSync(join(fs.upperDir('c1'), 'etc/b'), 'utf8')).toBe('changed');
-    const usage = await fs.usage('c1');
+    const usage = (await fs.usage('c1'))!;
     expect(usage.inodes).toBe(2n); // etc/ and etc/b copied up
     expect(usage.bytes).toBeGreaterThan(0n);
   } finally {

@@ -17,7 +17,8 @@ import type { OciRuntime } from '../runtime/runtime';
 import type { AttachIO, AttachSession } from '../runtime/attach';
 import type { ExecSession } from '../runtime/exec_attach';
 import type { ExecSyncResult, ExitInfo, HandlerSpec } from '../runtime/types';
-import type { FsUsage, IdMap, RootfsManager } from '../storage/rootfs';
+import type { IdMap, RootfsManager } from '../storage/rootfs';
+import type { MeasuredUsage } from '../storage/usage_cache';
 import { mkdirInRoot } from '../storage/in_root';
 import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
 import type { Store } from '../store/db';
@@ -98,7 +99,8 @@ export interface ContainerManagerOptions {
 export interface ContainerStatsSample {
   timestamp: bigint;
   cgroup: CgroupStats;
-  writable?: FsUsage;
+  /** The writable layer's usage as last measured (in the background). */
+  writable?: MeasuredUsage;
 }
 
 export function nowNs(): bigint {

@@ -1,17 +1,13 @@
 // A container's root filesystem: an overlay of its image's layers (read-only,
 // shared) and an upper directory of its own, mounted in its bundle.
-import { chmod, chown, lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, KrillError } from '../errors/errors';
 import { runChecked } from '../util/exec';
 import { ensureDir, PRIVATE_DIR } from '../util/modes';
 import { mount, unmount } from './mount';
 import { overlayOptions, shortLinkName } from './overlay';
-
-export interface FsUsage {
-  bytes: bigint;
-  inodes: bigint;
-}
+import { UsageCache, type MeasuredUsage } from './usage_cache';
 
 /** A user-namespaced pod's mapping: its pinned user namespace and the host IDs of its root. */
 export interface IdMap {
@@ -20,7 +16,14 @@ export interface IdMap {
   rootGid: number;
 }
 
+/** How old a writable layer's measured usage may get (kubelet polls stats every 10 s or so). */
+const USAGE_MAX_AGE_MS = 10_000;
+/** A new container's layer is small: its first stats call waits this long for its measurement. */
+const USAGE_FIRST_WAIT_MS = 200;
+
 export class RootfsManager {
+  private readonly usageCache = new UsageCache({ dirOf: (id) => this.upperDir(id), maxAgeMs: USAGE_MAX_AGE_MS, firstWaitMs: USAGE_FIRST_WAIT_MS });
+
   /**
    * `layersDir` holds the l/ directory of short links (and, by the layer
    * store's layout, the layers themselves); `fsDir` holds every container's
@@ -99,6 +102,7 @@ export class RootfsManager {
 
   /** Unmounts `target` (if mounted) and any ID-mapped layers, and deletes the container's layer. Idempotent. */
   async remove(id: string, target: string): Promise<void> {
+    this.usageCache.forget(id);
     await unmount(target);
     const base = join(this.fsDir, id);
     const views = await readdir(join(base, 'lower')).catch(() => [] as string[]);
@@ -128,35 +132,12 @@ export class RootfsManager {
     }
   }
 
-  /** Bytes (allocated blocks) and inodes used by the container's writable layer. */
-  async usage(id: string): Promise<FsUsage> {
-    const seen = new Set<bigint>();
-    let bytes = 0n;
-    let inodes = 0n;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        let st;
-        try {
-          st = await lstat(p, { bigint: true });
-        } catch {
-          continue;
-        }
-        if (!seen.has(st.ino)) {
-          seen.add(st.ino);
-          inodes++;
-          bytes += st.blocks * 512n;
-        }
-        if (e.isDirectory()) await walk(p);
-      }
-    };
-    await walk(this.upperDir(id));
-    return { bytes, inodes };
+  /**
+   * Bytes (allocated blocks) and inodes used by the container's writable
+   * layer, as last measured in the background (undefined before the first
+   * measurement is done).
+   */
+  usage(id: string): Promise<MeasuredUsage | undefined> {
+    return this.usageCache.get(id);
   }
 }
