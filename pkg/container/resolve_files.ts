@@ -8,12 +8,14 @@ import { propagationFromMountinfo } from '../oci/host_facts';
 import type { HostPathInfo } from '../oci/mounts';
 import type { SpecRequirements } from '../oci/spec';
 import { readFileInRoot } from '../storage/in_root';
+import { loadedAppArmorProfiles } from './apparmor';
 import { deviceAt, listDevices } from './host_facts';
 
 export interface ResolvedForSpec {
   hostPaths: Record<string, HostPathInfo>;
   devices: Record<string, HostDevice[]>;
   seccompProfile?: string;
+  appArmorProfiles?: Set<string>;
 }
 
 export async function resolveHostFiles(config: ContainerConfig, req: SpecRequirements): Promise<ResolvedForSpec> {
@@ -56,6 +58,7 @@ export async function resolveHostFiles(config: ContainerConfig, req: SpecRequire
       throw invalidArgument(`config.linux.security_context.seccomp: the Localhost profile ${JSON.stringify(req.seccompProfile)} cannot be read`);
     }
   }
+  if (req.appArmorProfiles) out.appArmorProfiles = await loadedAppArmorProfiles();
   return out;
 }
 

@@ -28,6 +28,21 @@ describe('a node with AppArmor', () => {
     expect(on(sc({ privileged: true }))).toBeUndefined();
     expect(on(sc({ privileged: true, apparmor: { profileType: Localhost, localhostRef: 'p' } }))).toBe('p');
   });
+  test('a Localhost profile must be loaded, when the caller says which are', () => {
+    const loaded = new Set(['my-profile']);
+    const with_ = (s: LinuxContainerSecurityContext) => resolveAppArmor({ securityContext: s, hostAppArmor: true, defaultProfile: 'krill-default', loadedProfiles: loaded });
+    expect(with_(sc({ apparmor: { profileType: Localhost, localhostRef: 'my-profile' } }))).toBe('my-profile');
+    expect(invalid(() => with_(sc({ apparmor: { profileType: Localhost, localhostRef: 'missing' } })))).toBe(
+      'config.linux.security_context.apparmor.localhost_ref "missing": no AppArmor profile "missing" is loaded on this node',
+    );
+  });
+  test('a default profile that could not be loaded refuses RuntimeDefault with the reason, not Unconfined', () => {
+    const broken = (s: LinuxContainerSecurityContext | undefined) =>
+      resolveAppArmor({ securityContext: s, hostAppArmor: true, defaultProfile: undefined, defaultProfileError: 'apparmor_parser not found' });
+    expect(() => broken(undefined)).toThrow(/RuntimeDefault AppArmor profile is not available on this node: apparmor_parser not found/);
+    expect(() => broken(sc({ apparmor: { profileType: RuntimeDefault } }))).toThrow(/not available/);
+    expect(broken(sc({ apparmor: { profileType: Unconfined } }))).toBeUndefined();
+  });
   test('bad values are refused', () => {
     expect(invalid(() => on(sc({ apparmorProfile: 'foo' })))).toMatch(/apparmor_profile "foo"/);
     expect(invalid(() => on(sc({ apparmor: { profileType: 7 as SecurityProfile_ProfileType } })))).toMatch(/apparmor\.profile_type 7/);

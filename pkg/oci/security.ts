@@ -4,7 +4,7 @@ import {
   SecurityProfile_ProfileType,
   type LinuxContainerSecurityContext,
 } from '../../api/runtime/v1/api';
-import { invalidArgument } from '../errors/errors';
+import { failedPrecondition, invalidArgument } from '../errors/errors';
 
 const SC = 'config.linux.security_context';
 
@@ -43,6 +43,15 @@ export interface AppArmorInput {
   hostAppArmor: boolean;
   /** The profile RuntimeDefault (and no request) means, loaded by the caller; undefined for none. */
   defaultProfile: string | undefined;
+  /** Why the default profile could not be loaded, on a node with AppArmor: such containers are refused. */
+  defaultProfileError?: string;
+  /** The profiles loaded on the node, when the request names one (specRequirements says so). */
+  loadedProfiles?: ReadonlySet<string>;
+}
+
+/** Whether the request names a Localhost profile: the caller then reads which profiles are loaded. */
+export function namesAppArmorProfile(sc: LinuxContainerSecurityContext | undefined): boolean {
+  return appArmorChoice(sc).type === 'Localhost';
 }
 
 /** The process's apparmorProfile, or undefined for none. */
@@ -50,8 +59,14 @@ export function resolveAppArmor(input: AppArmorInput): string | undefined {
   const choice = appArmorChoice(input.securityContext);
   if (choice.type === 'Localhost') {
     if (!input.hostAppArmor) throw invalidArgument(`${choice.field}: AppArmor is not enabled on this node`);
+    if (input.loadedProfiles && !input.loadedProfiles.has(choice.name)) {
+      throw invalidArgument(`${choice.field}: no AppArmor profile ${JSON.stringify(choice.name)} is loaded on this node`);
+    }
     return choice.name;
   }
   if (!input.hostAppArmor || choice.type === 'Unconfined' || input.securityContext?.privileged) return undefined;
+  if (input.defaultProfile === undefined && input.defaultProfileError !== undefined) {
+    throw failedPrecondition(`the RuntimeDefault AppArmor profile is not available on this node: ${input.defaultProfileError}`);
+  }
   return input.defaultProfile;
 }

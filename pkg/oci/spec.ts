@@ -14,7 +14,7 @@ import { processArgs, processCwd, processEnv } from './process';
 import { buildResources } from './resources';
 import { OCI_VERSION, type Process, type Rlimit, type Spec } from './runtime_spec';
 import { resolveSeccomp, seccompChoice } from './seccomp';
-import { resolveAppArmor } from './security';
+import { namesAppArmorProfile, resolveAppArmor } from './security';
 import { imageStopSignal, type Signal } from './signal';
 import { buildSysctls } from './sysctl';
 import { resolveUser, type ResolvedUser } from './user';
@@ -41,6 +41,8 @@ export interface ResolvedFiles {
   seccompProfile?: string;
   /** Image mounts (Mount.image.image) → host directory with the image's contents. */
   imageMounts?: Readonly<Record<string, string>>;
+  /** The AppArmor profiles loaded on the node, when the request names one. */
+  appArmorProfiles?: ReadonlySet<string>;
 }
 
 /** Facts about the node, found once at start-up. */
@@ -79,6 +81,8 @@ export interface SpecOptions {
   rlimits?: readonly Rlimit[];
   /** The AppArmor profile for RuntimeDefault, already loaded; default none. */
   appArmorDefaultProfile?: string;
+  /** Why it could not be loaded (on a node with AppArmor): RuntimeDefault containers are then refused. */
+  appArmorDefaultProfileError?: string;
   /**
    * The seccomp profile when the request names none; default Unconfined, as
    * the CRI defines it (kubelet always names one: RuntimeDefault with its
@@ -132,6 +136,8 @@ export interface SpecRequirements {
   imageMounts: string[];
   /** A Localhost seccomp profile file to read. */
   seccompProfile?: string;
+  /** The request names an AppArmor profile: ResolvedFiles.appArmorProfiles is needed. */
+  appArmorProfiles?: boolean;
   /** The container is privileged: HostFacts.devices is needed. */
   hostDevices: boolean;
 }
@@ -151,6 +157,7 @@ export function specRequirements(config: ContainerConfig, options: Pick<SpecOpti
     const choice = seccompChoice(sc, options.seccompDefault ?? SECCOMP_DEFAULT);
     if (choice.type === 'Localhost') req.seccompProfile = choice.ref;
   }
+  if (namesAppArmorProfile(sc)) req.appArmorProfiles = true;
   return req;
 }
 
@@ -186,7 +193,13 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     target: { arch: host.arch, capabilities: capabilities.bounding, kernelVersion: host.kernelVersion },
     localhostProfile: input.resolved.seccompProfile,
   });
-  const apparmor = resolveAppArmor({ securityContext: sc, hostAppArmor: host.appArmor, defaultProfile: options.appArmorDefaultProfile });
+  const apparmor = resolveAppArmor({
+    securityContext: sc,
+    hostAppArmor: host.appArmor,
+    defaultProfile: options.appArmorDefaultProfile,
+    ...(options.appArmorDefaultProfileError !== undefined ? { defaultProfileError: options.appArmorDefaultProfileError } : {}),
+    ...(input.resolved.appArmorProfiles ? { loadedProfiles: input.resolved.appArmorProfiles } : {}),
+  });
   const mounts = buildMounts({
     config,
     image: input.image,

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import type { LinuxContainerResources } from '../../api/runtime/v1/api';
 import type { KrillConfig } from '../config/config';
+import { loadDefaultAppArmorProfile } from '../container/apparmor';
 import { probeHandler, probeHost, type HandlerFeatures } from '../container/host_facts';
 import { ContainerManager, type ContainerEvent, type Images, type PodView, type Pods as PodLookup } from '../container/manager';
 import type { ImageManager } from '../image/manager';
@@ -111,6 +112,8 @@ export async function setUpContainers(opts: {
     features[name] = await probeHandler(runtime.handler(name));
     facts[name] = { ...base, recursiveReadOnlyMounts: features[name].recursiveReadOnlyMounts, idmappedMounts: features[name].idmappedMounts };
   }
+  const appArmor = base.appArmor ? await loadDefaultAppArmorProfile() : undefined;
+  if (appArmor && 'error' in appArmor) opts.log.error({ reason: appArmor.error }, 'AppArmor is enabled but the default profile could not be loaded: containers asking for RuntimeDefault will be refused');
   const lookup: PodLookup = {
     get(id) {
       const s = pods.sandboxes.get(id);
@@ -129,6 +132,8 @@ export async function setUpContainers(opts: {
     specOptions: {
       oomScoreAdjFloor: pods.oomFloor,
       seccompDefault: config.runtime.seccomp_use_default_when_empty ? 'RuntimeDefault' : 'Unconfined',
+      ...(appArmor && 'name' in appArmor ? { appArmorDefaultProfile: appArmor.name } : {}),
+      ...(appArmor && 'error' in appArmor ? { appArmorDefaultProfileError: appArmor.error } : {}),
     },
     bundlesDir: join(config.state, 'containers'),
     timeRuntime: (operation, fn) => metrics.time(metrics.runtimeSeconds, operation, fn),
