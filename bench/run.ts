@@ -4,7 +4,7 @@
 // everything up — also on an error or Ctrl-C.
 //
 // Usage: node dist/bench/run.js [benchmark...] [--quick] [--out DIR] [--krilld-debug] [--cpu-prof DIR]
-//   benchmark   lifecycle, exec, density, list, pull (default: all, in that order)
+//   benchmark   lifecycle, exec, density, list, pull, stats (default: all, in that order)
 //   --quick     a tenth of the sizes, for trying the suite out; results go to a temp dir
 //   --out DIR   where results.json and results.md go (default: bench/results for a
 //               full run, a temp dir otherwise)
@@ -18,6 +18,7 @@ import { execBench } from './exec';
 import { lifecycleBench } from './lifecycle';
 import { listBench } from './list';
 import { pullBench } from './pull';
+import { statsBench } from './stats';
 import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { pullImage } from './lib/cri';
@@ -37,6 +38,7 @@ const BENCHMARKS: Record<string, Bench> = {
   density: densityBench,
   list: listBench,
   pull: (ctx) => pullBench(ctx, { roots: ctx.roots }),
+  stats: statsBench,
 };
 
 interface Args {
