@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '../../pkg/criclient/client';
 import { mountsUnder } from '../../pkg/storage/mount';
+import { repeatedKeys } from './json_keys';
 import { REPO_ROOT, testBaseDir, testCgroupParent } from './paths';
 
 export interface KrilldOptions {
@@ -201,8 +202,15 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
       // Deleting through a leftover mount would delete what it shows; leave it for the leak check.
       const mounted = mountsUnder(dir);
       if (mounted.length > 0) throw new Error(`krilld left mounts under ${dir}: ${mounted.join(', ')}`);
+      const badLines = linesWithRepeatedKeys(readFileSync(logFile, 'utf8'));
       rmSync(dir, { recursive: true, force: true });
+      if (badLines.length > 0) throw new Error(`krilld wrote log lines with a key twice:\n${badLines.slice(0, 5).join('\n')}`);
     },
   };
   return handle;
+}
+
+/** The JSON lines of a krilld log that repeat a key (each key must appear once a line). */
+export function linesWithRepeatedKeys(text: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith('{') && repeatedKeys(l).length > 0);
 }

@@ -1,0 +1,38 @@
+import { Writable } from 'node:stream';
+import { repeatedKeys, topLevelKeys } from '../../test/harness/json_keys';
+import { createLogger } from './logger';
+
+function capture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
+test('a key bound again by a child is written once, with the child value', async () => {
+  const { lines, stream } = capture();
+  const log = createLogger('debug', stream);
+  const streaming = log.child({ component: 'streaming', pod_id: 'p1' });
+  streaming.child({ pod_id: 'p2', container_id: 'c1' }).info({ attempt: 3 }, 'hello');
+  log.info('root');
+  await new Promise((r) => setImmediate(r));
+  expect(lines).toHaveLength(2);
+  expect(repeatedKeys(lines[0]!)).toEqual([]);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ component: 'streaming', pod_id: 'p2', container_id: 'c1', attempt: 3, msg: 'hello' });
+  expect(topLevelKeys(lines[1]!)).toEqual(['level', 'time', 'component', 'msg']);
+});
+
+test('children keep their parent level unless told otherwise', () => {
+  const log = createLogger('warn', capture().stream);
+  expect(log.child({ a: 1 }).level).toBe('warn');
+  expect(log.child({ a: 1 }, { level: 'debug' }).level).toBe('debug');
+});
+
+test('the duplicate-key reader sees duplicates', () => {
+  expect(topLevelKeys('{"a":1,"b":{"a":2},"a":"x:\\"y"}')).toEqual(['a', 'b', 'a']);
+  expect(repeatedKeys('{"component":"krilld","component":"streaming"}')).toEqual(['component']);
+});
