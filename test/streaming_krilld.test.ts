@@ -25,6 +25,8 @@ const HTTPD = (JSON.parse(process.env.KRILL_TEST_IMAGES ?? '{}') as { images?: R
 };
 /** Short, so that a late URL can be shown to fail without a long wait. */
 const TOKEN_TTL_MS = 3000;
+/** streaming.max_sessions_per_container, lower than the default so that the cap is cheap to reach. */
+const MAX_SESSIONS = 6;
 
 let f: ContainerFixture;
 let pod: TestPod;
@@ -32,7 +34,7 @@ let shell: string;
 let httpd: string;
 
 beforeAll(async () => {
-  f = await containerFixture('streamk', [IMAGE], { config: `[streaming]\ntoken_ttl = "${TOKEN_TTL_MS}ms"\n` });
+  f = await containerFixture('streamk', [IMAGE], { config: `[streaming]\ntoken_ttl = "${TOKEN_TTL_MS}ms"\nmax_sessions_per_container = ${MAX_SESSIONS}\n` });
   pod = await f.pod();
   shell = await pod.start('shell', IMAGE, { command: ['sleep', '3600'] });
   httpd = await pod.start('httpd', IMAGE, {});
@@ -518,6 +520,65 @@ describe('tokens', () => {
     await expect(open('websocket', url, { stdout: true })).rejects.toMatchObject({ statusCode: 404 });
     await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
     await f.client.runtime.removeContainer({ containerId: id });
+  });
+});
+
+describe('streaming.max_sessions_per_container', () => {
+  /** Calls `rpc` until it is no longer ResourceExhausted (a slot comes back once a session's connection has closed). */
+  async function untilAccepted<T>(rpc: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        return await rpc();
+      } catch (err) {
+        if ((err as { code?: number }).code !== grpc.status.RESOURCE_EXHAUSTED || Date.now() > deadline) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  test('Exec and Attach beyond the cap are ResourceExhausted, until a session ends', async () => {
+    const id = await pod.start('capped', IMAGE, { command: ['sleep', '3600'] });
+    const o = { stdout: true };
+    const sessions: RemoteCommandSession[] = [];
+    try {
+      for (let i = 0; i < MAX_SESSIONS - 1; i++) sessions.push(await open(i % 2 ? 'websocket' : 'spdy', await execUrl(id, ['sleep', '3600'], o), o));
+      sessions.push(await open('spdy', await attachUrl(id, o), o));
+      await expect(execUrl(id, ['true'], o)).rejects.toMatchObject({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: expect.stringMatching(new RegExp(`^container ${id} has ${MAX_SESSIONS} streaming sessions open or pending already \\(streaming\\.max_sessions_per_container\\)`)),
+      });
+      await expect(attachUrl(id, o)).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+      // Another container of the same pod is not affected.
+      const r = await runExec('spdy', ['echo', 'other container']);
+      expect(r.stdout).toBe('other container\n');
+      sessions.shift()!.abort();
+      const url = await untilAccepted(() => execUrl(id, ['echo', 'after'], o));
+      const after = await open('spdy', url, o);
+      expect(await read(after.stdout)).toBe('after\n');
+    } finally {
+      for (const s of sessions) s.abort();
+      await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+      await f.client.runtime.removeContainer({ containerId: id });
+    }
+  });
+
+  test('PortForward beyond the cap is ResourceExhausted, until a session ends', async () => {
+    const other = await f.pod();
+    const sessions: PortForwardClient[] = [];
+    try {
+      for (let i = 0; i < MAX_SESSIONS; i++) sessions.push(await PortForwardClient.dial((await f.client.runtime.portForward({ podSandboxId: other.id, port: [] })).url, 'spdy'));
+      await expect(f.client.runtime.portForward({ podSandboxId: other.id, port: [] })).rejects.toMatchObject({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: expect.stringContaining(`pod sandbox ${other.id} has ${MAX_SESSIONS} streaming sessions`),
+      });
+      sessions.shift()!.close();
+      await untilAccepted(() => f.client.runtime.portForward({ podSandboxId: other.id, port: [] }));
+    } finally {
+      for (const s of sessions) s.close();
+      await f.client.runtime.stopPodSandbox({ podSandboxId: other.id });
+      await f.client.runtime.removePodSandbox({ podSandboxId: other.id });
+    }
   });
 });
 
