@@ -649,13 +649,13 @@ static void connected(struct child *c)
 	in_end->connecting = 0;
 	dialing--;
 	c->deadline = 0;
-	int dup = fcntl(in_end->fd, F_DUPFD_CLOEXEC, 0);
-	if (dup < 0) {
+	int reader = fcntl(in_end->fd, F_DUPFD_CLOEXEC, 0);
+	if (reader < 0) {
 		dial_error(c->id, errno, DIAL_STEP_SOCKET);
 		close_pipe(in_end); /* the child is forgotten with its last fd */
 		return;
 	}
-	out_end->fd = dup;
+	out_end->fd = reader;
 	update_output_watch(out_end);
 	reply(MSG_DIALED, c->id, 0);
 }
