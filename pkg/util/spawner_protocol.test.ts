@@ -12,15 +12,14 @@ import {
   FrameDecoder,
   HEADER_BYTES,
   intAt,
-  KILL_GROUP,
   MAX_FRAME_BYTES,
   MSG,
   REQ,
   SOCKET_FD,
-  SPAWN_SETSID,
   type Frame,
   type SpawnRequest,
 } from './spawner_protocol';
+import * as protocol from './spawner_protocol';
 
 function decodeAll(bytes: Buffer, splits: number[] = []): Frame[] {
   const d = new FrameDecoder();
@@ -146,7 +145,7 @@ describe('the spawn server and this side agree on every number', () => {
         next++;
       }
     }
-    for (const m of source.matchAll(/^#define\s+([A-Z_]+)\s+\(?(\d+|0x[0-9a-fA-F]+)(u?\s*<<\s*(\d+))?\)?u?\s*(\/\*.*)?$/gm)) {
+    for (const m of source.matchAll(/^#define\s+([A-Z][A-Z0-9_]*)\s+\(?(\d+|0x[0-9a-fA-F]+)(u?\s*<<\s*(\d+))?\)?u?\s*(\/\*.*)?$/gm)) {
       out.set(m[1]!, Number(m[2]) * 2 ** Number(m[4] ?? 0));
     }
     return out;
@@ -175,11 +174,17 @@ describe('the spawn server and this side agree on every number', () => {
     expect(ts).toEqual(c);
   });
 
-  it('the socket fds, flags and frame limits', () => {
+  it('the flags of SPAWN and KILL: the same names with the same values', () => {
+    const flags = /^(SPAWN|KILL)_[A-Z0-9_]+$/;
+    const c = Object.fromEntries([...cConstants()].filter(([name]) => flags.test(name)));
+    const ts = Object.fromEntries(Object.entries(protocol).filter(([name, value]) => flags.test(name) && typeof value === 'number'));
+    expect(Object.keys(c).length).toBeGreaterThan(1);
+    expect(ts).toEqual(c);
+  });
+
+  it('the socket fds and frame limits', () => {
     const c = cConstants();
     expect({ input: c.get('SOCKET_INPUT_FD'), output: c.get('SOCKET_OUTPUT_FD') }).toEqual(SOCKET_FD);
-    expect(c.get('SPAWN_SETSID')).toBe(SPAWN_SETSID);
-    expect(c.get('KILL_GROUP')).toBe(KILL_GROUP);
     expect(c.get('HEADER')).toBe(HEADER_BYTES);
     expect(c.get('MAX_FRAME')).toBe(MAX_FRAME_BYTES);
   });
