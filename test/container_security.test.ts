@@ -3,6 +3,7 @@
 // (Merge, Strict), capabilities after add/drop, seccomp profiles,
 // no_new_privs, a read-only root filesystem, privileged containers and the
 // masked and read-only /proc and /sys paths.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SupplementalGroupsPolicy, SecurityProfile_ProfileType as ProfileType, type Capability, type DeepPartial, type LinuxContainerSecurityContext } from '../api/runtime/v1/api';
@@ -200,6 +201,24 @@ describe('seccomp', () => {
     await expect(pod.create(nextName('noprofile'), BUSYBOX, { linux: { securityContext: { seccomp: { ...seccomp, localhostRef: `${profile}.missing` } } } })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
     });
+  });
+
+  test('a Localhost profile that is not a regular file, or is too large, is InvalidArgument at once (a FIFO would hang, /dev/zero fill memory)', async () => {
+    const fifo = join(f.k.dir, 'profile.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const huge = join(f.k.dir, 'huge.json');
+    writeFileSync(huge, Buffer.alloc((1 << 20) + 1, ' '));
+    for (const [ref, detail] of [
+      [fifo, 'is a FIFO, not a regular file'],
+      ['/dev/zero', 'is a character device, not a regular file'],
+      [huge, 'is larger than 1 MiB'],
+    ] as const) {
+      const seccomp = { profileType: ProfileType.Localhost, localhostRef: ref };
+      await expect(pod.create(nextName('badprofile'), BUSYBOX, { linux: { securityContext: { seccomp } } })).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: `config.linux.security_context.seccomp: the Localhost profile ${JSON.stringify(ref)} ${detail}`,
+      });
+    }
   });
 });
 

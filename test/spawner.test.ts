@@ -2,12 +2,14 @@
 // on its own: no krilld. Every child that could outlive a test names this
 // run's directory in its argv, so that the leak check sees it.
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn as nodeSpawn } from 'node:child_process';
+import { execFileSync, spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { run, runChecked } from '../pkg/util/exec';
 import { killProcessGroup, SpawnServer, useSpawnServer, type Child } from '../pkg/util/spawner';
+import type { DialRequest } from '../pkg/util/spawner_protocol';
 import { helperBinary } from '../pkg/version/install';
 import { testBaseDir } from './harness/paths';
 
@@ -362,5 +364,249 @@ describe('spawn server', () => {
     process.kill(pid, 'SIGKILL');
     await until('the orphan is gone', () => !alive(pid));
     expect(existsSync(`/proc/${firstPid}/stat`) && alive(firstPid)).toBe(false);
+  });
+});
+
+// DIAL: TCP connections the server makes inside a network namespace and relays like pipes.
+describe('spawn server dial', () => {
+  let netns: string;
+  let pod: ChildProcess;
+  /** The servers' ports in the namespace (see SERVERS), and what they report. */
+  let ports: { echo4: number; echo6: number; same: number; source: number; closed: number };
+  const events: string[] = [];
+  let host: Server;
+
+  /**
+   * Servers inside the namespace: echo on 127.0.0.1 and on ::1 alone (the end
+   * of input answered with "<eof>" and a close), "pod" on the port the host
+   * uses for "host", and a source of endless zeros that says when it blocks.
+   */
+  const SERVERS = `
+    const net = require('node:net');
+    const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+    const listen = (s, host, port) => new Promise((r) => s.listen(port, host, () => r(s.address().port)));
+    const echo = () => net.createServer({ allowHalfOpen: true }, (c) => {
+      c.on('data', (d) => c.write(d));
+      c.on('end', () => c.end('<eof>'));
+      c.on('error', () => {});
+      c.on('close', () => say({ event: 'closed' }));
+    });
+    const source = net.createServer((c) => {
+      const chunk = Buffer.alloc(1 << 16);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 64 << 20) {
+          sent += chunk.length;
+          if (!c.write(chunk)) { say({ event: 'blocked' }); return c.once('drain', pump); }
+        }
+        c.end();
+      };
+      c.on('error', () => {});
+      pump();
+    });
+    (async () => {
+      const gone = net.createServer();
+      const closed = await listen(gone, '127.0.0.1', 0);
+      gone.close();
+      say({
+        echo4: await listen(echo(), '127.0.0.1', 0),
+        echo6: await listen(echo(), '::1', 0),
+        same: await listen(net.createServer((c) => c.end('pod')), '127.0.0.1', Number(process.argv[2])),
+        source: await listen(source, '127.0.0.1', 0),
+        closed,
+      });
+    })();
+  `;
+
+  const target = (port: number, extra: Partial<DialRequest> = {}): DialRequest => ({ netns, address: '127.0.0.1', port, timeoutMs: 10_000, ...extra });
+
+  function readAll(s: Duplex): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    });
+  }
+
+  /** The spawn server's socket fds. */
+  function sockets(pid: number): number {
+    return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    }).length;
+  }
+
+  function children(pid: number): string {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  }
+
+  beforeAll(async () => {
+    netns = join(dir, 'netns');
+    writeFileSync(netns, '');
+    execFileSync('unshare', [`--net=${netns}`, '--', 'ip', 'link', 'set', 'lo', 'up']);
+    host = createServer((c) => c.end('host'));
+    const hostPort = await new Promise<number>((resolve) => host.listen(0, '127.0.0.1', () => resolve((host.address() as AddressInfo).port)));
+    writeFileSync(join(dir, 'servers.js'), SERVERS);
+    pod = nodeSpawn('nsenter', [`--net=${netns}`, '--', process.execPath, join(dir, 'servers.js'), String(hostPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    ports = await new Promise((resolve) => {
+      let buf = '';
+      pod.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const msg = JSON.parse(buf.slice(0, nl)) as { event?: string } & typeof ports;
+          buf = buf.slice(nl + 1);
+          if (msg.event) events.push(msg.event);
+          else resolve(msg);
+        }
+      });
+    });
+  });
+
+  afterAll(async () => {
+    pod?.kill('SIGKILL');
+    await new Promise((r) => host?.close(r));
+    if (netns) execFileSync('umount', [netns]);
+  });
+
+  it('connects inside the namespace, not in its own', async () => {
+    const inPod = await server.dial(target(ports.same));
+    expect((await readAll(inPod.end())).toString()).toBe('pod');
+    const inHost = await server.dial(target(ports.same, { netns: '' }));
+    expect((await readAll(inHost.end())).toString()).toBe('host');
+  });
+
+  it.each([
+    ['127.0.0.1', 'echo4'],
+    ['::1', 'echo6'],
+  ] as const)('carries bytes both ways to %s, with half-close each way', async (address, which) => {
+    const c = await server.dial(target(ports[which], { address }));
+    const got = readAll(c);
+    c.write('one ');
+    c.end('two');
+    // The pod answers the end of our side and then ends its own: both halves close in order.
+    expect((await got).toString()).toBe('one two<eof>');
+    await until('the socket is closed', () => c.destroyed);
+  });
+
+  it('relays megabytes intact, and holds a fast sender back while the reader is slow', async () => {
+    const c = await server.dial(target(ports.echo4));
+    const input = randomBytes(24 << 20);
+    const got = readAll(c);
+    c.end(input);
+    const back = await got;
+    expect(back.length).toBe(input.length + 5);
+    expect(createHash('sha256').update(back.subarray(0, input.length)).digest('hex')).toBe(createHash('sha256').update(input).digest('hex'));
+
+    const blockedBefore = events.filter((e) => e === 'blocked').length;
+    const s = await server.dial(target(ports.source));
+    s.pause();
+    await until('the source in the pod is blocked', () => events.filter((e) => e === 'blocked').length > blockedBefore);
+    expect(rssKiB(server.pid!)).toBeLessThan(16 * 1024);
+    expect(s.readableLength).toBeLessThan(4 << 20);
+    let total = 0;
+    s.on('data', (b: Buffer) => (total += b.length));
+    const ended = new Promise((r) => s.once('end', r));
+    s.resume();
+    await ended;
+    expect(total).toBe(64 << 20);
+  });
+
+  it('reports a closed port as ECONNREFUSED, worded as Node does', async () => {
+    const err = await server.dial(target(ports.closed)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: `connect ECONNREFUSED 127.0.0.1:${ports.closed}`, code: 'ECONNREFUSED', syscall: 'connect', port: ports.closed });
+  });
+
+  it('names a namespace it cannot enter, and why', async () => {
+    const missing = join(dir, 'no-such-netns');
+    await expect(server.dial(target(1, { netns: missing }))).rejects.toMatchObject({ message: `cannot enter the network namespace ${missing}: ENOENT`, code: 'ENOENT' });
+    const plain = join(dir, 'servers.js');
+    await expect(server.dial(target(1, { netns: plain }))).rejects.toThrow(`cannot enter the network namespace ${plain}: EINVAL (not a network namespace)`);
+    await expect(server.dial(target(1, { address: '10.0.0.1' }))).rejects.toThrow(/EADDRNOTAVAIL 10\.0\.0\.1:1 \(only loopback addresses are dialled\)/);
+  });
+
+  it('gives up on a connect that gets no answer after the timeout; an abort ends a connect in flight', async () => {
+    const port = ports.closed;
+    const rule = ['INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP'];
+    execFileSync('nsenter', [`--net=${netns}`, 'iptables', '-A', ...rule]);
+    try {
+      const before = sockets(server.pid!);
+      await expect(server.dial(target(port, { timeoutMs: 300 }))).rejects.toMatchObject({
+        message: `connect ETIMEDOUT 127.0.0.1:${port} (no answer within 300 ms)`,
+        code: 'ETIMEDOUT',
+      });
+      expect(sockets(server.pid!)).toBe(before);
+      const abort = new AbortController();
+      const pending = server.dial(target(port, { timeoutMs: 0 }), abort.signal);
+      await until('the connect is in flight', () => sockets(server.pid!) === before + 1);
+      abort.abort();
+      await expect(pending).rejects.toThrow(`connect to 127.0.0.1:${port} aborted`);
+      await until('its socket is closed', () => sockets(server.pid!) === before);
+    } finally {
+      execFileSync('nsenter', [`--net=${netns}`, 'iptables', '-D', ...rule]);
+    }
+  });
+
+  it('closes the connection in the pod when the stream is destroyed', async () => {
+    const before = sockets(server.pid!);
+    const closedBefore = events.filter((e) => e === 'closed').length;
+    const c = await server.dial(target(ports.echo4));
+    c.write('x');
+    await new Promise((r) => c.once('data', r));
+    expect(sockets(server.pid!)).toBe(before + 2); // the socket and the dup that reads it
+    c.destroy();
+    await until('the pod saw the close', () => events.filter((e) => e === 'closed').length > closedBefore);
+    await until('the server closed both fds', () => sockets(server.pid!) === before);
+  });
+
+  it('carries 50 connections at once without starting a single process', async () => {
+    const before = sockets(server.pid!);
+    const conns = await Promise.all(Array.from({ length: 50 }, () => server.dial(target(ports.echo4))));
+    const replies = conns.map((c) => readAll(c));
+    conns.forEach((c, i) => c.write(`hello ${i} `));
+    // All 50 are open at once here, each in the server as two fds, and it has no child at all.
+    expect(sockets(server.pid!)).toBe(before + 100);
+    expect(children(server.pid!)).toBe('');
+    conns.forEach((c, i) => c.end(`bye ${i}`));
+    (await Promise.all(replies)).forEach((r, i) => expect(r.toString()).toBe(`hello ${i} bye ${i}<eof>`));
+    await until('every socket is closed', () => sockets(server.pid!) === before);
+  });
+
+  it('stays single-threaded and in its own namespace: children started after dials are in ours', async () => {
+    const status = readFileSync(`/proc/${server.pid!}/status`, 'utf8');
+    expect(/^Threads:\s+(\d+)$/m.exec(status)![1]).toBe('1');
+    const ours = readlinkSync('/proc/self/ns/net');
+    expect(readlinkSync(`/proc/${server.pid!}/ns/net`)).toBe(ours);
+    const r = await outcome(server.spawn('readlink', ['/proc/self/ns/net']));
+    expect(r.stdout.toString().trim()).toBe(ours);
+  });
+
+  it('exits, loudly, when it cannot return to its own namespace after a dial', async () => {
+    // setns(2) that fails every second call: entering works, returning does not.
+    writeFileSync(
+      join(dir, 'setns-fails.c'),
+      '#define _GNU_SOURCE\n#include <dlfcn.h>\n#include <errno.h>\nstatic int calls;\n' +
+        'int setns(int fd, int type) {\n  int (*real)(int, int) = (int (*)(int, int))dlsym(RTLD_NEXT, "setns");\n' +
+        '  if (++calls % 2 == 0) { errno = EPERM; return -1; }\n  return real(fd, type);\n}\n',
+    );
+    execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'setns-fails.so'), join(dir, 'setns-fails.c')]);
+    const wrapper = join(dir, 'spawn-setns-fails');
+    writeFileSync(wrapper, `#!/bin/sh\nLD_PRELOAD=${join(dir, 'setns-fails.so')} exec ${BINARY}\n`);
+    chmodSync(wrapper, 0o755);
+    const own = await SpawnServer.start({ binary: wrapper });
+    try {
+      const pid = own.pid!;
+      const err = await own.dial(target(ports.echo4)).then(
+        () => new Error('the dial succeeded'),
+        (e: unknown) => e as Error,
+      );
+      expect(err.message).toMatch(/spawn server \(krill-spawn, pid \d+\) exited with code 2 \(krill-spawn: cannot return to its own network namespace after a dial.*: Operation not permitted\)/);
+      expect(alive(pid)).toBe(false);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -1,8 +1,8 @@
 // Exec, Attach and PortForward through a real krilld (conmon exec-attach,
-// conmon's attach socket, nsenter+socat into the pod's network namespace),
+// conmon's attach socket, sockets the spawn server makes in the pod's network namespace),
 // driven by Krill's own streaming client over SPDY and over WebSocket.
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerState } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
@@ -25,6 +25,8 @@ const HTTPD = (JSON.parse(process.env.KRILL_TEST_IMAGES ?? '{}') as { images?: R
 };
 /** Short, so that a late URL can be shown to fail without a long wait. */
 const TOKEN_TTL_MS = 3000;
+/** streaming.max_sessions_per_container, lower than the default so that the cap is cheap to reach. */
+const MAX_SESSIONS = 6;
 
 let f: ContainerFixture;
 let pod: TestPod;
@@ -32,7 +34,7 @@ let shell: string;
 let httpd: string;
 
 beforeAll(async () => {
-  f = await containerFixture('streamk', [IMAGE], { config: `[streaming]\ntoken_ttl = "${TOKEN_TTL_MS}ms"\n` });
+  f = await containerFixture('streamk', [IMAGE], { config: `[streaming]\ntoken_ttl = "${TOKEN_TTL_MS}ms"\nmax_sessions_per_container = ${MAX_SESSIONS}\n` });
   pod = await f.pod();
   shell = await pod.start('shell', IMAGE, { command: ['sleep', '3600'] });
   httpd = await pod.start('httpd', IMAGE, {});
@@ -117,6 +119,39 @@ async function runExec(transport: Transport, cmd: string[], o: RemoteCommandOpti
   if (stdin !== undefined) s.stdin!.end(stdin);
   const result = await s.done;
   return { ...result, stdout: await out, stderr: await err };
+}
+
+/** `root` and every process below it, with their command names. */
+function descendants(root: number): { pid: number; comm: string }[] {
+  const parent = new Map<number, number>();
+  const comm = new Map<number, string>();
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      comm.set(Number(name), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: { pid: number; comm: string }[] = [];
+  for (const [pid, name] of comm) {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) {
+      if (p === root) {
+        out.push({ pid, comm: name });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function psArgs(containerId: string): Promise<string[]> {
@@ -387,13 +422,39 @@ describe.each(TRANSPORTS)('port-forward over %s', (transport) => {
       // A port nothing listens on: the error stream says so, the session carries on.
       const closed = await pf.connect(8);
       closed.data.end();
-      expect(await closed.error).toMatch(/port 8/);
+      expect(await closed.error).toMatch(
+        new RegExp(`^error forwarding port 8 to pod ${pod.id}, uid : cannot connect to port 8 in the pod: connect ECONNREFUSED 127\\.0\\.0\\.1:8; connect E[A-Z]+ ::1:8$`),
+      );
       const again = await pf.connect(HTTPD.port);
       expect(await get(again.data)).toContain(HTTPD.body);
     } finally {
       pf.close();
     }
   });
+});
+
+test.each(TRANSPORTS)('port-forward over %s: 50 connections at once all carry data, and no process is started for any', async (transport) => {
+  const { url } = await f.client.runtime.portForward({ podSandboxId: pod.id, port: [HTTPD.port] });
+  const pf = await PortForwardClient.dial(url, transport);
+  try {
+    const conns = await Promise.all(Array.from({ length: 50 }, () => pf.connect(HTTPD.port)));
+    const bodies = conns.map((c) => read(c.data));
+    // Half a request each: all 50 connections are open in the pod at once.
+    for (const c of conns) c.data.write('GET / HTTP/1.0\r\n');
+    const local = `:${HTTPD.port.toString(16).toUpperCase().padStart(4, '0')}$`;
+    await until('httpd has all 50 connections', async () => {
+      const established = `cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == "01" && $2 ~ /${local}/' | wc -l`;
+      const r = await f.client.runtime.execSync({ containerId: httpd, cmd: ['sh', '-c', established], timeout: 10n });
+      return Number(r.stdout.toString().trim()) === 50;
+    });
+    const krilldTree = descendants(f.k.pid());
+    expect(krilldTree.filter((p) => /^(nsenter|socat)$/.test(p.comm))).toEqual([]);
+    for (const c of conns) c.data.end('Host: pod\r\n\r\n');
+    for (const body of await Promise.all(bodies)) expect(body.endsWith(`\r\n\r\n${HTTPD.body}`)).toBe(true);
+    for (const c of conns) expect(await c.error).toBe('');
+  } finally {
+    pf.close();
+  }
 });
 
 test.each(TRANSPORTS)('port-forward over %s carries megabytes intact', async (transport) => {
@@ -459,6 +520,65 @@ describe('tokens', () => {
     await expect(open('websocket', url, { stdout: true })).rejects.toMatchObject({ statusCode: 404 });
     await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
     await f.client.runtime.removeContainer({ containerId: id });
+  });
+});
+
+describe('streaming.max_sessions_per_container', () => {
+  /** Calls `rpc` until it is no longer ResourceExhausted (a slot comes back once a session's connection has closed). */
+  async function untilAccepted<T>(rpc: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        return await rpc();
+      } catch (err) {
+        if ((err as { code?: number }).code !== grpc.status.RESOURCE_EXHAUSTED || Date.now() > deadline) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  test('Exec and Attach beyond the cap are ResourceExhausted, until a session ends', async () => {
+    const id = await pod.start('capped', IMAGE, { command: ['sleep', '3600'] });
+    const o = { stdout: true };
+    const sessions: RemoteCommandSession[] = [];
+    try {
+      for (let i = 0; i < MAX_SESSIONS - 1; i++) sessions.push(await open(i % 2 ? 'websocket' : 'spdy', await execUrl(id, ['sleep', '3600'], o), o));
+      sessions.push(await open('spdy', await attachUrl(id, o), o));
+      await expect(execUrl(id, ['true'], o)).rejects.toMatchObject({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: expect.stringMatching(new RegExp(`^container ${id} has ${MAX_SESSIONS} streaming sessions open or pending already \\(streaming\\.max_sessions_per_container\\)`)),
+      });
+      await expect(attachUrl(id, o)).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+      // Another container of the same pod is not affected.
+      const r = await runExec('spdy', ['echo', 'other container']);
+      expect(r.stdout).toBe('other container\n');
+      sessions.shift()!.abort();
+      const url = await untilAccepted(() => execUrl(id, ['echo', 'after'], o));
+      const after = await open('spdy', url, o);
+      expect(await read(after.stdout)).toBe('after\n');
+    } finally {
+      for (const s of sessions) s.abort();
+      await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+      await f.client.runtime.removeContainer({ containerId: id });
+    }
+  });
+
+  test('PortForward beyond the cap is ResourceExhausted, until a session ends', async () => {
+    const other = await f.pod();
+    const sessions: PortForwardClient[] = [];
+    try {
+      for (let i = 0; i < MAX_SESSIONS; i++) sessions.push(await PortForwardClient.dial((await f.client.runtime.portForward({ podSandboxId: other.id, port: [] })).url, 'spdy'));
+      await expect(f.client.runtime.portForward({ podSandboxId: other.id, port: [] })).rejects.toMatchObject({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: expect.stringContaining(`pod sandbox ${other.id} has ${MAX_SESSIONS} streaming sessions`),
+      });
+      sessions.shift()!.close();
+      await untilAccepted(() => f.client.runtime.portForward({ podSandboxId: other.id, port: [] }));
+    } finally {
+      for (const s of sessions) s.close();
+      await f.client.runtime.stopPodSandbox({ podSandboxId: other.id });
+      await f.client.runtime.removePodSandbox({ podSandboxId: other.id });
+    }
   });
 });
 

@@ -94,6 +94,21 @@ describe.each(['spdy', 'websocket'] as const)('port-forward over %s', (transport
     pf.close();
   });
 
+  test('50 connections at once in one session all carry their own data', async () => {
+    const pf = await PortForwardClient.dial(pfUrl(), transport);
+    const conns = await Promise.all(Array.from({ length: 50 }, () => pf.connect(echoPort)));
+    const got = conns.map((c) => readAll(c.data));
+    conns.forEach((c, i) => c.data.write(`hello ${i} `));
+    await new Promise<void>((resolve) => {
+      const check = (): void => (echoSockets.size === 50 ? resolve() : void setTimeout(check, 20));
+      check();
+    });
+    conns.forEach((c, i) => c.data.end(`bye ${i}`));
+    (await Promise.all(got)).forEach((b, i) => expect(b.toString()).toBe(`hello ${i} bye ${i}<eof>`));
+    for (const c of conns) expect(await c.error).toBe('');
+    pf.close();
+  });
+
   test('several ports in one session, and a pod that hangs up first', async () => {
     const pf = await PortForwardClient.dial(pfUrl(), transport);
     const h = await pf.connect(helloPort);

@@ -117,6 +117,14 @@ export function cpuSeconds(pid: number): number | undefined {
   return (Number(f[11]) + Number(f[12])) / clockTicks();
 }
 
+/** User + system CPU seconds of `pid` and of its children that it has reaped. */
+export function cpuSecondsWithChildren(pid: number): number | undefined {
+  const f = statFields(pid);
+  if (!f) return undefined;
+  // cutime(13) cstime(14)
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks();
+}
+
 /** Whether `pid` still exists (and is not a zombie). */
 export function alive(pid: number): boolean {
   const f = statFields(pid);

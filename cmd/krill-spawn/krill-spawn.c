@@ -26,7 +26,14 @@
  *   CLOSE_OUTPUT u32 fd: stop reading it and close it
  *   PAUSE/RESUME u32 fd: stop/start reading an output pipe (backpressure)
  *   KILL         i32 signal | u32 flags (1: the process group): signals the
- *                child while it is not reaped (a group at any time)
+ *                child while it is not reaped (a group at any time); for a
+ *                socket (DIAL): closes it, whatever the signal
+ *   DIAL         u32 port | u32 timeout_ms (0: the kernel's) | address\0 |
+ *                netns\0: a TCP connection to a loopback address (numeric
+ *                IPv4 or IPv6) inside the network namespace at path `netns`
+ *                ("" for ours), relayed like a child's pipes: fd 0 is its
+ *                input (INPUT, CLOSE_INPUT: shutdown(SHUT_WR)), fd 1 its
+ *                output (DATA, EOF, PAUSE, RESUME, CLOSE_OUTPUT)
  * Replies:
  *   SPAWNED      i32 pid
  *   SPAWN_ERROR  i32 errno
@@ -35,6 +42,17 @@
  *   ACK          u32 fd | u32 n: n input bytes were written to the child
  *   INPUT_ERROR  u32 fd | i32 errno: writing failed (EPIPE); the pipe is closed
  *   EXIT         i32 code (-1 when killed) | i32 signal
+ *   DIALED       (empty): connected; the socket has no EXIT, it is gone once
+ *                both its fds are closed (or it is killed)
+ *   DIAL_ERROR   i32 errno | u32 step (1 address, 2 netns, 3 socket,
+ *                4 connect; ETIMEDOUT at 4 when timeout_ms passed)
+ *
+ * A dial enters the pod's network namespace only to create the socket (a
+ * socket belongs to the namespace it was created in for its whole life) and
+ * returns to the server's own at once, before anything else happens: the
+ * server is single-threaded, so no child or other socket ever starts in the
+ * pod's namespace. Failing to return is fatal: the server exits rather than
+ * run on in the wrong namespace (krilld starts another).
  *
  * Flow control: krilld keeps at most a window of unacknowledged input bytes
  * per pipe; this server stops reading every output pipe while more than
@@ -48,8 +66,12 @@
  * does not cut krilld off from its children while it shuts down.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,14 +79,19 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-enum { REQ_SPAWN = 1, REQ_INPUT, REQ_CLOSE_INPUT, REQ_CLOSE_OUTPUT, REQ_PAUSE, REQ_RESUME, REQ_KILL };
-enum { MSG_SPAWNED = 0x81, MSG_SPAWN_ERROR, MSG_DATA, MSG_EOF, MSG_ACK, MSG_INPUT_ERROR, MSG_EXIT };
+/* pkg/util/spawner_protocol.ts has the same numbers (a unit test compares them). */
+enum { REQ_SPAWN = 1, REQ_INPUT, REQ_CLOSE_INPUT, REQ_CLOSE_OUTPUT, REQ_PAUSE, REQ_RESUME, REQ_KILL, REQ_DIAL };
+enum { MSG_SPAWNED = 0x81, MSG_SPAWN_ERROR, MSG_DATA, MSG_EOF, MSG_ACK, MSG_INPUT_ERROR, MSG_EXIT, MSG_DIALED, MSG_DIAL_ERROR };
 enum { MODE_NULL = 0, MODE_OUTPUT = 1, MODE_INPUT = 2 };
+enum { DIAL_STEP_ADDRESS = 1, DIAL_STEP_NETNS, DIAL_STEP_SOCKET, DIAL_STEP_CONNECT };
+enum { SOCKET_INPUT_FD = 0, SOCKET_OUTPUT_FD = 1 };
 
 #define SPAWN_SETSID 1u
 /*
@@ -97,12 +124,16 @@ struct pipe_end {
 	int paused;      /* output: krilld asked us to stop reading */
 	int watched;     /* in an epoll set */
 	int eof_pending; /* input: close once `pending` is written */
+	int connecting;  /* a socket's input end while its connect is in progress (watched for EPOLLOUT) */
 	struct buf pending;
 };
 
+/* A child process, or a socket (DIAL): no pid, never "running", gone once its fds are. */
 struct child {
 	uint32_t id;
 	pid_t pid;
+	int socket;
+	uint64_t deadline; /* a connecting socket's, in CLOCK_MONOTONIC ms; 0 for none */
 	int exited;
 	int npipes;
 	struct pipe_end *pipes;
@@ -115,6 +146,8 @@ static struct buf out;          /* replies not yet written to stdout */
 static struct buf in;           /* requests not yet parsed */
 static int ep, out_ep, sig_fd;
 static int outputs_watched, stdout_watched;
+static int own_netns = -1; /* the namespace a dial returns to */
+static int dialing;        /* sockets whose connect is in progress */
 /* epoll tags of our own fds; a child's pipe is tagged with its pipe_end. */
 static char tag_stdin, tag_stdout, tag_signal, tag_outputs;
 
@@ -238,7 +271,7 @@ static struct pipe_end *find_pipe(struct child *c, uint32_t target, int mode)
 	if (c == NULL)
 		return NULL;
 	for (int i = 0; i < c->npipes; i++)
-		if (c->pipes[i].target == target && c->pipes[i].mode == mode && c->pipes[i].fd >= 0)
+		if (c->pipes[i].target == target && c->pipes[i].mode == mode && c->pipes[i].fd >= 0 && !c->pipes[i].connecting)
 			return &c->pipes[i];
 	return NULL;
 }
@@ -267,6 +300,13 @@ static void close_pipe(struct pipe_end *p)
 		return;
 	if (p->watched)
 		unwatch(p->mode == MODE_OUTPUT ? out_ep : ep, p->fd);
+	if (p->connecting) {
+		p->connecting = 0;
+		dialing--;
+	} else if (p->owner->socket && p->mode == MODE_INPUT) {
+		/* The output end is a dup of the same socket: closing this fd alone would not say EOF. */
+		shutdown(p->fd, SHUT_WR);
+	}
 	close(p->fd);
 	p->fd = -1;
 	p->watched = 0;
@@ -556,12 +596,215 @@ static int spawn_child(uint32_t id, const char *payload, size_t len)
 	return 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void dial_error(uint32_t id, int err, uint32_t step)
+{
+	reply_ints(MSG_DIAL_ERROR, id, 2, (uint32_t)err, step, 0);
+}
+
+/*
+ * A non-blocking TCP socket created in the network namespace at `netns` ("":
+ * ours). Returns -1 with errno and *step set on failure.
+ */
+static int socket_in(const char *netns, int family, uint32_t *step)
+{
+	int flags = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+	*step = DIAL_STEP_SOCKET;
+	if (*netns == '\0')
+		return socket(family, flags, 0);
+	*step = DIAL_STEP_NETNS;
+	int ns = open(netns, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (ns < 0)
+		return -1;
+	/* EINVAL when the file is not a network namespace. */
+	int entered = setns(ns, CLONE_NEWNET);
+	int err = errno;
+	close(ns);
+	if (entered < 0) {
+		errno = err;
+		return -1;
+	}
+	int s = socket(family, flags, 0);
+	err = errno;
+	if (setns(own_netns, CLONE_NEWNET) < 0)
+		die("cannot return to its own network namespace after a dial; exiting rather than start anything in a pod's");
+	*step = DIAL_STEP_SOCKET;
+	errno = err;
+	return s;
+}
+
+/* The socket of a dial is connected: its fd becomes the input end, a dup of it the output end. */
+static void connected(struct child *c)
+{
+	struct pipe_end *in_end = &c->pipes[0], *out_end = &c->pipes[1];
+	if (in_end->watched)
+		unwatch(ep, in_end->fd);
+	in_end->watched = 0;
+	in_end->connecting = 0;
+	dialing--;
+	c->deadline = 0;
+	int reader = fcntl(in_end->fd, F_DUPFD_CLOEXEC, 0);
+	if (reader < 0) {
+		dial_error(c->id, errno, DIAL_STEP_SOCKET);
+		close_pipe(in_end); /* the child is forgotten with its last fd */
+		return;
+	}
+	out_end->fd = reader;
+	update_output_watch(out_end);
+	reply(MSG_DIALED, c->id, 0);
+}
+
+/* A dial failed after its child was made: reports why and forgets it. */
+static void dial_failed(struct child *c, int err)
+{
+	dial_error(c->id, err, DIAL_STEP_CONNECT);
+	close_pipe(&c->pipes[0]);
+}
+
+/* EPOLLOUT (or an error) on a connecting socket: the connect has finished one way or the other. */
+static void finish_connect(struct pipe_end *p)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err == 0)
+		connected(p->owner);
+	else
+		dial_failed(p->owner, err);
+}
+
+static void dial(uint32_t id, const char *payload, size_t len)
+{
+	const char *end = payload + len;
+	if (len < 8)
+		protocol_error("short DIAL");
+	uint32_t port = get32(payload), timeout_ms = get32(payload + 4);
+	const char *address = payload + 8;
+	const char *nul = memchr(address, '\0', (size_t)(end - address));
+	if (nul == NULL)
+		protocol_error("unterminated DIAL address");
+	const char *netns = nul + 1;
+	nul = memchr(netns, '\0', (size_t)(end - netns));
+	if (nul == NULL || nul + 1 != end)
+		protocol_error("bad DIAL netns");
+	if (port == 0 || port > 65535)
+		protocol_error("bad DIAL port");
+
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} to;
+	memset(&to, 0, sizeof(to));
+	socklen_t to_len;
+	int family;
+	if (inet_pton(AF_INET, address, &to.in4.sin_addr) == 1) {
+		family = AF_INET;
+		to.in4.sin_family = AF_INET;
+		to.in4.sin_port = htons((uint16_t)port);
+		to_len = sizeof(to.in4);
+		if ((ntohl(to.in4.sin_addr.s_addr) >> 24) != 127) {
+			dial_error(id, EADDRNOTAVAIL, DIAL_STEP_ADDRESS);
+			return;
+		}
+	} else if (inet_pton(AF_INET6, address, &to.in6.sin6_addr) == 1) {
+		family = AF_INET6;
+		to.in6.sin6_family = AF_INET6;
+		to.in6.sin6_port = htons((uint16_t)port);
+		to_len = sizeof(to.in6);
+		if (!IN6_IS_ADDR_LOOPBACK(&to.in6.sin6_addr)) {
+			dial_error(id, EADDRNOTAVAIL, DIAL_STEP_ADDRESS);
+			return;
+		}
+	} else {
+		dial_error(id, EINVAL, DIAL_STEP_ADDRESS);
+		return;
+	}
+
+	uint32_t step;
+	int s = socket_in(netns, family, &step);
+	if (s < 0) {
+		dial_error(id, errno, step);
+		return;
+	}
+	int r;
+	do
+		r = connect(s, &to.sa, to_len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno != EINPROGRESS) {
+		dial_error(id, errno, DIAL_STEP_CONNECT);
+		close(s);
+		return;
+	}
+	struct pipe_end *pipes = calloc(2, sizeof(*pipes));
+	struct child *c = calloc(1, sizeof(*c));
+	if (pipes == NULL || c == NULL)
+		die("calloc");
+	*c = (struct child){.id = id, .socket = 1, .exited = 1, .npipes = 2, .pipes = pipes, .next = children};
+	children = c;
+	pipes[0] = (struct pipe_end){.owner = c, .target = SOCKET_INPUT_FD, .fd = s, .mode = MODE_INPUT, .connecting = 1};
+	pipes[1] = (struct pipe_end){.owner = c, .target = SOCKET_OUTPUT_FD, .fd = -1, .mode = MODE_OUTPUT};
+	dialing++;
+	if (r == 0) {
+		connected(c);
+		return;
+	}
+	if (timeout_ms > 0)
+		c->deadline = now_ms() + timeout_ms;
+	watch(ep, s, EPOLLOUT, &pipes[0]);
+	pipes[0].watched = 1;
+}
+
+/* Fails the dials whose time is up. */
+static void expire_dials(void)
+{
+	if (dialing == 0)
+		return;
+	uint64_t now = now_ms();
+	for (struct child *c = children, *next; c; c = next) {
+		next = c->next; /* dial_failed may move c to the graveyard */
+		if (c->socket && c->pipes[0].connecting && c->deadline != 0 && c->deadline <= now)
+			dial_failed(c, ETIMEDOUT);
+	}
+}
+
+/* How long epoll_wait may sleep: until the next dial deadline, or forever. */
+static int next_timeout(void)
+{
+	if (dialing == 0)
+		return -1;
+	uint64_t now = now_ms(), soonest = UINT64_MAX;
+	for (struct child *c = children; c; c = c->next)
+		if (c->socket && c->pipes[0].connecting && c->deadline != 0 && c->deadline < soonest)
+			soonest = c->deadline;
+	if (soonest == UINT64_MAX)
+		return -1;
+	return soonest <= now ? 0 : soonest - now > INT_MAX ? INT_MAX : (int)(soonest - now);
+}
+
+/* Closes a socket and forgets it, whatever state it is in. */
+static void close_socket(struct child *c)
+{
+	for (int i = 0; i < c->npipes; i++)
+		close_pipe(&c->pipes[i]); /* the last one forgets c */
+}
+
 static void handle_request(uint8_t type, uint32_t id, const char *payload, size_t len)
 {
-	if (type == REQ_SPAWN) {
+	if (type == REQ_SPAWN || type == REQ_DIAL) {
 		if (find_id(id) != NULL)
-			protocol_error("SPAWN of an id in use");
-		spawn_child(id, payload, len);
+			protocol_error(type == REQ_SPAWN ? "SPAWN of an id in use" : "DIAL of an id in use");
+		if (type == REQ_SPAWN)
+			spawn_child(id, payload, len);
+		else
+			dial(id, payload, len);
 		return;
 	}
 	if (len < 4)
@@ -611,6 +854,10 @@ static void handle_request(uint8_t type, uint32_t id, const char *payload, size_
 		uint32_t flags = get32(payload + 4);
 		if (c == NULL)
 			return; /* reaped and forgotten: its pid may belong to someone else now */
+		if (c->socket) {
+			close_socket(c);
+			return;
+		}
 		if (flags & KILL_GROUP)
 			kill(-c->pid, sig); /* a pid stays reserved while its process group exists */
 		else if (!c->exited)
@@ -765,18 +1012,22 @@ int main(void)
 	out_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sig_fd < 0 || ep < 0 || out_ep < 0)
 		die("signalfd/epoll_create1");
+	own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (own_netns < 0)
+		die("open /proc/self/ns/net");
 	watch(ep, STDIN_FILENO, EPOLLIN, &tag_stdin);
 	watch(ep, sig_fd, EPOLLIN, &tag_signal);
 
 	struct epoll_event evs[64];
 	for (;;) {
 		update_watches();
-		int n = epoll_wait(ep, evs, 64, -1);
+		int n = epoll_wait(ep, evs, 64, next_timeout());
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			die("epoll_wait");
 		}
+		expire_dials();
 		for (int i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
 			if (tag == &tag_stdin) {
@@ -787,7 +1038,9 @@ int main(void)
 				read_outputs();
 			} else if (tag != &tag_stdout) {
 				struct pipe_end *p = tag;
-				if (p->fd >= 0)
+				if (p->fd >= 0 && p->connecting)
+					finish_connect(p);
+				else if (p->fd >= 0)
 					write_input(p);
 			}
 		}

@@ -77,6 +77,12 @@ export const configSchema = table({
     token_ttl: duration('1m', 'How long a streaming URL stays valid (each is single-use).'),
     idle_timeout: duration('4h', 'Close a streaming connection after this long without traffic either way.'),
     stream_creation_timeout: duration('30s', 'How long a SPDY client may take to open the streams of a session.'),
+    max_sessions_per_container: int(
+      32,
+      'Exec and attach sessions per container (port-forward sessions per pod) open at once, URLs handed out and not yet used or expired included; beyond it Exec, Attach and PortForward answer ResourceExhausted. Probes use ExecSync and do not count.',
+      1,
+      1024,
+    ),
   }),
   metrics: table({
     enabled: bool(true, 'Serve Prometheus metrics.'),

@@ -8,8 +8,12 @@ import { propagationFromMountinfo } from '../oci/host_facts';
 import type { HostPathInfo } from '../oci/mounts';
 import type { SpecRequirements } from '../oci/spec';
 import { readFileInRoot } from '../storage/in_root';
+import { readRegularFile, ReadRegularError } from '../util/read_regular';
 import { loadedAppArmorProfiles } from './apparmor';
 import { deviceAt, listDevices } from './host_facts';
+
+/** A seccomp profile is JSON listing syscalls: tens of KiB at most in practice. */
+export const MAX_SECCOMP_PROFILE_BYTES = 1 << 20;
 
 export interface ResolvedForSpec {
   hostPaths: Record<string, HostPathInfo>;
@@ -51,15 +55,19 @@ export async function resolveHostFiles(config: ContainerConfig, req: SpecRequire
     devices[p] = [{ ...dev, path: p }];
   }
   const out: ResolvedForSpec = { hostPaths, devices };
-  if (req.seccompProfile !== undefined) {
-    try {
-      out.seccompProfile = await readFile(req.seccompProfile, 'utf8');
-    } catch {
-      throw invalidArgument(`config.linux.security_context.seccomp: the Localhost profile ${JSON.stringify(req.seccompProfile)} cannot be read`);
-    }
-  }
+  if (req.seccompProfile !== undefined) out.seccompProfile = await readSeccompProfile(req.seccompProfile);
   if (req.appArmorProfiles) out.appArmorProfiles = await loadedAppArmorProfiles();
   return out;
+}
+
+/** A Localhost profile: a regular file of at most MAX_SECCOMP_PROFILE_BYTES (a FIFO or /dev/zero would hang or fill memory). */
+async function readSeccompProfile(path: string): Promise<string> {
+  try {
+    return await readRegularFile(path, MAX_SECCOMP_PROFILE_BYTES);
+  } catch (err) {
+    const detail = err instanceof ReadRegularError ? err.detail : 'cannot be read';
+    throw invalidArgument(`config.linux.security_context.seccomp: the Localhost profile ${JSON.stringify(path)} ${detail}`);
+  }
 }
 
 /** The image's user database, read from its root filesystem without leaving it. */

@@ -1,84 +1,72 @@
-// A TCP connection to a port inside a pod's network namespace, for
-// port-forward. Node cannot enter a namespace, so `nsenter` enters it and
-// runs the node's `socat`, which connects to the pod's loopback: nothing is
-// needed inside the pod, and nothing is exposed outside it.
+// A TCP connection to a port on a pod's loopback, for port-forward. Node
+// cannot enter a network namespace; the spawn server (cmd/krill-spawn) makes
+// the socket inside the pod's and relays it, so a connection costs two fds
+// there and no process. Nothing is needed inside the pod, and nothing is
+// exposed outside it.
 import { connect } from 'node:net';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { KrillError } from '../errors/errors';
-import { spawn, type Child } from '../util/spawner';
+import { dial } from '../util/spawner';
 
-const CONNECT_TIMEOUT_S = 10;
+const CONNECT_TIMEOUT_MS = 10_000;
+const IPV4_LOOPBACK = '127.0.0.1';
+const IPV6_LOOPBACK = '::1';
 
-/** socat's last error line without its timestamp prefix. */
-function lastError(stderr: string): string {
-  const line = stderr.split('\n').filter((l) => / E /.test(l)).pop() ?? '';
-  return line.replace(/^.*? E /, '').trim();
+type Connect = (address: string) => Promise<Duplex>;
+
+function hostConnect(port: number, signal: AbortSignal | undefined): Connect {
+  return (address) =>
+    new Promise((resolve, reject) => {
+      const sock = connect({ host: address, port, timeout: CONNECT_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+      sock.once('timeout', () => sock.destroy(Object.assign(new Error(`connect ETIMEDOUT ${address}:${port}`), { code: 'ETIMEDOUT' })));
+      sock.once('error', reject);
+      sock.once('connect', () => {
+        sock.setTimeout(0);
+        sock.off('error', reject);
+        resolve(sock);
+      });
+    });
+}
+
+function codeOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
+}
+
+/** Duck-typed: errors from Node internals may come from another realm (jest's vm). */
+function messageOf(err: unknown): string {
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : String(err);
 }
 
 /**
- * Connects to 127.0.0.1:`port` inside the network namespace at `netns`
- * (host network when undefined). The returned stream ends when either side
- * closes; destroying it kills the bridge process.
+ * 127.0.0.1, then ::1 when nothing listens there (what containerd and CRI-O
+ * do, so that a server bound to ::1 alone is reachable too).
  */
-export async function dialPodPort(netns: string | undefined, port: number): Promise<Duplex> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new KrillError('InvalidArgument', `port ${port} is out of range`);
-  if (!netns) {
-    const sock = connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      sock.once('connect', resolve);
-      sock.once('error', (err) => reject(new KrillError('Unavailable', `cannot connect to port ${port}: ${err.message}`)));
-    });
-    return sock;
-  }
-  // -d -d makes socat say "starting data transfer loop" once connected: the moment to hand the stream out.
-  const child = spawn('nsenter', [`--net=${netns}`, '--', 'socat', '-d', '-d', '-t', '0.5', 'STDIO', `TCP4:127.0.0.1:${port},connect-timeout=${CONNECT_TIMEOUT_S}`], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  const connected = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (b: Buffer) => {
-      stderr += b.toString('utf8');
-      if (stderr.includes('starting data transfer loop')) resolve();
-      if (stderr.length > 65536) stderr = stderr.slice(-4096);
-    });
-    child.once('exit', (code) => reject(new KrillError('Unavailable', `cannot connect to port ${port} in the pod: ${lastError(stderr) || `exit ${code}`}`)));
-    child.once('error', (err) => reject(new KrillError('Internal', `cannot run nsenter/socat: ${err.message}`)));
-  });
-  const duplex = new ProcessDuplex(child);
+async function loopback(connectTo: Connect): Promise<Duplex> {
   try {
-    await connected;
-  } catch (err) {
-    duplex.destroy();
-    throw err;
+    return await connectTo(IPV4_LOOPBACK);
+  } catch (v4) {
+    if (codeOf(v4) !== 'ECONNREFUSED') throw v4;
+    try {
+      return await connectTo(IPV6_LOOPBACK);
+    } catch (v6) {
+      throw new Error(`${messageOf(v4)}; ${messageOf(v6)}`);
+    }
   }
-  return duplex;
 }
 
-/** A child process's stdout and stdin as one stream; destroying it kills the process. */
-class ProcessDuplex extends Duplex {
-  constructor(private readonly child: Child) {
-    super();
-    child.stdout!.on('data', (b: Buffer) => {
-      if (!this.push(b)) child.stdout!.pause();
-    });
-    child.stdout!.once('end', () => this.push(null));
-    child.stdin!.on('error', () => undefined);
-  }
-
-  override _read(): void {
-    this.child.stdout!.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.child.stdin!.write(chunk, cb);
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.child.stdin!.end(cb);
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.child.kill('SIGKILL');
-    cb(err);
+/**
+ * Connects to `port` on the loopback of the network namespace at `netns`
+ * (the host's when undefined: a host-network pod). The stream ends when
+ * either side closes; destroying it closes the connection; `signal` ends a
+ * connect in progress.
+ */
+export async function dialPodPort(netns: string | undefined, port: number, signal?: AbortSignal): Promise<Duplex> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new KrillError('InvalidArgument', `port ${port} is out of range`);
+  const connectTo: Connect = netns ? (address) => dial({ netns, address, port, timeoutMs: CONNECT_TIMEOUT_MS }, signal) : hostConnect(port, signal);
+  try {
+    return await loopback(connectTo);
+  } catch (err) {
+    throw new KrillError('Unavailable', `cannot connect to port ${port} ${netns ? 'in the pod' : 'on the host'}: ${messageOf(err)}`);
   }
 }

@@ -1,7 +1,7 @@
 // Exec, Attach and PortForward: each checks its target, then hands back a
 // single-use URL on the streaming server, whose sessions run through this
-// backend (conmon for exec and attach; nsenter+socat into the pod's network
-// namespace for port-forward).
+// backend (conmon for exec and attach; a socket the spawn server makes inside
+// the pod's network namespace for port-forward).
 import type { Duplex } from 'node:stream';
 import type { ContainerManager } from '../container/manager';
 import { failedPrecondition, invalidArgument, notFound } from '../errors/errors';
@@ -48,7 +48,7 @@ export function streamingBackend(containers: ContainerManager, sandboxes: Sandbo
     async portForward(podSandboxId, port, signal): Promise<Duplex> {
       const pod = sandboxes.get(podSandboxId);
       if (!pod) throw notFound(`pod sandbox ${podSandboxId} not found`);
-      const conn = await dialPodPort(pod.meta.namespaces.network, port);
+      const conn = await dialPodPort(pod.meta.namespaces.network, port, signal);
       signal.addEventListener('abort', () => conn.destroy(), { once: true });
       return conn;
     },

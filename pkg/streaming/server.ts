@@ -30,6 +30,7 @@ import type { RemoteCommand } from './remotecommand';
 import { acceptSpdyUpgrade, serveRemoteCommandSpdy } from './remotecommand_spdy';
 import { serveRemoteCommandWs } from './remotecommand_ws';
 import type { SessionContext } from './session';
+import { SessionSlots, type Slot } from './slots';
 import { SpdyConnection } from './spdy/connection';
 import { TokenStore, TokenStoreFullError, type Clock } from './tokens';
 import { WebSocketDuplex } from './ws_duplex';
@@ -37,7 +38,9 @@ import { WebSocketDuplex } from './ws_duplex';
 export type StreamingConfig = KrillConfig['streaming'];
 export type StreamKind = 'exec' | 'attach' | 'portforward';
 
-type Cached = RemoteCommand | { kind: 'portforward'; request: PortForwardRequest };
+type Request = RemoteCommand | { kind: 'portforward'; request: PortForwardRequest };
+/** A request waiting for its URL to be used, with the session slot it holds. */
+type Cached = Request & { slot: Slot };
 
 export interface StreamingServerOptions {
   config: StreamingConfig;
@@ -74,6 +77,7 @@ function trackedBackend(backend: StreamingBackend, pending: Set<Promise<unknown>
 
 export class StreamingServer {
   private readonly tokens: TokenStore<Cached>;
+  private readonly slots: SessionSlots;
   private readonly sockets = new Set<Duplex>();
   private readonly sessions = new Set<() => void>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -88,7 +92,9 @@ export class StreamingServer {
     private readonly opts: StreamingServerOptions,
     tls: boolean,
   ) {
-    this.tokens = new TokenStore(opts.config.token_ttl, opts.maxInFlight ?? 1000, opts.clock);
+    // A URL that expires unused gives its session slot back.
+    this.tokens = new TokenStore<Cached>(opts.config.token_ttl, opts.maxInFlight ?? 1000, opts.clock, (cached) => cached.slot.release());
+    this.slots = new SessionSlots(opts.config.max_sessions_per_container);
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -147,13 +153,15 @@ export class StreamingServer {
 
   /**
    * Validates a streaming request and returns its single-use URL.
-   * Throws InvalidArgument naming the offending field, or ResourceExhausted.
+   * Throws InvalidArgument naming the offending field, or ResourceExhausted
+   * when its container (pod, for port-forward) has max_sessions_per_container
+   * sessions open or URLs pending, or too many URLs are pending in all.
    */
   register(kind: 'exec', request: ExecRequest): string;
   register(kind: 'attach', request: AttachRequest): string;
   register(kind: 'portforward', request: PortForwardRequest): string;
   register(kind: StreamKind, request: ExecRequest | AttachRequest | PortForwardRequest): string {
-    let cached: Cached;
+    let cached: Request;
     if (kind === 'exec') {
       const r = request as ExecRequest;
       validateStdio(r);
@@ -171,10 +179,17 @@ export class StreamingServer {
       });
       cached = { kind, request: { podSandboxId: r.podSandboxId, port: [...r.port] } };
     }
+    // Expired URLs give their slots back before this one asks for one.
+    this.tokens.prune();
+    const slot =
+      cached.kind === 'portforward'
+        ? this.slots.acquire(`pod:${cached.request.podSandboxId}`, `pod sandbox ${cached.request.podSandboxId}`)
+        : this.slots.acquire(`container:${cached.request.containerId}`, `container ${cached.request.containerId}`);
     let token: string;
     try {
-      token = this.tokens.insert(cached);
+      token = this.tokens.insert({ ...cached, slot });
     } catch (err) {
+      slot.release();
       if (err instanceof TokenStoreFullError) throw new KrillError('ResourceExhausted', err.message);
       throw err;
     }
@@ -207,12 +222,17 @@ export class StreamingServer {
     const route = this.route(req);
     if (!route) return { code: 404, message: '404 page not found' };
     const cached = this.tokens.consume(route.token);
-    if (!cached || cached.kind !== route.kind) return { code: 404, message: '404 page not found' };
+    if (!cached || cached.kind !== route.kind) {
+      cached?.slot.release();
+      return { code: 404, message: '404 page not found' };
+    }
     return { cached, query: route.query };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const taken = this.take(req);
+    // A plain request uses its URL up without a session.
+    if (!('code' in taken)) taken.cached.slot.release();
     const [code, message] = 'code' in taken ? [taken.code, taken.message] : [400, 'unable to upgrade: missing upgrade headers in request'];
     res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
     res.end(`${message}\n`);
@@ -226,6 +246,9 @@ export class StreamingServer {
       return;
     }
     const { cached, query } = taken;
+    // The session holds the slot for as long as its connection lives, however it ends (the protocols close it).
+    if (socket.destroyed) cached.slot.release();
+    else socket.once('close', () => cached.slot.release());
     const ids = cached.kind === 'portforward' ? { pod_sandbox_id: cached.request.podSandboxId } : { container_id: cached.request.containerId };
     const log = this.opts.log.child({ stream: cached.kind, ...ids });
     const ctx = { ...this.ctx, log };

@@ -52,4 +52,20 @@ describe('TokenStore', () => {
     now += 1001;
     expect(() => s.insert(4)).not.toThrow();
   });
+
+  test('entries that expire unused go through onExpire, once, whether collected or consumed late', () => {
+    const expired: string[] = [];
+    const s = new TokenStore<string>(1000, 10, clock, (v) => expired.push(v));
+    const a = s.insert('a');
+    const b = s.insert('b');
+    const used = s.insert('used');
+    expect(s.consume(used)).toBe('used');
+    now += 1001;
+    expect(s.consume(a)).toBeUndefined();
+    expect(expired).toEqual(['a']);
+    s.prune();
+    expect(expired).toEqual(['a', 'b']);
+    expect(s.consume(b)).toBeUndefined();
+    expect(expired).toEqual(['a', 'b']);
+  });
 });

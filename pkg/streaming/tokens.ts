@@ -1,5 +1,6 @@
 // Single-use tokens for streaming URLs: each names one cached request, is
 // random (128 bits, URL-safe), expires after a TTL and is gone once used.
+// An entry that expires unused is handed to `onExpire` (to give back what it holds).
 import { randomBytes } from 'node:crypto';
 
 export type Clock = () => number;
@@ -19,10 +20,11 @@ export class TokenStore<T> {
     private readonly ttlMs: number,
     private readonly maxInFlight = 1000,
     private readonly now: Clock = Date.now,
+    private readonly onExpire: (value: T) => void = () => undefined,
   ) {}
 
   insert(value: T): string {
-    this.collect();
+    this.prune();
     if (this.entries.size >= this.maxInFlight) throw new TokenStoreFullError(this.maxInFlight);
     let token: string;
     do token = randomBytes(16).toString('base64url');
@@ -36,19 +38,23 @@ export class TokenStore<T> {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
     this.entries.delete(token);
-    return this.now() > entry.expires ? undefined : entry.value;
+    if (this.now() <= entry.expires) return entry.value;
+    this.onExpire(entry.value);
+    return undefined;
   }
 
   get size(): number {
-    this.collect();
+    this.prune();
     return this.entries.size;
   }
 
-  private collect(): void {
+  /** Drops the expired entries (each through onExpire). */
+  prune(): void {
     const now = this.now();
     for (const [token, entry] of this.entries) {
       if (now <= entry.expires) return;
       this.entries.delete(token);
+      this.onExpire(entry.value);
     }
   }
 }

@@ -12,9 +12,27 @@ import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Writable, type Duplex } from 'node:stream';
 import type { Logger } from '../log/logger';
-import { encodeDataHeader, encodeInts, encodeSpawn, FD_MODE, FrameDecoder, intAt, KILL_GROUP, MSG, REQ, type FdMode, type Frame } from './spawner_protocol';
+import { errnoError } from './errno';
+import {
+  encodeDataHeader,
+  encodeDial,
+  encodeInts,
+  encodeSpawn,
+  FD_MODE,
+  FrameDecoder,
+  INPUT_FRAME,
+  INPUT_WINDOW,
+  intAt,
+  KILL_GROUP,
+  MSG,
+  REQ,
+  type DialRequest,
+  type FdMode,
+  type Frame,
+} from './spawner_protocol';
+import { SpawnedSocket, type SocketLink } from './spawner_socket';
 
 /**
  * A child fd: /dev/null, or a pipe. 'pipe' is an input pipe (we write, the
@@ -61,14 +79,9 @@ export interface Child extends EventEmitter {
   once(event: 'spawn', listener: () => void): this;
 }
 
-/** Input bytes krilld may have sent to one pipe that the server has not yet written. */
-const INPUT_WINDOW = 1 << 20;
-/** Input is sent in frames of at most this many bytes. */
-const INPUT_FRAME = 64 << 10;
 /** How long stop() waits for the server to exit before killing it. */
 const STOP_TIMEOUT_MS = 5000;
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 function signalNumber(signal: NodeJS.Signals | number): number {
@@ -76,21 +89,6 @@ function signalNumber(signal: NodeJS.Signals | number): number {
   const n = (constants.signals as Record<string, number | undefined>)[signal];
   if (n === undefined) throw new TypeError(`Unknown signal: ${signal}`);
   return n;
-}
-
-export interface SpawnErrnoError extends NodeJS.ErrnoException {
-  spawnargs?: string[];
-}
-
-/** An error shaped like Node's own (code 'ENOENT', errno -2, syscall 'spawn x'). */
-function errnoError(errno: number, syscall: string, path?: string): SpawnErrnoError {
-  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-  const err: SpawnErrnoError = new Error(`${syscall} ${code}`);
-  err.code = code;
-  err.errno = -errno;
-  err.syscall = syscall;
-  if (path !== undefined) err.path = path;
-  return err;
 }
 
 function modesOf(stdio: readonly StdioMode[] | undefined): FdMode[] {
@@ -224,8 +222,15 @@ class InputStream extends Writable {
   }
 }
 
+/** What the server's replies for one id go to: a child or a socket. */
+interface Endpoint {
+  handle(f: Frame): void;
+  /** The server died with this endpoint in flight. */
+  serverDied(message: string): void;
+}
+
 /** A child started by the spawn server. */
-class ServerChild extends EventEmitter implements Child {
+class ServerChild extends EventEmitter implements Child, Endpoint {
   pid: number | undefined;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
@@ -317,7 +322,7 @@ class ServerChild extends EventEmitter implements Child {
         this.emit('spawn');
         return;
       case MSG.spawnError:
-        this.failed(Object.assign(errnoError(intAt(f.payload, 0), `spawn ${this.spawnfile}`, this.spawnfile), { spawnargs: this.spawnargs.slice(1) }));
+        this.failed(Object.assign(errnoError(intAt(f.payload, 0), `spawn ${this.spawnfile}`, { path: this.spawnfile }), { spawnargs: this.spawnargs.slice(1) }));
         return;
       case MSG.data:
         this.outputs.get(f.payload.readUInt32BE(0))?.deliver(f.payload.subarray(4));
@@ -349,6 +354,10 @@ class ServerChild extends EventEmitter implements Child {
     }
   }
 
+  serverDied(message: string): void {
+    this.failed(new Error(`${message}; the outcome of ${this.spawnfile} is unknown`));
+  }
+
   /** The child could not be started, or its fate is unknown (the server died): 'error', then 'close'. */
   failed(err: Error): void {
     if (this.exited) {
@@ -369,16 +378,16 @@ class ServerChild extends EventEmitter implements Child {
   private maybeClose(): void {
     if (this.closed || !this.exited || this.openOutputs > 0) return;
     this.closed = true;
-    this.conn.forget(this);
+    this.conn.forget(this.id);
     if (this.referenced) this.conn.release();
     this.emit('close', this.exitCode, this.signalCode);
   }
 }
 
-/** One spawn server process and the children it started. */
+/** One spawn server process and the children (and sockets) it started. */
 class Connection {
   readonly proc: ChildProcess;
-  readonly children = new Map<number, ServerChild>();
+  readonly children = new Map<number, Endpoint>();
   readonly ready: Promise<void>;
   private readonly decoder = new FrameDecoder();
   private corked = false;
@@ -441,6 +450,21 @@ class Connection {
     return child;
   }
 
+  dial(id: number, req: DialRequest): SpawnedSocket {
+    const frame = encodeDial(id, req);
+    const link: SocketLink = {
+      send: (f) => this.send(f),
+      forget: (forgotten) => this.forget(forgotten),
+      hold: () => this.hold(),
+      release: () => this.release(),
+    };
+    const socket = new SpawnedSocket(link, id, req);
+    this.children.set(id, socket);
+    if (this.dead) socket.serverDied('the spawn server is gone');
+    else this.send(frame);
+    return socket;
+  }
+
   send(frame: Buffer): void {
     if (this.dead) return;
     const stdin = this.proc.stdin!;
@@ -456,8 +480,8 @@ class Connection {
     stdin.write(frame);
   }
 
-  forget(child: ServerChild): void {
-    this.children.delete(child.id);
+  forget(id: number): void {
+    this.children.delete(id);
   }
 
   hold(): void {
@@ -492,9 +516,7 @@ class Connection {
     if (!this.stopping || this.children.size > 0) {
       this.log?.error({ pid: this.proc.pid, children: this.children.size, stopping: this.stopping }, `${message}; in-flight spawns fail`);
     }
-    for (const child of [...this.children.values()]) {
-      child.failed(new Error(`${message}; the outcome of ${child.spawnfile} is unknown`));
-    }
+    for (const child of [...this.children.values()]) child.serverDied(message);
   }
 
   private refHandles(): void {
@@ -550,14 +572,28 @@ export class SpawnServer {
 
   spawn(file: string, args: readonly string[], opts: SpawnOptions = {}): Child {
     if (this.stopped) throw new Error(`cannot spawn ${file}: the spawn server was stopped`);
-    if (!this.conn.alive) {
-      this.restarts++;
-      this.conn = this.connect();
-      this.opts.log?.info({ pid: this.conn.proc.pid, restarts: this.restarts }, 'spawn server restarted');
+    return this.live().spawn(this.takeId(), file, args, opts);
+  }
+
+  /**
+   * A TCP connection to a loopback address inside the network namespace
+   * `req.netns` ('' for the server's own), made and relayed by the server:
+   * no process per connection. Rejects with an error worded as Node's net
+   * errors ("connect ECONNREFUSED 127.0.0.1:80"). Destroying the stream
+   * closes the connection; `signal` ends a connect in progress.
+   */
+  async dial(req: DialRequest, signal?: AbortSignal): Promise<Duplex> {
+    if (this.stopped) throw new Error(`cannot dial ${req.address}:${req.port}: the spawn server was stopped`);
+    signal?.throwIfAborted();
+    const socket = this.live().dial(this.takeId(), req);
+    const onAbort = (): void => socket.cancel(new Error(`connect to ${req.address}:${req.port} aborted`));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await socket.connected;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
-    const id = this.nextId;
-    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
-    return this.conn.spawn(id, file, args, opts);
+    return socket;
   }
 
   async stop(): Promise<void> {
@@ -567,6 +603,22 @@ export class SpawnServer {
 
   private connect(): Connection {
     return new Connection(this.opts.binary, this.opts.log);
+  }
+
+  /** The connection, started again if the server died. */
+  private live(): Connection {
+    if (!this.conn.alive) {
+      this.restarts++;
+      this.conn = this.connect();
+      this.opts.log?.info({ pid: this.conn.proc.pid, restarts: this.restarts }, 'spawn server restarted');
+    }
+    return this.conn;
+  }
+
+  private takeId(): number {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    return id;
   }
 }
 
@@ -583,6 +635,12 @@ export function spawn(file: string, args: readonly string[], opts: SpawnOptions 
   const stdio = (opts.stdio ?? ['pipe', 'pipe', 'pipe']).map((m) => (m === 'input' || m === 'output' ? 'pipe' : m));
   const child: ChildProcess = nodeSpawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: opts.detached, stdio });
   return child;
+}
+
+/** SpawnServer.dial through the installed server: entering a network namespace needs one. */
+export async function dial(req: DialRequest, signal?: AbortSignal): Promise<Duplex> {
+  if (!installed) throw new Error(`cannot dial ${req.address}:${req.port} in ${req.netns || 'our network namespace'}: no spawn server is installed`);
+  return installed.dial(req, signal);
 }
 
 /** Signals the child's process group (a child started `detached`). */

@@ -1,4 +1,25 @@
-import { decodeSpawn, encodeDataHeader, encodeInts, encodeSpawn, FD_MODE, FrameDecoder, HEADER_BYTES, intAt, MSG, REQ, type Frame, type SpawnRequest } from './spawner_protocol';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decodeDial,
+  decodeSpawn,
+  DIAL_STEP,
+  encodeDataHeader,
+  encodeDial,
+  encodeInts,
+  encodeSpawn,
+  FD_MODE,
+  FrameDecoder,
+  HEADER_BYTES,
+  intAt,
+  MAX_FRAME_BYTES,
+  MSG,
+  REQ,
+  SOCKET_FD,
+  type Frame,
+  type SpawnRequest,
+} from './spawner_protocol';
+import * as protocol from './spawner_protocol';
 
 function decodeAll(bytes: Buffer, splits: number[] = []): Frame[] {
   const d = new FrameDecoder();
@@ -85,5 +106,86 @@ describe('spawn server frames', () => {
   it('rejects a length too short or too long', () => {
     expect(() => decodeAll(Buffer.from([0, 0, 0, 4, 1, 0, 0, 0]))).toThrow(/bad frame length 4/);
     expect(() => new FrameDecoder(1024).push(Buffer.from([0, 0, 8, 0]), () => undefined)).toThrow(/bad frame length 2048/);
+  });
+});
+
+describe('dial frames', () => {
+  const req = { netns: '/run/krill/ns/ä/net', address: '::1', port: 65535, timeoutMs: 10_000 };
+
+  it('round-trips a dial request', () => {
+    const [f] = decodeAll(encodeDial(9, req));
+    expect(f!.type).toBe(REQ.dial);
+    expect(f!.id).toBe(9);
+    expect(decodeDial(f!.payload)).toEqual(req);
+    expect(decodeDial(decodeAll(encodeDial(1, { ...req, netns: '' }))[0]!.payload)).toEqual({ ...req, netns: '' });
+  });
+
+  it('refuses NUL bytes, ports and timeouts out of range', () => {
+    expect(() => encodeDial(1, { ...req, netns: 'a\0b' })).toThrow(/NUL/);
+    expect(() => encodeDial(1, { ...req, address: '127.0.0.1\0' })).toThrow(/NUL/);
+    expect(() => encodeDial(1, { ...req, port: 0 })).toThrow(/port 0/);
+    expect(() => encodeDial(1, { ...req, port: 65536 })).toThrow(/port 65536/);
+    expect(() => encodeDial(1, { ...req, timeoutMs: -1 })).toThrow(/timeout/);
+  });
+});
+
+// The server's side of the protocol is C: its enums and #defines must say what this side says.
+describe('the spawn server and this side agree on every number', () => {
+  const source = readFileSync(join(__dirname, '../../cmd/krill-spawn/krill-spawn.c'), 'utf8');
+
+  /** NAME → value of every `enum { A = 1, B, ... }` member and `#define NAME <integer>` in the C source. */
+  function cConstants(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const m of source.matchAll(/^enum\s*\{([^}]*)\};/gm)) {
+      let next = 0;
+      for (const member of m[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const [name, value] = member.split('=').map((x) => x.trim());
+        next = value === undefined ? next : Number(value);
+        out.set(name!, next);
+        next++;
+      }
+    }
+    for (const m of source.matchAll(/^#define\s+([A-Z][A-Z0-9_]*)\s+\(?(\d+|0x[0-9a-fA-F]+)(u?\s*<<\s*(\d+))?\)?u?\s*(\/\*.*)?$/gm)) {
+      out.set(m[1]!, Number(m[2]) * 2 ** Number(m[4] ?? 0));
+    }
+    return out;
+  }
+
+  /** closeInput → CLOSE_INPUT */
+  const cName = (prefix: string, key: string): string => `${prefix}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+  /** Every C constant with `prefix`, and the TS table's entries, side by side. */
+  function pair(prefix: string, table: Record<string, number>): { c: Record<string, number>; ts: Record<string, number> } {
+    const c: Record<string, number> = {};
+    for (const [name, value] of cConstants()) if (name.startsWith(`${prefix}_`)) c[name] = value;
+    const ts: Record<string, number> = {};
+    for (const [key, value] of Object.entries(table)) ts[cName(prefix, key)] = value;
+    return { c, ts };
+  }
+
+  it.each([
+    ['REQ', REQ],
+    ['MSG', MSG],
+    ['MODE', FD_MODE],
+    ['DIAL_STEP', DIAL_STEP],
+  ] as const)('%s: the same names with the same values', (prefix, table) => {
+    const { c, ts } = pair(prefix, table);
+    expect(Object.keys(c).length).toBeGreaterThan(2);
+    expect(ts).toEqual(c);
+  });
+
+  it('the flags of SPAWN and KILL: the same names with the same values', () => {
+    const flags = /^(SPAWN|KILL)_[A-Z0-9_]+$/;
+    const c = Object.fromEntries([...cConstants()].filter(([name]) => flags.test(name)));
+    const ts = Object.fromEntries(Object.entries(protocol).filter(([name, value]) => flags.test(name) && typeof value === 'number'));
+    expect(Object.keys(c).length).toBeGreaterThan(1);
+    expect(ts).toEqual(c);
+  });
+
+  it('the socket fds and frame limits', () => {
+    const c = cConstants();
+    expect({ input: c.get('SOCKET_INPUT_FD'), output: c.get('SOCKET_OUTPUT_FD') }).toEqual(SOCKET_FD);
+    expect(c.get('HEADER')).toBe(HEADER_BYTES);
+    expect(c.get('MAX_FRAME')).toBe(MAX_FRAME_BYTES);
   });
 });

@@ -3,9 +3,14 @@
 //   u32 length (of what follows) | u8 type | u32 id | payload, big-endian.
 // Pure: encoding and decoding only.
 
-export const REQ = { spawn: 1, input: 2, closeInput: 3, closeOutput: 4, pause: 5, resume: 6, kill: 7 } as const;
-export const MSG = { spawned: 0x81, spawnError: 0x82, data: 0x83, eof: 0x84, ack: 0x85, inputError: 0x86, exit: 0x87 } as const;
+// The same numbers as the enums of cmd/krill-spawn/krill-spawn.c (spawner_protocol.test.ts compares them).
+export const REQ = { spawn: 1, input: 2, closeInput: 3, closeOutput: 4, pause: 5, resume: 6, kill: 7, dial: 8 } as const;
+export const MSG = { spawned: 0x81, spawnError: 0x82, data: 0x83, eof: 0x84, ack: 0x85, inputError: 0x86, exit: 0x87, dialed: 0x88, dialError: 0x89 } as const;
 export const FD_MODE = { null: 0, output: 1, input: 2 } as const;
+/** Which step of a dial failed (DIAL_ERROR). */
+export const DIAL_STEP = { address: 1, netns: 2, socket: 3, connect: 4 } as const;
+/** The fd numbers of a dialled socket's two directions. */
+export const SOCKET_FD = { input: 0, output: 1 } as const;
 export const SPAWN_SETSID = 1;
 /** The child runs with umask 022 instead of krilld's 077 (the container runtime). */
 export const SPAWN_UMASK_022 = 2;
@@ -15,6 +20,11 @@ export const KILL_GROUP = 1;
 export const HEADER_BYTES = 9;
 /** The server refuses larger frames; spawn requests are the only big ones (argv + env). */
 export const MAX_FRAME_BYTES = 16 << 20;
+
+/** Input bytes krilld may have sent to one pipe that the server has not yet written. */
+export const INPUT_WINDOW = 1 << 20;
+/** Input is sent in frames of at most this many bytes. */
+export const INPUT_FRAME = 64 << 10;
 
 export type FdMode = (typeof FD_MODE)[keyof typeof FD_MODE];
 
@@ -29,6 +39,18 @@ export interface SpawnRequest {
   umask022: boolean;
   /** The child's fds 0..n-1. */
   fds: readonly FdMode[];
+}
+
+export type DialStep = (typeof DIAL_STEP)[keyof typeof DIAL_STEP];
+
+export interface DialRequest {
+  /** A network namespace file (/run/krill/ns/<pod>/net); '' for the server's own. */
+  netns: string;
+  /** A numeric loopback address, IPv4 (127.0.0.0/8) or IPv6 (::1). */
+  address: string;
+  port: number;
+  /** 0 leaves it to the kernel. */
+  timeoutMs: number;
 }
 
 export interface Frame {
@@ -100,6 +122,34 @@ export function decodeSpawn(payload: Buffer): SpawnRequest {
   }
   if (strings.length !== 2 + argc + envc) throw new Error(`expected ${2 + argc + envc} strings, found ${strings.length}`);
   return { file: strings[0]!, cwd: strings[1]!, argv: strings.slice(2, 2 + argc), env: strings.slice(2 + argc), setsid: (flags & SPAWN_SETSID) !== 0, umask022: (flags & SPAWN_UMASK_022) !== 0, fds };
+}
+
+export function encodeDial(id: number, req: DialRequest): Buffer {
+  for (const s of [req.address, req.netns]) {
+    if (s.includes('\0')) throw new TypeError(`dial argument must not contain NUL bytes: ${JSON.stringify(s.slice(0, 80))}`);
+  }
+  if (!Number.isInteger(req.port) || req.port < 1 || req.port > 65535) throw new RangeError(`dial port ${req.port} is out of range`);
+  if (!Number.isInteger(req.timeoutMs) || req.timeoutMs < 0 || req.timeoutMs > 0xffffffff) throw new RangeError(`dial timeout ${req.timeoutMs} ms is out of range`);
+  const bytes = 8 + Buffer.byteLength(req.address) + 1 + Buffer.byteLength(req.netns) + 1;
+  if (HEADER_BYTES - 4 + bytes > MAX_FRAME_BYTES) throw new RangeError(`dial request of ${bytes} bytes is too large`);
+  const b = header(REQ.dial, id, bytes);
+  let o = HEADER_BYTES;
+  o = b.writeUInt32BE(req.port, o);
+  o = b.writeUInt32BE(req.timeoutMs, o);
+  for (const s of [req.address, req.netns]) {
+    o += b.write(s, o, 'utf8');
+    b[o++] = 0;
+  }
+  return b;
+}
+
+/** The inverse of encodeDial, for tests. */
+export function decodeDial(payload: Buffer): DialRequest {
+  const port = payload.readUInt32BE(0);
+  const timeoutMs = payload.readUInt32BE(4);
+  const nul = payload.indexOf(0, 8);
+  if (nul < 0 || payload[payload.length - 1] !== 0) throw new Error('unterminated string');
+  return { port, timeoutMs, address: payload.toString('utf8', 8, nul), netns: payload.toString('utf8', nul + 1, payload.length - 1) };
 }
 
 /** The payload's i-th 32-bit integer, signed. */
