@@ -25,6 +25,10 @@ const registry = table(
     mirror_only: bool(false, 'Never contact the registry itself: a miss on every mirror fails the pull.'),
     insecure: bool(false, 'Talk plain HTTP (or HTTPS without verification) to the registry itself.'),
     ca_file: path('', 'A PEM file of extra CA certificates for this registry and its mirrors.', true),
+    share_credentials_with_mirrors: bool(
+      false,
+      "Also offer this registry's credentials (from the pull request or the auth file) to its mirrors; a mirror always gets the auth-file entry of its own host, and never this registry's unless this is set.",
+    ),
   },
   'Settings for one registry host, keyed by its name as it appears in image references ("docker.io").',
 );
@@ -55,7 +59,7 @@ export const configSchema = table({
     pull_progress_timeout: duration('1m', 'Cancel a pull when no bytes arrive for this long.'),
     max_concurrent_downloads: int(3, 'Layers downloaded at once per pull.', 1, 32),
     progress_log_interval: duration('10s', 'How often a pull in progress logs bytes done/total per layer; "0s" never.'),
-    registries: map(registry, {}, 'Per-registry settings: mirrors, insecure, CA files.'),
+    registries: map(registry, {}, 'Per-registry settings: mirrors, insecure, CA files, credentials for mirrors.'),
   }),
   network: table({
     cni_conf_dir: path('/etc/cni/net.d', 'Where CNI network configs (*.conflist, *.conf) are read from.'),

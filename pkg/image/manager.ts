@@ -142,7 +142,7 @@ export class ImageManager {
     }
     const name = formatReference(ref);
     const c = opts.credentials;
-    const identity = c ? JSON.stringify([c.username ?? '', c.password ?? '', c.identityToken ?? '', c.registryToken ?? '']) : '';
+    const identity = c ? JSON.stringify([c.username ?? '', c.password ?? '', c.identityToken ?? '', c.registryToken ?? '', c.serverAddress ?? '']) : '';
     const shared = this.pulls.run(`${name}\n${identity}`, opts.signal, (signal) => this.pullOnce(ref, name, c, signal, opts.log ?? this.log));
     if (shared.joined) (opts.log ?? this.log).info({ image_ref: name }, 'joining a pull of the same image in flight');
     return shared.promise;
