@@ -96,7 +96,10 @@ export class ImageManager {
   ) {
     this.platform = platform;
     // One worker per concurrent download, so that no open response waits (idle) for a worker.
-    this.unpackPool = new UnpackPool(config.image.max_concurrent_downloads);
+    this.unpackPool = new UnpackPool(config.image.max_concurrent_downloads, {
+      maxEntries: config.image.max_layer_entries,
+      zstdWindowLogMax: config.image.zstd_max_window_log,
+    });
     try {
       this.pinnedRef = config.image.pause_image ? formatReference(parseReference(config.image.pause_image)) : undefined;
     } catch {
