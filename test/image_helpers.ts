@@ -405,11 +405,22 @@ export class FakeRegistry {
   }
 
   /** An image of the given layers (tar bytes, gzipped here), tagged repo:tag. */
-  addImage(repo: string, tag: string, layerTars: Buffer[], opts: { diffIds?: string[]; manifest?: (m: Record<string, unknown>) => Record<string, unknown> } = {}): FakeImage {
+  addImage(
+    repo: string,
+    tag: string,
+    layerTars: Buffer[],
+    opts: {
+      diffIds?: string[];
+      manifest?: (m: Record<string, unknown>) => Record<string, unknown>;
+      /** How layers are compressed (default gzip). */
+      encodeLayer?: (tar: Buffer) => { data: Buffer; mediaType: string };
+    } = {},
+  ): FakeImage {
     const { gzipSync } = require('node:zlib') as typeof import('node:zlib');
+    const encode = opts.encodeLayer ?? ((t: Buffer) => ({ data: gzipSync(t), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }));
     const layers = layerTars.map((t) => {
-      const gz = gzipSync(t);
-      return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: this.addBlob(gz), size: gz.length };
+      const { data, mediaType } = encode(t);
+      return { mediaType, digest: this.addBlob(data), size: data.length };
     });
     const config = Buffer.from(
       JSON.stringify({
