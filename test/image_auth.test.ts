@@ -3,16 +3,16 @@
 // service (Bearer JWTs that a small token server in this file signs with a
 // key the registry trusts). Credentials come from the CRI AuthConfig in all
 // its forms, or from the auth file.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createSign, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { grpc } from '../pkg/criclient/client';
 import type { Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
-import { closedPort, pullReq, REGISTRY, spec, startImageKrilld, testImages } from './image_helpers';
+import { pullReq, REGISTRY, skopeoCopy, spec, startDockerRegistry, startImageKrilld, testImages, type DockerRegistry } from './image_helpers';
 
 const images = testImages();
 const SOURCE = images.httpd!;
@@ -22,45 +22,16 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
 
 let dir: string;
-const children: ChildProcess[] = [];
+const registries: DockerRegistry[] = [];
 
 async function startRegistry(name: string, auth: string): Promise<string> {
-  const port = await closedPort();
-  const base = join(dir, name);
-  execFileSync('mkdir', ['-p', join(base, 'storage')]);
-  const config = join(base, 'config.yml');
-  writeFileSync(
-    config,
-    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(base, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
-  );
-  const logFile = join(base, 'registry.log');
-  const out = openSync(logFile, 'a');
-  const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', out, out] });
-  closeSync(out);
-  const stderr = (): string => readFileSync(logFile, 'utf8').slice(-2000);
-  children.push(child);
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      http.get(`http://127.0.0.1:${port}/v2/`, (res) => {
-        res.resume();
-        resolve(true);
-      }).on('error', () => resolve(false));
-    });
-    if (up) return `127.0.0.1:${port}`;
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`docker-registry ${name} did not start: ${stderr()}`);
+  const r = await startDockerRegistry(join(dir, name), auth);
+  registries.push(r);
+  return r.addr;
 }
 
 /** Copies the source image to `dest` with skopeo, asynchronously: the token server lives in this process. */
-async function push(dest: string, extra: string[]): Promise<void> {
-  const child = spawn('skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...extra, `docker://${SOURCE.reference}`, `docker://${dest}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`skopeo copy to ${dest} failed: ${err}`);
-}
+const push = (dest: string, extra: string[]): Promise<void> => skopeoCopy(SOURCE.reference, dest, extra);
 
 // ---- a token server: Basic credentials or a refresh token in, a JWT out
 let tokenServer: http.Server;
@@ -132,12 +103,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await k?.cleanup();
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGTERM');
-      await new Promise((r) => c.once('exit', r));
-    }
-  }
+  for (const r of registries) await r.stop();
   await new Promise<void>((r) => (tokenServer ? tokenServer.close(() => r()) : r()));
   rmSync(dir, { recursive: true, force: true });
 });

@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createZstdCompress, constants as zlibConstants } from 'node:zlib';
 import { grpc } from '../pkg/criclient/client';
-import { buildTar } from '../pkg/storage/tar_build';
+import { buildGlobalHeader, buildTar } from '../pkg/storage/tar_build';
 import type { Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
 import { contentBlobs, FakeRegistry, ingestFiles, layerDirs, pullReq, startImageKrilld } from './image_helpers';
@@ -27,18 +28,19 @@ afterAll(async () => {
   await reg.close();
 });
 
-async function expectCleanFailure(reference: string, message: RegExp | string): Promise<void> {
-  const err = await k.client.image.pullImage(pullReq(reference)).then(
+async function expectCleanFailure(reference: string, message: RegExp | string, krilld: Krilld = k): Promise<{ code: number; details: string }> {
+  const err = await krilld.client.image.pullImage(pullReq(reference)).then(
     () => undefined,
     (e: unknown) => e as { code: number; details: string },
   );
   expect(err).toBeDefined();
   expect(err!.details).toMatch(message);
   expect(err!.code).not.toBe(grpc.status.OK);
-  expect(layerDirs(k)).toEqual({ layers: [], leftovers: [] });
-  expect(contentBlobs(k)).toEqual([]);
-  expect(ingestFiles(k)).toEqual([]);
-  expect((await k.client.image.listImages({ filter: undefined })).images).toEqual([]);
+  expect(layerDirs(krilld)).toEqual({ layers: [], leftovers: [] });
+  expect(contentBlobs(krilld)).toEqual([]);
+  expect(ingestFiles(krilld)).toEqual([]);
+  expect((await krilld.client.image.listImages({ filter: undefined })).images).toEqual([]);
+  return err!;
 }
 
 test('a good image from the fake registry pulls (the fixture works)', async () => {
@@ -144,3 +146,60 @@ test('a layer that is not a tar archive', async () => {
   const img = reg.addImage('bad/notar', 'v1', [randomBytes(3000)]);
   await expectCleanFailure(img.reference, /layer sha256:[a-f0-9]{64}: bad header checksum at offset 0/);
 });
+
+describe('layers beyond the unpack bounds fail with ResourceExhausted, naming the layer, and leave nothing', () => {
+  const files = (n: number): Buffer => buildTar(Array.from({ length: n }, (_, i) => ({ name: `d${i % 10}/f${i}`, data: '' })));
+
+  test('more entries than image.max_layer_entries', async () => {
+    const k2 = await startImageKrilld('max_layer_entries = 1000\n');
+    try {
+      // Exactly 1000 entries (the 10 directories the files need are made implicitly, they are no entries).
+      const fits = reg.addImage('bounds/entries-ok', 'v1', [files(1000)]);
+      await expect(k2.client.image.pullImage(pullReq(fits.reference))).resolves.toEqual({ imageRef: fits.configDigest });
+      await k2.client.image.removeImage({ image: { image: fits.configDigest, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      const img = reg.addImage('bounds/entries', 'v1', [good, files(1001)]);
+      const err = await expectCleanFailure(img.reference, `pulling ${img.reference} failed: layer ${img.layerDigests[1]}: has more than 1000 entries (image.max_layer_entries)`, k2);
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    } finally {
+      await k2.cleanup();
+    }
+  });
+
+  test('more than 16 global PAX headers', async () => {
+    const globals = Array.from({ length: 17 }, (_, i) => buildGlobalHeader({ comment: `header ${i}` }));
+    const img = reg.addImage('bounds/pax', 'v1', [good, Buffer.concat([...globals, buildTar([{ name: 'x', data: 'x' }])])]);
+    const err = await expectCleanFailure(img.reference, `layer ${img.layerDigests[1]}: has more than 16 global PAX headers`);
+    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  });
+
+  test('a zstd frame that declares a 1 GiB window', async () => {
+    const tar = buildTar([{ name: 'big-window', data: 'z'.repeat(10_000) }]);
+    const data = await zstdWithWindowLog(tar, 30);
+    // The frame header declares the window: Window_Descriptor exponent 20 → 2^(10+20).
+    expect(data[5]! >> 3).toBe(20);
+    const img = reg.addImage('bounds/zstd', 'v1', [tar], { encodeLayer: () => ({ data, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }) });
+    const err = await expectCleanFailure(img.reference, `layer ${img.layerDigests[0]}: has zstd data that needs a window larger than 2^27 bytes (image.zstd_max_window_log is 27)`);
+    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    // The same bytes pull where the configuration allows such a window.
+    const k2 = await startImageKrilld('zstd_max_window_log = 30\n');
+    try {
+      await expect(k2.client.image.pullImage(pullReq(img.reference))).resolves.toEqual({ imageRef: img.configDigest });
+    } finally {
+      await k2.cleanup();
+    }
+  });
+});
+
+/** zstd-compresses `data` as a stream, so that the frame declares a window of 2^windowLog bytes (a one-shot compress would fit it to the data). */
+async function zstdWithWindowLog(data: Buffer, windowLog: number): Promise<Buffer> {
+  const z = createZstdCompress({ params: { [zlibConstants.ZSTD_c_windowLog]: windowLog } });
+  const parts: Buffer[] = [];
+  z.on('data', (b: Buffer) => parts.push(b));
+  const done = new Promise<void>((resolve, reject) => {
+    z.once('end', resolve);
+    z.once('error', reject);
+  });
+  z.end(data);
+  await done;
+  return Buffer.concat(parts);
+}

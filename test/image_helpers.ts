@@ -2,9 +2,9 @@
 // local registry, registry proxies that count, slow down or stall traffic,
 // a fake registry serving hand-made content, and tree checks through an
 // overlay mount of an image's layers.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -299,6 +299,58 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
   };
 }
 
+export interface DockerRegistry {
+  /** "127.0.0.1:port" */
+  addr: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A docker-registry of its own on 127.0.0.1 (storage under `dir`), with the
+ * `auth:` section `authYaml` of its config (htpasswd, token; "" for none).
+ */
+export async function startDockerRegistry(dir: string, authYaml: string): Promise<DockerRegistry> {
+  const port = await closedPort();
+  mkdirSync(join(dir, 'storage'), { recursive: true });
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`,
+  );
+  const logFile = join(dir, 'registry.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      http.get(`http://127.0.0.1:${port}/v2/`, (res) => {
+        res.resume();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    });
+    if (up) return { addr: `127.0.0.1:${port}`, stop };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`docker-registry in ${dir} did not start: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+}
+
+/** Copies an image between registries with skopeo (TLS unverified), asynchronously: servers in the test process keep answering. */
+export async function skopeoCopy(src: string, dest: string, extra: string[] = []): Promise<void> {
+  const child = spawn('skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...extra, `docker://${src}`, `docker://${dest}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`skopeo copy to ${dest} failed: ${err}`);
+}
+
 /** A port nobody listens on (bound, then released). */
 export async function closedPort(): Promise<number> {
   const s = http.createServer();
@@ -353,11 +405,22 @@ export class FakeRegistry {
   }
 
   /** An image of the given layers (tar bytes, gzipped here), tagged repo:tag. */
-  addImage(repo: string, tag: string, layerTars: Buffer[], opts: { diffIds?: string[]; manifest?: (m: Record<string, unknown>) => Record<string, unknown> } = {}): FakeImage {
+  addImage(
+    repo: string,
+    tag: string,
+    layerTars: Buffer[],
+    opts: {
+      diffIds?: string[];
+      manifest?: (m: Record<string, unknown>) => Record<string, unknown>;
+      /** How layers are compressed (default gzip). */
+      encodeLayer?: (tar: Buffer) => { data: Buffer; mediaType: string };
+    } = {},
+  ): FakeImage {
     const { gzipSync } = require('node:zlib') as typeof import('node:zlib');
+    const encode = opts.encodeLayer ?? ((t: Buffer) => ({ data: gzipSync(t), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }));
     const layers = layerTars.map((t) => {
-      const gz = gzipSync(t);
-      return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: this.addBlob(gz), size: gz.length };
+      const { data, mediaType } = encode(t);
+      return { mediaType, digest: this.addBlob(data), size: data.length };
     });
     const config = Buffer.from(
       JSON.stringify({

@@ -1,10 +1,11 @@
 // The layer unpacker on a real filesystem (as root: owners, devices, xattrs),
 // with hand-made archives for the cases test images do not carry.
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTar, type TarBuildEntry } from '../pkg/storage/tar_build';
 import { unpackLayer, type UnpackResult } from '../pkg/storage/unpack';
+import { LayerLimitError, type UnpackLimits } from '../pkg/storage/unpack_limits';
 import { testBaseDir } from './harness/paths';
 
 let base: string;
@@ -14,14 +15,15 @@ beforeAll(() => {
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 let n = 0;
-async function unpack(entries: TarBuildEntry[], warnings: string[] = []): Promise<{ dir: string; result: UnpackResult }> {
+async function unpack(entries: TarBuildEntry[], warnings: string[] = [], limits?: UnpackLimits): Promise<{ dir: string; result: UnpackResult }> {
   const dir = join(base, `l${n++}`);
   mkdirSync(dir, { mode: 0o755 });
   const tar = buildTar(entries);
+  const chunk = tar.length > 1 << 20 ? 64 * 1024 : 1000;
   async function* source(): AsyncGenerator<Buffer> {
-    for (let i = 0; i < tar.length; i += 1000) yield tar.subarray(i, i + 1000);
+    for (let i = 0; i < tar.length; i += chunk) yield tar.subarray(i, i + chunk);
   }
-  const result = await unpackLayer(source(), dir, { onXattrWarning: (m) => warnings.push(m) });
+  const result = await unpackLayer(source(), dir, { onXattrWarning: (m) => warnings.push(m), ...(limits ? { limits } : {}) });
   return { dir, result };
 }
 
@@ -173,4 +175,72 @@ test.each([
   [[{ name: 'd/.wh..', data: '' }], 'a whiteout that names no entry'],
 ])('refused: %j', async (entries, message) => {
   await expect(unpack(entries)).rejects.toThrow(message);
+});
+
+describe('replacements cost what they replace (timings: see the commit that made removal O(subtree))', () => {
+  test('one path written 50,000 times, as every kind of entry in turn, after 10,000 others', async () => {
+    const entries: TarBuildEntry[] = Array.from({ length: 10_000 }, (_, i) => ({ name: `base/d${i % 50}/f${i}`, data: 'b' }));
+    const kinds = (i: number): TarBuildEntry[] => {
+      switch (i % 6) {
+        case 0:
+          return [{ name: 'etc/same', data: `version ${i}` }];
+        case 1:
+          return [{ name: 'etc/same', type: 'symlink', linkname: `target-${i}` }];
+        case 2:
+          return [{ name: 'etc/same', type: 'fifo' }];
+        case 3:
+          return [{ name: 'etc/same/', type: 'dir' }];
+        case 4:
+          return [{ name: 'etc/.wh.same', data: '' }];
+        default:
+          return [{ name: 'etc/same', type: 'char', devmajor: 1, devminor: 3 }];
+      }
+    };
+    for (let i = 0; i < 50_000; i++) entries.push(...kinds(i));
+    // A hard link keeps the content of the version it named; the last version wins at the path.
+    entries.push({ name: 'etc/same', data: 'kept by the link' }, { name: 'etc/link', type: 'link', linkname: 'etc/same' }, { name: 'etc/same', data: 'last', mode: 0o640 });
+    const { dir, result } = await unpack(entries);
+    expect(readdirSync(join(dir, 'etc')).sort()).toEqual(['link', 'same']);
+    expect(readFileSync(join(dir, 'etc/same'), 'utf8')).toBe('last');
+    expect(lstatSync(join(dir, 'etc/same')).mode & 0o7777).toBe(0o640);
+    expect(readFileSync(join(dir, 'etc/link'), 'utf8')).toBe('kept by the link');
+    expect(readdirSync(join(dir, 'base'))).toHaveLength(50);
+    expect(readFileSync(join(dir, 'base/d7/f9957'), 'utf8')).toBe('b');
+    expect(result.size).toBeGreaterThan(10_000);
+  }, 300_000);
+
+  test('nested trees replaced 2,000 times, with devices and whiteouts inside that were never made', async () => {
+    const entries: TarBuildEntry[] = [];
+    for (let r = 0; r < 2_000; r++) {
+      entries.push(
+        { name: 'n/', type: 'dir' },
+        { name: 'n/a/', type: 'dir', mode: 0o700 },
+        { name: 'n/a/b/c/deep', data: `deep ${r}` },
+        { name: 'n/a/f', data: `f ${r}` },
+        { name: 'n/a/p', type: 'fifo' },
+        { name: 'n/a/.wh.f', data: '' },
+        { name: 'n/a/hard', type: 'link', linkname: 'n/a/b/c/deep' },
+        { name: 'n/a/dev', type: 'char', devmajor: 1, devminor: 5 },
+      );
+      // Every other round the tree is replaced by a file, then by a whiteout of it.
+      entries.push(r % 2 === 0 ? { name: 'n', data: `file ${r}` } : { name: '.wh.n', data: '' });
+    }
+    // The last round left a whiteout at "n"; a directory replaces it.
+    entries.push({ name: 'n/', type: 'dir' }, { name: 'n/a/kept', type: 'fifo', mode: 0o600 }, { name: 'n/a/.wh..wh..opq', data: '' });
+    const { dir } = await unpack(entries);
+    expect(readdirSync(join(dir, 'n'))).toEqual(['a']);
+    expect(readdirSync(join(dir, 'n/a'))).toEqual(['kept']);
+    expect(lstatSync(join(dir, 'n/a/kept')).isFIFO()).toBe(true);
+    expect(lstatSync(join(dir, 'n/a/kept')).mode & 0o7777).toBe(0o600);
+    expect(xattr(join(dir, 'n/a'), 'trusted.overlay.opaque')).toBe('y');
+    expect(readdirSync(dir)).toEqual(['n']);
+  }, 300_000);
+});
+
+test('a layer may have image.max_layer_entries entries, and not one more', async () => {
+  const entries = (count: number): TarBuildEntry[] => Array.from({ length: count }, (_, i) => ({ name: `f${i}`, data: '' }));
+  await expect(unpack(entries(100), [], { maxEntries: 100 })).resolves.toMatchObject({ result: { inodes: 101 } });
+  const err = await unpack(entries(101), [], { maxEntries: 100 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(LayerLimitError);
+  expect(err).toMatchObject({ code: 'ResourceExhausted', message: 'has more than 100 entries (image.max_layer_entries)' });
 });

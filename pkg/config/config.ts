@@ -25,6 +25,10 @@ const registry = table(
     mirror_only: bool(false, 'Never contact the registry itself: a miss on every mirror fails the pull.'),
     insecure: bool(false, 'Talk plain HTTP (or HTTPS without verification) to the registry itself.'),
     ca_file: path('', 'A PEM file of extra CA certificates for this registry and its mirrors.', true),
+    share_credentials_with_mirrors: bool(
+      false,
+      "Also offer this registry's credentials (from the pull request or the auth file) to its mirrors; a mirror always gets the auth-file entry of its own host, and never this registry's unless this is set.",
+    ),
   },
   'Settings for one registry host, keyed by its name as it appears in image references ("docker.io").',
 );
@@ -55,7 +59,19 @@ export const configSchema = table({
     pull_progress_timeout: duration('1m', 'Cancel a pull when no bytes arrive for this long.'),
     max_concurrent_downloads: int(3, 'Layers downloaded at once per pull.', 1, 32),
     progress_log_interval: duration('10s', 'How often a pull in progress logs bytes done/total per layer; "0s" never.'),
-    registries: map(registry, {}, 'Per-registry settings: mirrors, insecure, CA files.'),
+    max_layer_entries: int(
+      1_000_000,
+      'Refuse a layer with more tar entries than this (a base image layer has 10 000 to 20 000); each entry costs unpack memory, and the unpack workers get a heap sized for it.',
+      1,
+      10_000_000,
+    ),
+    zstd_max_window_log: int(
+      27,
+      'Refuse zstd layers that need a window larger than 2^N bytes (27 = 128 MiB, zstd\'s own default limit); each unpack worker holds one such window.',
+      10,
+      31,
+    ),
+    registries: map(registry, {}, 'Per-registry settings: mirrors, insecure, CA files, credentials for mirrors.'),
   }),
   network: table({
     cni_conf_dir: path('/etc/cni/net.d', 'Where CNI network configs (*.conflist, *.conf) are read from.'),

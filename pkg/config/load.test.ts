@@ -41,7 +41,7 @@ test('registries merge per host across files', () => {
   writeFileSync(join(dir, 'krill.toml'), '[image.registries."docker.io"]\nmirrors = ["http://127.0.0.1:5000"]\n');
   writeFileSync(join(dir, 'krill.d', '10.toml'), '[image.registries."docker.io"]\nmirror_only = true\n');
   const { config } = load();
-  expect(config.image.registries['docker.io']).toEqual({ mirrors: ['http://127.0.0.1:5000'], mirror_only: true, insecure: false, ca_file: '' });
+  expect(config.image.registries['docker.io']).toEqual({ mirrors: ['http://127.0.0.1:5000'], mirror_only: true, insecure: false, ca_file: '', share_credentials_with_mirrors: false });
 });
 
 test('a bad value names the file and the key', () => {

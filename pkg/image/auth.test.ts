@@ -54,3 +54,10 @@ test('auth file hosts are normalized', () => {
   expect(() => AuthFile.parse('{', 'x.json')).toThrow('x.json is not valid JSON');
   expect(() => AuthFile.parse(JSON.stringify({ auths: { h: { auth: b64('x') } } }), 'x.json')).toThrow('x.json: auths.h.auth');
 });
+
+test('CRI server_address is kept with the credentials it scopes', () => {
+  const base = { username: '', password: '', auth: '', serverAddress: '', identityToken: '', registryToken: '' };
+  expect(credentialsFromCri({ ...base, username: 'u', password: 'p', serverAddress: 'https://r.example/v1/' })).toEqual({ username: 'u', password: 'p', serverAddress: 'https://r.example/v1/' });
+  // A server address alone carries no credentials.
+  expect(credentialsFromCri({ ...base, serverAddress: 'r.example' })).toBeUndefined();
+});

@@ -10,6 +10,11 @@ export interface Credentials {
   identityToken?: string;
   /** A bearer token sent to the registry as is. */
   registryToken?: string;
+  /**
+   * The registry these were given for (a CRI AuthConfig's server_address, as
+   * sent); absent: the registry of the image being pulled.
+   */
+  serverAddress?: string;
 }
 
 export interface Challenge {
@@ -116,10 +121,16 @@ export function credentialsFromCri(a: CriAuth | undefined): Credentials | undefi
   if (a.auth && !a.username) Object.assign(c, decodeBasicAuth(a.auth));
   if (a.identityToken) c.identityToken = a.identityToken;
   if (a.registryToken) c.registryToken = a.registryToken;
-  return Object.keys(c).length > 0 ? c : undefined;
+  if (Object.keys(c).length === 0) return undefined;
+  if (a.serverAddress) c.serverAddress = a.serverAddress;
+  return c;
 }
 
-/** The host a config.json key or a CRI server_address names: "https://index.docker.io/v1/" → "docker.io". */
+/**
+ * The host a config.json key or a CRI server_address names, as containerd's
+ * ParseAuth compares them (scheme and path stripped), with Docker Hub's
+ * aliases folded: "https://index.docker.io/v1/" → "docker.io".
+ */
 export function normalizeAuthHost(key: string): string {
   let host = key.trim();
   host = host.replace(/^[a-z]+:\/\//i, '');

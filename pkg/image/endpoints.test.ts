@@ -1,10 +1,12 @@
+import type { RegistryConfig } from '../config/config';
 import { endpointsFor, mirrorBase } from './endpoints';
 
-const reg = (over: Partial<{ mirrors: string[]; mirror_only: boolean; insecure: boolean; ca_file: string }>) => ({
+const reg = (over: Partial<RegistryConfig>): RegistryConfig => ({
   mirrors: [],
   mirror_only: false,
   insecure: false,
   ca_file: '',
+  share_credentials_with_mirrors: false,
   ...over,
 });
 
@@ -17,7 +19,7 @@ test('mirror URLs get /v2/', () => {
 
 test('docker.io goes to registry-1.docker.io over verified HTTPS', () => {
   expect(endpointsFor('docker.io', {})).toEqual([
-    { base: new URL('https://registry-1.docker.io/v2/'), host: 'registry-1.docker.io', mirror: false, tls: {}, httpFallback: false },
+    { base: new URL('https://registry-1.docker.io/v2/'), host: 'registry-1.docker.io', mirror: false, tls: {}, httpFallback: false, plainHttp: false, registryCredentials: true },
   ]);
 });
 
@@ -39,4 +41,24 @@ test('insecure and loopback registries may fall back to plain HTTP; CA files app
   expect(endpointsFor('127.0.0.1:5055', {})[0]).toMatchObject({ httpFallback: true });
   expect(endpointsFor('localhost:5000', {})[0]).toMatchObject({ httpFallback: true });
   expect(endpointsFor('quay.io', {})[0]).toMatchObject({ httpFallback: false, tls: {} });
+});
+
+test('plain HTTP only where the config says so; mirrors get the registry credentials only when shared', () => {
+  const regs = { 'r.example': reg({ mirrors: ['http://m1:5000', 'https://m2'] }) };
+  expect(endpointsFor('r.example', regs).map((e) => [e.host, e.plainHttp, e.registryCredentials])).toEqual([
+    ['m1:5000', true, false],
+    ['m2', false, false],
+    ['r.example', false, true],
+  ]);
+  regs['r.example'].share_credentials_with_mirrors = true;
+  regs['r.example'].insecure = true;
+  expect(endpointsFor('r.example', regs).map((e) => [e.host, e.plainHttp, e.registryCredentials])).toEqual([
+    ['m1:5000', true, true],
+    ['m2', false, true],
+    ['r.example', true, true],
+  ]);
+  // Only an endpoint that may speak plain HTTP is ever given an http:// base or a fallback to it.
+  for (const e of endpointsFor('127.0.0.1:5055', { '127.0.0.1:5055': reg({ mirrors: ['http://a', 'https://b'] }) })) {
+    if (e.base.protocol === 'http:' || e.httpFallback) expect(e.plainHttp).toBe(true);
+  }
 });

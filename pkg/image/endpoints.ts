@@ -13,6 +13,14 @@ export interface Endpoint {
   tls: TlsSettings;
   /** Retry over plain HTTP when HTTPS fails at the handshake (insecure registries). */
   httpFallback: boolean;
+  /**
+   * The config allows plain HTTP to this endpoint (an insecure or loopback
+   * registry, or a mirror written http://): only then may credentials, or
+   * tokens got with them, travel to it unencrypted.
+   */
+  plainHttp: boolean;
+  /** The registry's own credentials may be offered here: the registry itself, or a mirror with share_credentials_with_mirrors. */
+  registryCredentials: boolean;
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/;
@@ -42,7 +50,15 @@ export function endpointsFor(domain: string, registries: Record<string, Registry
   const baseTls: TlsSettings = ca ? { ca } : {};
   for (const m of cfg?.mirrors ?? []) {
     const base = mirrorBase(m);
-    out.push({ base, host: base.host, mirror: true, tls: baseTls, httpFallback: false });
+    out.push({
+      base,
+      host: base.host,
+      mirror: true,
+      tls: baseTls,
+      httpFallback: false,
+      plainHttp: base.protocol === 'http:',
+      registryCredentials: cfg?.share_credentials_with_mirrors ?? false,
+    });
   }
   if (!cfg?.mirror_only) {
     const host = upstreamHost(domain);
@@ -54,6 +70,8 @@ export function endpointsFor(domain: string, registries: Record<string, Registry
       mirror: false,
       tls: insecure ? { ...baseTls, skipVerify: true } : baseTls,
       httpFallback: insecure,
+      plainHttp: insecure,
+      registryCredentials: true,
     });
   }
   return out;

@@ -1,14 +1,16 @@
 // What a failed pull means to a CRI client.
 import { KrillError } from '../errors/errors';
+import { LayerLimitError } from '../storage/unpack_limits';
 import { AuthError } from './auth';
 import { StallError } from './http';
 import { ReferenceError } from './reference';
 import { RegistryError } from './registry';
 
 export function pullError(image: string, err: unknown): KrillError {
-  if (err instanceof KrillError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   const fail = `pulling ${image} failed: ${msg}`;
+  if (err instanceof LayerLimitError) return new KrillError(err.code, fail, { cause: err });
+  if (err instanceof KrillError) return err;
   if (err instanceof ReferenceError) return new KrillError('InvalidArgument', `image.image: ${msg}`, { cause: err });
   if (err instanceof RegistryError) {
     switch (err.kind) {

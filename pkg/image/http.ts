@@ -1,6 +1,6 @@
 // HTTP(S) requests to registries on Node's own stack: keep-alive agents per
-// TLS setting, redirects (auth dropped when the host changes, as for blobs
-// served from object storage), an abort signal, and a no-progress timeout
+// TLS setting, redirects (credentials dropped when the origin changes, as for
+// blobs served from object storage), an abort signal, and a no-progress timeout
 // that fires when the socket is idle that long (not a cap on total time).
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -117,22 +117,52 @@ function once(url: URL, opts: RequestOptions): Promise<Response> {
   });
 }
 
+/** What follows a redirect: method, headers and body of the next request. */
+export interface Hop {
+  method: NonNullable<RequestOptions['method']>;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+
+/**
+ * The request that follows a redirect from `from` to `to`. Credentials stay
+ * only on the same origin (scheme, host and port): a blob redirected to
+ * object storage, or an https URL redirected to http, loses them. A POST
+ * becomes a GET on 301/302/303, as browsers and Go do; a 307/308 would resend
+ * its body, which is a credential too (a refresh token), so across origins it
+ * is refused.
+ */
+export function redirectHop(from: URL, to: URL, status: number, hop: Hop): Hop {
+  const next: Hop = { method: hop.method, headers: { ...hop.headers } };
+  if (hop.body !== undefined) next.body = hop.body;
+  if (status === 303 || ((status === 301 || status === 302) && hop.method === 'POST')) {
+    next.method = next.method === 'HEAD' ? 'HEAD' : 'GET';
+    delete next.body;
+    delete next.headers['content-type'];
+  }
+  if (from.origin === to.origin) return next;
+  for (const h of CREDENTIAL_HEADERS) delete next.headers[h];
+  if (next.body !== undefined) throw new Error(`${from.origin} redirected a ${next.method} with a body to ${to.origin}; not followed (the body may carry credentials)`);
+  return next;
+}
+
 /** One request, following redirects. Any status is returned; only transport failures throw. */
 export async function request(url: URL, opts: RequestOptions): Promise<Response> {
   let current = url;
-  let headers = { ...opts.headers };
-  for (let hop = 0; ; hop++) {
-    const res = await once(current, { ...opts, headers });
+  let hop: Hop = { method: opts.method ?? 'GET', headers: { ...opts.headers } };
+  if (opts.body !== undefined) hop.body = opts.body;
+  for (let n = 0; ; n++) {
+    const { body: _body, ...rest } = opts;
+    const res = await once(current, { ...rest, method: hop.method, headers: hop.headers, ...(hop.body !== undefined ? { body: hop.body } : {}) });
     const location = res.headers.location;
     if (opts.followRedirects === false || ![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
     discard(res);
-    if (hop >= MAX_REDIRECTS) throw new Error(`too many redirects from ${url.href}`);
+    if (n >= MAX_REDIRECTS) throw new Error(`too many redirects from ${url.href}`);
     const next = new URL(location, current);
-    if (next.host !== current.host) {
-      // Pre-signed storage URLs reject (and must not see) the registry's credentials.
-      const { authorization: _drop, ...rest } = headers;
-      headers = rest;
-    }
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new Error(`${current.origin} redirected to a URL that is not http(s): ${next.href}`);
+    hop = redirectHop(current, next, res.status, hop);
     current = next;
   }
 }

@@ -96,7 +96,10 @@ export class ImageManager {
   ) {
     this.platform = platform;
     // One worker per concurrent download, so that no open response waits (idle) for a worker.
-    this.unpackPool = new UnpackPool(config.image.max_concurrent_downloads);
+    this.unpackPool = new UnpackPool(config.image.max_concurrent_downloads, {
+      maxEntries: config.image.max_layer_entries,
+      zstdWindowLogMax: config.image.zstd_max_window_log,
+    });
     try {
       this.pinnedRef = config.image.pause_image ? formatReference(parseReference(config.image.pause_image)) : undefined;
     } catch {
@@ -142,7 +145,7 @@ export class ImageManager {
     }
     const name = formatReference(ref);
     const c = opts.credentials;
-    const identity = c ? JSON.stringify([c.username ?? '', c.password ?? '', c.identityToken ?? '', c.registryToken ?? '']) : '';
+    const identity = c ? JSON.stringify([c.username ?? '', c.password ?? '', c.identityToken ?? '', c.registryToken ?? '', c.serverAddress ?? '']) : '';
     const shared = this.pulls.run(`${name}\n${identity}`, opts.signal, (signal) => this.pullOnce(ref, name, c, signal, opts.log ?? this.log));
     if (shared.joined) (opts.log ?? this.log).info({ image_ref: name }, 'joining a pull of the same image in flight');
     return shared.promise;

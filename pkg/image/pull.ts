@@ -9,8 +9,9 @@ import type { Readable } from 'node:stream';
 import type { KrillConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import type { LayerStore } from '../storage/layers';
-import type { AuthFile, Credentials } from './auth';
+import { normalizeAuthHost, type AuthFile, type Credentials } from './auth';
 import type { ContentStore } from './content';
+import { credentialsForEndpoint, criCredentialsHost } from './credential_policy';
 import { chainIds as computeChainIds, sha256Digest } from './digest';
 import { endpointsFor } from './endpoints';
 import { isTransientNetworkError, readBody } from './http';
@@ -89,10 +90,15 @@ export class Puller {
     private readonly signal: AbortSignal,
     private readonly log: Logger,
   ) {
-    const authFile = deps.authFile;
-    this.client = new RepositoryClient(endpointsFor(ref.domain, deps.config.registries, ca), ref.path, {
+    const sources = { domain: ref.domain, cri: credentials, authFile: deps.authFile };
+    const endpoints = endpointsFor(ref.domain, deps.config.registries, ca);
+    if (credentials?.serverAddress && criCredentialsHost(credentials, ref.domain) !== normalizeAuthHost(ref.domain)) {
+      const owner = criCredentialsHost(credentials, ref.domain);
+      log.debug({ server_address: credentials.serverAddress }, `the request's credentials are for ${owner}, not ${ref.domain}: only an endpoint on ${owner} gets them; the auth file applies to the others`);
+    }
+    this.client = new RepositoryClient(endpoints, ref.path, {
       tokens: deps.tokens,
-      credentials: (host) => credentials ?? authFile.lookup(host) ?? authFile.lookup(ref.domain),
+      credentials: (ep) => credentialsForEndpoint(ep, sources),
       idleTimeoutMs: deps.config.pull_progress_timeout,
       signal,
       log,

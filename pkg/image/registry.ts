@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log/logger';
 import { parseChallenges, type Challenge, type Credentials } from './auth';
+import { realmTls, realmWithholdReason } from './credential_policy';
 import type { Endpoint } from './endpoints';
 import { discard, isTlsProtocolError, isTransientNetworkError, readBody, request, StallError, type Response } from './http';
 import { MANIFEST_ACCEPT, MAX_METADATA_BYTES, type Descriptor } from './manifest';
@@ -58,8 +59,8 @@ const plainHttpHosts = new Set<string>();
 
 export interface RepositoryClientOptions {
   tokens: TokenCache;
-  /** The credentials to offer an endpoint host when it asks for them. */
-  credentials: (host: string) => Credentials | undefined;
+  /** The credentials to offer an endpoint when it asks for them (credential_policy.ts decides). */
+  credentials: (ep: Endpoint) => Credentials | undefined;
   idleTimeoutMs: number;
   signal: AbortSignal;
   log: Logger;
@@ -96,7 +97,7 @@ function describeError(err: unknown): string {
 export class RepositoryClient {
   /** Index of the endpoint that last answered; tried first next time. */
   private preferred = 0;
-  /** Authorization header per endpoint host, once a challenge was answered. */
+  /** Authorization header per endpoint (its base URL), once a challenge was answered. */
   private readonly authorization = new Map<string, string>();
 
   constructor(
@@ -156,19 +157,20 @@ export class RepositoryClient {
     const url = new URL(`${this.path}/${rel}`, ep.base);
     const headers: Record<string, string> = {};
     if (opts.accept) headers.accept = opts.accept;
-    const auth = this.authorization.get(ep.host);
+    const auth = this.authorization.get(ep.base.href);
     if (auth) headers.authorization = auth;
     let res = await this.requestRetrying(ep, url, headers);
     if (res.status === 401) {
       const challenges = parseChallenges(String(res.headers['www-authenticate'] ?? ''));
       discard(res);
-      const header = await this.answerChallenge(ep, challenges);
-      if (header === undefined) throw new RegistryError('unauthorized', `${ep.host} requires authentication for ${what} and no credentials are configured for it`);
-      this.authorization.set(ep.host, header);
-      res = await this.requestRetrying(ep, url, { ...headers, authorization: header });
+      const answer = await this.answerChallenge(ep, challenges);
+      if (answer === undefined) throw new RegistryError('unauthorized', `${ep.host} requires authentication for ${what} and no credentials are configured for it`);
+      this.authorization.set(ep.base.href, answer.header);
+      res = await this.requestRetrying(ep, url, { ...headers, authorization: answer.header });
       if (res.status === 401) {
         discard(res);
-        throw new RegistryError('unauthorized', `${ep.host} refused the credentials for ${what} (401 Unauthorized)`);
+        const refused = answer.withheld ? `refused an anonymous token for ${what} (401 Unauthorized); credentials were withheld because ${answer.withheld}` : `refused the credentials for ${what} (401 Unauthorized)`;
+        throw new RegistryError('unauthorized', `${ep.host} ${refused}`);
       }
     }
     if (res.status >= 200 && res.status < 300) return res;
@@ -213,23 +215,28 @@ export class RepositoryClient {
     }
   }
 
-  /** The Authorization header that answers a 401's challenges, or undefined when there is nothing to offer. */
-  private async answerChallenge(ep: Endpoint, challenges: Challenge[]): Promise<string | undefined> {
-    const creds = this.opts.credentials(ep.host);
+  /**
+   * The Authorization header that answers a 401's challenges, or undefined
+   * when there is nothing to offer; `withheld` says why configured credentials
+   * were not sent to the token realm.
+   */
+  private async answerChallenge(ep: Endpoint, challenges: Challenge[]): Promise<{ header: string; withheld?: string } | undefined> {
+    const creds = this.opts.credentials(ep);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
-      return `Bearer ${await this.fetchToken(ep, bearer, creds)}`;
+      if (creds?.registryToken) return { header: `Bearer ${creds.registryToken}` };
+      const got = await this.fetchToken(ep, bearer, creds);
+      return { header: `Bearer ${got.token}`, ...(got.withheld ? { withheld: got.withheld } : {}) };
     }
     const basic = challenges.find((c) => c.scheme === 'basic');
     if (basic) {
       if (!creds?.username) return undefined;
-      return `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}`;
+      return { header: `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}` };
     }
     throw new RegistryError('unauthorized', `${ep.host} asked for authentication with an unsupported scheme (${challenges.map((c) => c.scheme).join(', ') || 'no WWW-Authenticate header'})`);
   }
 
-  private async fetchToken(ep: Endpoint, challenge: Challenge, creds: Credentials | undefined): Promise<string> {
+  private async fetchToken(ep: Endpoint, challenge: Challenge, offered: Credentials | undefined): Promise<{ token: string; withheld?: string }> {
     const { realm, service } = challenge.params;
     if (!realm) throw new RegistryError('unauthorized', `${ep.host} sent a Bearer challenge without a realm`);
     let realmUrl: URL;
@@ -238,7 +245,22 @@ export class RepositoryClient {
     } catch {
       throw new RegistryError('unauthorized', `${ep.host} sent a Bearer challenge with an invalid realm ${JSON.stringify(realm)}`);
     }
+    if (realmUrl.protocol !== 'https:' && realmUrl.protocol !== 'http:') {
+      throw new RegistryError('unauthorized', `${ep.host} sent a Bearer challenge with a realm that is not an http(s) URL: ${JSON.stringify(realm)}`);
+    }
+    const withheld = offered ? realmWithholdReason(realmUrl, ep) : undefined;
+    if (withheld) this.opts.log.warn({ endpoint: ep.base.href, realm: realmUrl.origin }, `credentials withheld from a token realm: ${withheld}; asking for an anonymous token`);
     const scope = challenge.params.scope || `repository:${this.path}:pull`;
+    if (!withheld) return { token: await this.requestToken(ep, realmUrl, service, scope, offered) };
+    try {
+      return { token: await this.requestToken(ep, realmUrl, service, scope, undefined), withheld };
+    } catch (err) {
+      if (err instanceof RegistryError && err.kind === 'unauthorized') err.message += `; credentials were withheld because ${withheld}`;
+      throw err;
+    }
+  }
+
+  private async requestToken(ep: Endpoint, realmUrl: URL, service: string | undefined, scope: string, creds: Credentials | undefined): Promise<string> {
     const identity = creds?.identityToken ? `it:${hash(creds.identityToken)}` : creds?.username ? `u:${creds.username}:${hash(creds.password ?? '')}` : 'anon';
     const key = `${realmUrl.href}|${service ?? ''}|${scope}|${identity}`;
     const cached = this.opts.tokens.get(key);
@@ -246,7 +268,7 @@ export class RepositoryClient {
 
     const headers: Record<string, string> = { accept: 'application/json' };
     let res: Response;
-    const common = { tls: ep.tls, idleTimeoutMs: this.opts.idleTimeoutMs, signal: this.opts.signal };
+    const common = { tls: realmTls(realmUrl, ep), idleTimeoutMs: this.opts.idleTimeoutMs, signal: this.opts.signal };
     try {
       if (creds?.identityToken) {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'krill', scope });

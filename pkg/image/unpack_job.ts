@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { UnsafeEntryError } from '../storage/safe_path';
 import { TarError } from '../storage/tar';
 import { unpackLayer, type UnpackResult } from '../storage/unpack';
+import { LayerLimitError, type UnpackLimits } from '../storage/unpack_limits';
 import { decompress, DigestVerifier, hashing, VerifyError } from './verify';
 
 export interface UnpackJob {
@@ -18,7 +19,13 @@ export interface UnpackJob {
   what: string;
 }
 
-export type ToWorker = { t: 'start'; job: UnpackJob } | { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'abort' };
+/** The bounds every layer is unpacked within (from the image config). */
+export interface LayerLimits extends UnpackLimits {
+  /** The largest zstd window accepted, as a power of two. */
+  zstdWindowLogMax: number;
+}
+
+export type ToWorker = { t: 'start'; job: UnpackJob; limits: LayerLimits } | { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'abort' };
 
 export type FromWorker =
   | { t: 'ack'; bytes: number }
@@ -27,13 +34,17 @@ export type FromWorker =
   | { t: 'warn'; message: string };
 
 /** Verifies and unpacks the compressed layer `source` as `job` describes. */
-export async function runUnpackJob(job: UnpackJob, source: AsyncIterable<Buffer>, signal: AbortSignal, onWarning: (m: string) => void): Promise<UnpackResult> {
+export async function runUnpackJob(job: UnpackJob, limits: LayerLimits, source: AsyncIterable<Buffer>, signal: AbortSignal, onWarning: (m: string) => void): Promise<UnpackResult> {
   const verifier = new DigestVerifier(job.digest, job.size, job.what);
   const input = Readable.from(source, { objectMode: false });
   input.on('error', (err) => verifier.destroy(err));
   input.pipe(verifier);
   const diff: { digest?: string; bytes: number } = { bytes: 0 };
-  const result = await unpackLayer(hashing(decompress(verifier), diff), job.dir, { signal, onXattrWarning: onWarning });
+  const result = await unpackLayer(hashing(decompress(verifier, { zstdWindowLogMax: limits.zstdWindowLogMax }), diff), job.dir, {
+    signal,
+    onXattrWarning: onWarning,
+    limits: { maxEntries: limits.maxEntries },
+  });
   if (diff.digest !== job.diffId) {
     throw new VerifyError(`${job.what}: its uncompressed content hashes to ${diff.digest}, the image config says ${job.diffId}`);
   }
@@ -45,6 +56,7 @@ export function remoteError(name: string, message: string): Error {
   let err: Error;
   if (name === 'VerifyError') err = new VerifyError(message);
   else if (name === 'TarError') err = new TarError(message);
+  else if (name === 'LayerLimitError') err = new LayerLimitError(message);
   else if (name === 'UnsafeEntryError') {
     err = new UnsafeEntryError('', '');
     err.message = message;

@@ -3,12 +3,14 @@
 // checks, decompresses and unpacks them; the HTTP stream is paused while a
 // worker has more than a few MiB unconsumed. A job's promise settles only
 // once its worker has stopped touching the layer directory, so the caller
-// may delete it right after a failure.
+// may delete it right after a failure. Workers run with heap limits: a layer
+// that outgrows them ends its worker, not krilld.
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { UnpackResult } from '../storage/unpack';
-import { remoteError, type FromWorker, type ToWorker, type UnpackJob } from './unpack_job';
+import { LayerLimitError } from '../storage/unpack_limits';
+import { remoteError, type FromWorker, type LayerLimits, type ToWorker, type UnpackJob } from './unpack_job';
 import { VerifyError } from './verify';
 
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -16,6 +18,23 @@ const LOW_WATER = 2 * 1024 * 1024;
 const ABORT_GRACE_MS = 10_000;
 /** An idle worker is ended after this long (its memory back to the node). */
 const IDLE_MS = 30_000;
+/** A worker's heap: a base, plus room for what it keeps per entry (~200 bytes measured, with typical paths). */
+const HEAP_BASE_MIB = 256;
+const HEAP_BYTES_PER_ENTRY = 400;
+
+/**
+ * Memory limits of a worker thread, sized for the largest layer the limits
+ * allow: a layer beyond them kills only its worker, not krilld. Buffers
+ * (data in flight, the zstd window, xattrs) live outside this heap and have
+ * bounds of their own.
+ */
+export function workerResourceLimits(limits: LayerLimits): ResourceLimits {
+  return {
+    maxOldGenerationSizeMb: HEAP_BASE_MIB + Math.ceil((limits.maxEntries * HEAP_BYTES_PER_ENTRY) / 2 ** 20),
+    maxYoungGenerationSizeMb: 32,
+    stackSizeMb: 4,
+  };
+}
 
 export interface UnpackOptions {
   signal: AbortSignal;
@@ -30,16 +49,22 @@ export class UnpackPool {
   private readonly waiting: ((w: Worker) => void)[] = [];
   private count = 0;
   private closed = false;
+  /** The error a worker died of (out of memory, for one), for the job it was running. */
+  private readonly deaths = new WeakMap<Worker, Error>();
+  readonly resourceLimits: ResourceLimits;
 
   constructor(
     readonly size: number,
+    readonly limits: LayerLimits,
     private readonly workerFile = join(__dirname, 'unpack_worker.js'),
-  ) {}
+  ) {
+    this.resourceLimits = workerResourceLimits(limits);
+  }
 
   private spawn(): Worker {
-    const w = new Worker(this.workerFile);
+    const w = new Worker(this.workerFile, { resourceLimits: this.resourceLimits });
     w.unref();
-    w.on('error', () => undefined);
+    w.on('error', (err) => this.deaths.set(w, err));
     w.once('exit', () => {
       this.count--;
       const i = this.idle.indexOf(w);
@@ -150,7 +175,7 @@ export class UnpackPool {
         };
         const onExit = (): void => {
           healthy = false;
-          settle(failure ?? new Error(`the unpack worker for ${job.what} exited`));
+          settle(failure ?? this.deathError(w, job));
         };
         const onData = (chunk: Buffer): void => {
           received += chunk.length;
@@ -171,7 +196,7 @@ export class UnpackPool {
         const onAbort = (): void => abort(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('unpack cancelled'));
         w.on('message', onMessage);
         w.once('exit', onExit);
-        send({ t: 'start', job });
+        send({ t: 'start', job, limits: this.limits });
         body.on('data', onData);
         body.once('end', onEnd);
         body.once('error', onBodyError);
@@ -181,6 +206,14 @@ export class UnpackPool {
     } finally {
       this.release(w, healthy);
     }
+  }
+
+  private deathError(w: Worker, job: UnpackJob): Error {
+    const err = this.deaths.get(w);
+    if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return new LayerLimitError(`needs more memory to unpack than its worker's ${this.resourceLimits.maxOldGenerationSizeMb} MiB heap (sized for image.max_layer_entries = ${this.limits.maxEntries})`);
+    }
+    return new Error(`the unpack worker for ${job.what} exited${err ? `: ${err.message}` : ''}`);
   }
 
   async close(): Promise<void> {

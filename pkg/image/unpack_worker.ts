@@ -3,7 +3,7 @@
 // JavaScript thread; a few workers spread it over the node's cores. One job
 // at a time; chunks are acknowledged as they are consumed (flow control).
 import { parentPort } from 'node:worker_threads';
-import { runUnpackJob, type FromWorker, type ToWorker, type UnpackJob } from './unpack_job';
+import { runUnpackJob, type FromWorker, type LayerLimits, type ToWorker, type UnpackJob } from './unpack_job';
 
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
@@ -47,11 +47,11 @@ class ChunkQueue implements AsyncIterable<Buffer> {
 
 let current: { queue: ChunkQueue; controller: AbortController } | undefined;
 
-function start(job: UnpackJob): void {
+function start(job: UnpackJob, limits: LayerLimits): void {
   const queue = new ChunkQueue();
   const controller = new AbortController();
   current = { queue, controller };
-  runUnpackJob(job, queue, controller.signal, (message) => post({ t: 'warn', message })).then(
+  runUnpackJob(job, limits, queue, controller.signal, (message) => post({ t: 'warn', message })).then(
     (result) => {
       current = undefined;
       post({ t: 'done', result });
@@ -67,7 +67,7 @@ function start(job: UnpackJob): void {
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'start':
-      start(m.job);
+      start(m.job, m.limits);
       break;
     case 'data':
       current?.queue.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));

@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { createZstdCompress, gzipSync, zstdCompressSync, constants as zlibConstants } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
+import { defaultConfig } from '../config/config';
+import { LayerLimitError } from '../storage/unpack_limits';
 import { sha256Digest } from './digest';
-import { decompress, DigestVerifier, hashing, VerifyError } from './verify';
+import { decompress, DEFAULT_ZSTD_WINDOW_LOG_MAX, DigestVerifier, hashing, VerifyError } from './verify';
 
 async function collect(src: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -65,4 +67,27 @@ test('corrupt gzip fails', async () => {
 test('empty and tiny inputs', async () => {
   expect((await collect(decompress(chunks(Buffer.alloc(0), 1)))).length).toBe(0);
   expect((await collect(decompress(chunks(Buffer.from('ab'), 1)))).toString()).toBe('ab');
+});
+
+describe('the zstd window', () => {
+  /** A streamed frame declares the window it was compressed with (a one-shot compress would fit it to the data). */
+  async function zstdStream(data: Buffer, windowLog: number): Promise<Buffer> {
+    return collect(Readable.from([data]).pipe(createZstdCompress({ params: { [zlibConstants.ZSTD_c_windowLog]: windowLog } })));
+  }
+
+  test('a frame that needs more than 128 MiB is refused unless configured', async () => {
+    const raw = Buffer.alloc(100_000, 3);
+    const frame = await zstdStream(raw, 28);
+    const err = await collect(decompress(chunks(frame, 1000))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerLimitError);
+    expect(err).toMatchObject({ code: 'ResourceExhausted', message: 'has zstd data that needs a window larger than 2^27 bytes (image.zstd_max_window_log is 27)' });
+    expect((await collect(decompress(chunks(frame, 1000), { zstdWindowLogMax: 28 }))).equals(raw)).toBe(true);
+    await expect(collect(decompress(chunks(frame, 1000), { zstdWindowLogMax: 20 }))).rejects.toThrow('larger than 2^20 bytes');
+  });
+
+  test('up to 128 MiB decompresses by default', async () => {
+    const raw = Buffer.alloc(100_000, 4);
+    expect((await collect(decompress(chunks(await zstdStream(raw, 27), 1000)))).equals(raw)).toBe(true);
+    expect(DEFAULT_ZSTD_WINDOW_LOG_MAX).toBe(defaultConfig().image.zstd_max_window_log);
+  });
 });

@@ -4,6 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
+import { LayerLimitError } from '../storage/unpack_limits';
 
 export class VerifyError extends Error {
   constructor(message: string) {
@@ -53,10 +54,18 @@ export class DigestVerifier extends Transform {
 
 const CHUNK = 128 * 1024;
 
-function decompressorFor(head: Buffer): Transform | undefined {
+/** zstd's own default limit: a window of 128 MiB, which a decompressor must hold in memory. */
+export const DEFAULT_ZSTD_WINDOW_LOG_MAX = 27;
+
+export interface DecompressOptions {
+  /** The largest zstd window accepted, as a power of two. */
+  zstdWindowLogMax?: number;
+}
+
+function decompressorFor(head: Buffer, opts: DecompressOptions): Transform | undefined {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return createGunzip({ chunkSize: CHUNK });
   if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
-    return createZstdDecompress({ chunkSize: CHUNK, params: { [zlibConstants.ZSTD_d_windowLogMax]: 31 } });
+    return createZstdDecompress({ chunkSize: CHUNK, params: { [zlibConstants.ZSTD_d_windowLogMax]: opts.zstdWindowLogMax ?? DEFAULT_ZSTD_WINDOW_LOG_MAX } });
   }
   return undefined;
 }
@@ -65,7 +74,7 @@ function decompressorFor(head: Buffer): Transform | undefined {
  * Decompresses by what the data is (gzip and zstd magic numbers), not by
  * what the media type says; anything else passes through as a plain tar.
  */
-export async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export async function* decompress(source: AsyncIterable<Buffer>, opts: DecompressOptions = {}): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLen = 0;
@@ -88,7 +97,7 @@ export async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator
       yield r.value;
     }
   }
-  const d = decompressorFor(first);
+  const d = decompressorFor(first, opts);
   if (!d) {
     yield* all();
     return;
@@ -96,6 +105,12 @@ export async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator
   const out = pipeline(Readable.from(all(), { objectMode: false }), d, () => undefined);
   try {
     for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ZSTD_error_frameParameter_windowTooLarge') {
+      const log = opts.zstdWindowLogMax ?? DEFAULT_ZSTD_WINDOW_LOG_MAX;
+      throw new LayerLimitError(`has zstd data that needs a window larger than 2^${log} bytes (image.zstd_max_window_log is ${log})`);
+    }
+    throw err;
   } finally {
     out.destroy();
   }

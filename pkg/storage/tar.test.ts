@@ -3,7 +3,8 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, linkSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TarReader, TarError, type TarHeader } from './tar';
-import { buildTar } from './tar_build';
+import { buildGlobalHeader, buildTar } from './tar_build';
+import { LayerLimitError } from './unpack_limits';
 
 async function* chunked(buf: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
@@ -115,4 +116,44 @@ test('base-256 numbers (GNU) for large uids', async () => {
   b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
   const got = await readAll(b);
   expect(got[0]!.h.uid).toBe(4_000_000_000);
+});
+
+describe('PAX bounds', () => {
+  const entries = buildTar([{ name: 'a', data: 'x' }, { name: 'b', data: 'y', pax: { uid: '7' } }]);
+
+  test('global headers apply to every later entry; an entry\'s own records win', async () => {
+    const tar = Buffer.concat([buildGlobalHeader({ uid: '42', comment: 'git archive', 'SCHILY.xattr.user.g': 'global' }), entries]);
+    const got = await readAll(tar, 100);
+    expect(got.map((e) => [e.h.name, e.h.uid, e.h.xattrs.get('user.g')?.toString()])).toEqual([
+      ['a', 42, 'global'],
+      ['b', 7, 'global'],
+    ]);
+  });
+
+  test('16 global headers pass, a 17th is refused', async () => {
+    const globals = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => buildGlobalHeader({ comment: `c${i}` }));
+    await expect(readAll(Buffer.concat([...globals(16), entries]), 512)).resolves.toHaveLength(2);
+    const err = await readAll(Buffer.concat([...globals(17), entries]), 512).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerLimitError);
+    expect((err as LayerLimitError).code).toBe('ResourceExhausted');
+    expect((err as Error).message).toBe('has more than 16 global PAX headers');
+  });
+
+  test('global headers are bounded in bytes and in keys', async () => {
+    const big = buildGlobalHeader({ comment: 'x'.repeat(40 * 1024) });
+    await expect(readAll(Buffer.concat([big, entries]), 4096)).resolves.toHaveLength(2);
+    await expect(readAll(Buffer.concat([big, big, entries]), 4096)).rejects.toThrow('has global PAX headers of more than 65536 bytes in all');
+    const keys = (from: number, n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${from + i}`, 'v']));
+    await expect(readAll(Buffer.concat([buildGlobalHeader(keys(0, 64)), buildGlobalHeader(keys(0, 64)), entries]), 4096)).resolves.toHaveLength(2);
+    await expect(readAll(Buffer.concat([buildGlobalHeader(keys(0, 40)), buildGlobalHeader(keys(40, 25)), entries]), 4096)).rejects.toThrow(
+      'has global PAX headers setting more than 64 keys',
+    );
+  });
+
+  test('one PAX header holds at most 1024 records', async () => {
+    const records = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`SCHILY.xattr.user.k${i}`, 'v']));
+    await expect(readAll(buildTar([{ name: 'ok', data: '', pax: records(1024) }]), 4096)).resolves.toHaveLength(1);
+    await expect(readAll(buildTar([{ name: 'many', data: '', pax: records(1025) }]), 4096)).rejects.toThrow('has a PAX header of more than 1024 records');
+    await expect(readAll(Buffer.concat([buildGlobalHeader(records(1025)), entries]), 4096)).rejects.toThrow(LayerLimitError);
+  });
 });

@@ -2,6 +2,7 @@
 // and PAX (extended and global headers, SCHILY.xattr.*) as image layers use
 // them. Entry bodies are handed out as they arrive; nothing is buffered
 // beyond the chunk in hand.
+import { LayerLimitError } from './unpack_limits';
 
 export type EntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
@@ -33,6 +34,16 @@ export class TarError extends Error {
 
 const BLOCK = 512;
 const MAX_META_BYTES = 1024 * 1024;
+/** Records in one PAX header: real entries carry a handful (path, times, ids, a few xattrs). */
+const MAX_PAX_RECORDS = 1024;
+/**
+ * Global PAX headers apply to every entry after them, so each of their
+ * records costs a little on every entry: bounded in number, bytes and keys.
+ * Real layers carry none (git archive writes one, with a comment).
+ */
+const MAX_GLOBAL_HEADERS = 16;
+const MAX_GLOBAL_BYTES = 64 * 1024;
+const MAX_GLOBAL_KEYS = 64;
 
 /** Pulls exact byte counts out of an async stream of chunks. */
 class ByteSource {
@@ -143,8 +154,10 @@ function checksumOk(block: Buffer): boolean {
 function parsePax(data: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   let pos = 0;
+  let records = 0;
   while (pos < data.length) {
     if (data[pos] === 0) break;
+    if (++records > MAX_PAX_RECORDS) throw new LayerLimitError(`has a PAX header of more than ${MAX_PAX_RECORDS} records`);
     const space = data.indexOf(0x20, pos);
     if (space === -1) throw new TarError('malformed PAX header');
     const len = Number(data.toString('latin1', pos, space));
@@ -177,6 +190,8 @@ export class TarReader {
   private padding = 0;
   private ended = false;
   private readonly globals = new Map<string, Buffer>();
+  private globalHeaders = 0;
+  private globalBytes = 0;
 
   constructor(source: AsyncIterable<Buffer>) {
     this.src = new ByteSource(source);
@@ -216,7 +231,7 @@ export class TarReader {
         if (data.length !== size) throw new TarError('archive truncated in an extended header');
         await this.src.skip((BLOCK - (size % BLOCK)) % BLOCK);
         if (flag === 'x') pax = parsePax(data);
-        else if (flag === 'g') for (const [k, v] of parsePax(data)) this.globals.set(k, v);
+        else if (flag === 'g') this.addGlobals(data);
         else if (flag === 'L') longName = cstring(data, 0, data.length);
         else longLink = cstring(data, 0, data.length);
         continue;
@@ -225,7 +240,8 @@ export class TarReader {
         await this.src.skip(size + ((BLOCK - (size % BLOCK)) % BLOCK));
         continue;
       }
-      const merged = new Map([...this.globals, ...pax]);
+      // The entry's own records win over the global ones.
+      const merged = this.globals.size === 0 ? pax : new Map([...this.globals, ...pax]);
       for (const key of merged.keys()) {
         if (key.startsWith('GNU.sparse.')) throw new TarError('sparse files are not supported');
       }
@@ -283,6 +299,14 @@ export class TarReader {
       }
       return header;
     }
+  }
+
+  private addGlobals(data: Buffer): void {
+    if (++this.globalHeaders > MAX_GLOBAL_HEADERS) throw new LayerLimitError(`has more than ${MAX_GLOBAL_HEADERS} global PAX headers`);
+    this.globalBytes += data.length;
+    if (this.globalBytes > MAX_GLOBAL_BYTES) throw new LayerLimitError(`has global PAX headers of more than ${MAX_GLOBAL_BYTES} bytes in all`);
+    for (const [k, v] of parsePax(data)) this.globals.set(k, v);
+    if (this.globals.size > MAX_GLOBAL_KEYS) throw new LayerLimitError(`has global PAX headers setting more than ${MAX_GLOBAL_KEYS} keys`);
   }
 
   /** The current entry's data, chunk by chunk. */

@@ -94,3 +94,9 @@ export function buildTar(entries: TarBuildEntry[], opts: { trailer?: boolean } =
   if (opts.trailer !== false) parts.push(Buffer.alloc(BLOCK * 2));
   return Buffer.concat(parts);
 }
+
+/** A global PAX header ('g'): its records apply to every entry after it. */
+export function buildGlobalHeader(records: Record<string, string>): Buffer {
+  const pax = Buffer.concat(Object.entries(records).map(([k, v]) => paxRecord(k, Buffer.from(v))));
+  return Buffer.concat([header('pax_global_header', 'g', pax.length, {}, ''), ...pad(pax)]);
+}

@@ -4,10 +4,13 @@
 // symlinks, hard links, devices and fifos keep owner, mode and mtime.
 //
 // Safety: the directory starts empty and only this code writes into it, so
-// an in-memory map of what exists is exact. An entry is refused when its
-// path uses "..", is absolute, or passes through a symlink or a non-directory
-// it created; a hard link must point at an entry of this layer. Files are
-// opened O_NOFOLLOW|O_EXCL.
+// an in-memory tree of what exists (layer_tree.ts) is exact. An entry is
+// refused when its path uses "..", is absolute, or passes through a symlink
+// or a non-directory it created; a hard link must point at an entry of this
+// layer. Files are opened O_NOFOLLOW|O_EXCL.
+//
+// Bounds (unpack_limits.ts): entries per layer, PAX headers (tar.ts) and the
+// xattrs kept until the end; replacing an entry costs what it removes.
 //
 // Node has no mknod, mkfifo or setxattr: device nodes, fifos and whiteouts
 // are made in one batch per layer by a shell running mknod/mkfifo, and
@@ -17,8 +20,10 @@ import { constants } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../util/exec';
+import { LayerTree, type Special, type TreeNode } from './layer_tree';
 import { entryComponents, UnsafeEntryError } from './safe_path';
 import { TarReader, type TarHeader } from './tar';
+import { DEFAULT_MAX_ENTRIES, LayerLimitError, MAX_XATTR_BYTES, type UnpackLimits } from './unpack_limits';
 
 export interface UnpackResult {
   /** Bytes of regular file content written. */
@@ -31,20 +36,7 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** Called with xattrs that could not be set (the filesystem refused them); the unpack continues. */
   onXattrWarning?: (message: string) => void;
-}
-
-type Kind = 'dir' | 'file' | 'symlink' | 'special';
-
-interface Special {
-  op: 'c' | 'b' | 'p';
-  key: string;
-  major: number;
-  minor: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  atime: number;
-  mtime: number;
+  limits?: UnpackLimits;
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -69,13 +61,9 @@ function dumpEscape(text: string): string {
 }
 
 class LayerWriter {
-  private readonly nodes = new Map<string, Kind>([['', 'dir']]);
-  private readonly dirTimes = new Map<string, { atime: number; mtime: number }>();
-  private readonly opaque = new Set<string>();
-  private readonly xattrs = new Map<string, Map<string, Buffer>>();
-  private pending: Special[] = [];
-  private readonly pendingKeys = new Set<string>();
-  private readonly created: Special[] = [];
+  private readonly tree = new LayerTree(MAX_XATTR_BYTES);
+  /** Devices, fifos and whiteouts for the next mknod batch, in order; the dropped ones are skipped. */
+  private pending: [string, Special][] = [];
   size = 0;
   inodes = 1;
 
@@ -90,50 +78,45 @@ class LayerWriter {
 
   /** Makes sure every parent of an entry is a real directory of this layer, creating missing ones. */
   private async parents(parts: string[], entry: string): Promise<void> {
+    // The tree's invariant: a directory node's ancestors are all directory nodes.
+    if (this.tree.get(parts.join('/'))?.kind === 'dir') return;
     let key = '';
     for (const part of parts) {
       key = key === '' ? part : `${key}/${part}`;
-      const kind = this.nodes.get(key);
+      const kind = this.tree.get(key)?.kind;
       if (kind === 'dir') continue;
       if (kind === 'symlink') throw new UnsafeEntryError(entry, `path passes through the symlink ${JSON.stringify(key)} (it could lead outside the layer)`);
       if (kind !== undefined) throw new UnsafeEntryError(entry, `parent ${JSON.stringify(key)} is not a directory`);
       // A directory the layer implies but does not list: 0755, whatever krilld's umask.
       await mkdir(this.abs(key));
       await chmod(this.abs(key), 0o755);
-      this.nodes.set(key, 'dir');
+      this.tree.add(key, { kind: 'dir' });
       this.inodes++;
     }
   }
 
   /** Removes what this layer holds at `key` (and below it), so that a later entry replaces it. */
   private async remove(key: string): Promise<void> {
-    if (this.pendingKeys.has(key)) await this.flushSpecials();
-    const kind = this.nodes.get(key);
-    if (kind === undefined) return;
-    await rm(this.abs(key), { recursive: kind === 'dir', force: true });
-    const prefix = `${key}/`;
-    for (const map of [this.nodes, this.dirTimes, this.xattrs] as Map<string, unknown>[]) {
-      for (const k of [...map.keys()]) if (k === key || k.startsWith(prefix)) map.delete(k);
-    }
-    for (const k of [...this.opaque]) if (k === key || k.startsWith(prefix)) this.opaque.delete(k);
-    // A device or fifo made earlier at this place must not get its owner and mode set later (on whatever replaced it).
-    for (let i = this.created.length - 1; i >= 0; i--) {
-      const k = this.created[i]!.key;
-      if (k === key || k.startsWith(prefix)) this.created.splice(i, 1);
-    }
+    const removed = this.tree.remove(key);
+    if (removed.length === 0) return;
+    // Devices and fifos not made yet are simply not made; nothing of them is on disk.
+    for (const [, node] of removed) if (node.special?.state === 'pending') node.special.state = 'dropped';
+    const [, top] = removed[0]!;
+    if (top.special?.state === 'dropped') return;
+    await rm(this.abs(key), { recursive: top.kind === 'dir', force: true });
   }
 
-  private keepXattrs(key: string, h: TarHeader, kind: Kind): void {
+  private keepXattrs(key: string, node: TreeNode, h: TarHeader): void {
     if (h.xattrs.size === 0) return;
     const keep = new Map<string, Buffer>();
     for (const [name, value] of h.xattrs) {
       // Overlay's own attributes come only from whiteout markers, never from a layer's data.
       if (name.startsWith('trusted.overlay.')) continue;
       // The kernel refuses user.* xattrs on symlinks and device nodes.
-      if (name.startsWith('user.') && (kind === 'symlink' || kind === 'special')) continue;
+      if (name.startsWith('user.') && (node.kind === 'symlink' || node.kind === 'special')) continue;
       keep.set(name, value);
     }
-    if (keep.size) this.xattrs.set(key, keep);
+    if (keep.size) this.tree.setXattrs(key, node, keep);
   }
 
   async entry(h: TarHeader, body: () => AsyncIterable<Buffer>): Promise<void> {
@@ -145,7 +128,7 @@ class LayerWriter {
       await this.parents(dirParts, h.name);
       const dirKey = dirParts.join('/');
       if (base === '.wh..wh..opq') {
-        this.opaque.add(dirKey);
+        this.tree.get(dirKey)!.opaque = true;
         return;
       }
       if (base.startsWith('.wh..wh.')) return; // aufs bookkeeping (.wh..wh.plnk and the like)
@@ -153,83 +136,77 @@ class LayerWriter {
       if (name === '' || name === '.' || name === '..') throw new UnsafeEntryError(h.name, 'a whiteout that names no entry');
       const key = dirKey === '' ? name : `${dirKey}/${name}`;
       await this.remove(key);
-      this.addSpecial({ op: 'c', key, major: 0, minor: 0, mode: 0, uid: h.uid, gid: h.gid, atime, mtime: h.mtime });
+      this.addSpecial(key, { op: 'c', major: 0, minor: 0, mode: 0, uid: h.uid, gid: h.gid, atime, mtime: h.mtime, state: 'pending' });
       return;
     }
     if (parts.length === 0) {
       if (h.type !== 'dir') throw new UnsafeEntryError(h.name, `the layer root cannot be a ${h.type}`);
       await lchown(this.root, h.uid, h.gid);
       await chmod(this.root, h.mode);
-      this.dirTimes.set('', { atime, mtime: h.mtime });
+      this.tree.get('')!.times = { atime, mtime: h.mtime };
       return;
     }
     await this.parents(parts.slice(0, -1), h.name);
     const key = parts.join('/');
     const path = this.abs(key);
-    const existing = this.nodes.get(key);
-    if (existing === 'dir' && h.type === 'dir') {
+    const existing = this.tree.get(key);
+    if (existing?.kind === 'dir' && h.type === 'dir') {
       await lchown(path, h.uid, h.gid);
       await chmod(path, h.mode);
-      this.dirTimes.set(key, { atime, mtime: h.mtime });
-      this.keepXattrs(key, h, 'dir');
+      existing.times = { atime, mtime: h.mtime };
+      this.keepXattrs(key, existing, h);
       return;
     }
     if (existing !== undefined) await this.remove(key);
 
     switch (h.type) {
-      case 'dir':
+      case 'dir': {
         await mkdir(path, 0o700);
         await lchown(path, h.uid, h.gid);
         await chmod(path, h.mode);
-        this.nodes.set(key, 'dir');
-        this.dirTimes.set(key, { atime, mtime: h.mtime });
+        const node = this.tree.add(key, { kind: 'dir', times: { atime, mtime: h.mtime } });
         this.inodes++;
-        this.keepXattrs(key, h, 'dir');
+        this.keepXattrs(key, node, h);
         return;
-      case 'file':
+      }
+      case 'file': {
         await this.writeFile(path, h, body(), atime);
-        this.nodes.set(key, 'file');
+        const node = this.tree.add(key, { kind: 'file' });
         this.size += h.size;
         this.inodes++;
-        this.keepXattrs(key, h, 'file');
+        this.keepXattrs(key, node, h);
         return;
-      case 'symlink':
+      }
+      case 'symlink': {
         await symlink(h.linkname, path);
         await lchown(path, h.uid, h.gid);
         await lutimes(path, atime, h.mtime);
-        this.nodes.set(key, 'symlink');
+        const node = this.tree.add(key, { kind: 'symlink' });
         this.inodes++;
-        this.keepXattrs(key, h, 'symlink');
+        this.keepXattrs(key, node, h);
         return;
+      }
       case 'link': {
         const targetParts = entryComponents(h.linkname, h.name);
         const targetKey = targetParts.join('/');
-        const kind = this.nodes.get(targetKey);
-        if (kind === undefined || targetKey === '') {
+        const target = this.tree.get(targetKey);
+        if (target === undefined || targetKey === '') {
           throw new UnsafeEntryError(h.name, `hard link to ${JSON.stringify(h.linkname)}, which is not an entry of this layer`);
         }
-        if (kind === 'dir') throw new UnsafeEntryError(h.name, `hard link to the directory ${JSON.stringify(h.linkname)}`);
-        if (this.pendingKeys.has(targetKey)) await this.flushSpecials();
+        if (target.kind === 'dir') throw new UnsafeEntryError(h.name, `hard link to the directory ${JSON.stringify(h.linkname)}`);
+        if (target.special?.state === 'pending') await this.flushSpecials();
         await link(this.abs(targetKey), path);
-        this.nodes.set(key, kind);
+        this.tree.add(key, { kind: target.kind });
         return;
       }
       case 'char':
       case 'block':
-      case 'fifo':
-        this.addSpecial({
-          op: h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p',
-          key,
-          major: h.devmajor,
-          minor: h.devminor,
-          mode: h.mode,
-          uid: h.uid,
-          gid: h.gid,
-          atime,
-          mtime: h.mtime,
-        });
-        this.keepXattrs(key, h, 'special');
+      case 'fifo': {
+        const op = h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p';
+        const node = this.addSpecial(key, { op, major: h.devmajor, minor: h.devminor, mode: h.mode, uid: h.uid, gid: h.gid, atime, mtime: h.mtime, state: 'pending' });
+        this.keepXattrs(key, node, h);
         return;
+      }
     }
   }
 
@@ -257,27 +234,25 @@ class LayerWriter {
     }
   }
 
-  private addSpecial(s: Special): void {
-    this.pending.push(s);
-    this.pendingKeys.add(s.key);
-    this.nodes.set(s.key, 'special');
+  private addSpecial(key: string, special: Special): TreeNode {
+    this.pending.push([key, special]);
     this.inodes++;
+    return this.tree.add(key, { kind: 'special', special });
   }
 
   private async flushSpecials(): Promise<void> {
-    while (this.pending.length) {
-      const batch = this.pending.splice(0, SPECIALS_PER_BATCH);
+    const todo = this.pending.filter(([, s]) => s.state === 'pending');
+    this.pending = [];
+    for (let i = 0; i < todo.length; i += SPECIALS_PER_BATCH) {
+      const batch = todo.slice(i, i + SPECIALS_PER_BATCH);
       const args: string[] = [];
-      for (const s of batch) {
-        if (s.op === 'p') args.push('p', this.abs(s.key));
-        else args.push(s.op, this.abs(s.key), String(s.major), String(s.minor));
+      for (const [key, s] of batch) {
+        if (s.op === 'p') args.push('p', this.abs(key));
+        else args.push(s.op, this.abs(key), String(s.major), String(s.minor));
       }
       const r = await run('/bin/sh', ['-c', MKNOD_SCRIPT, 'krill-mknod', ...args], { signal: this.opts.signal });
       if (r.code !== 0) throw new Error(`creating device nodes and fifos failed: ${r.stderr.trim() || `exit ${r.code}`}`);
-      for (const s of batch) {
-        this.pendingKeys.delete(s.key);
-        this.created.push(s);
-      }
+      for (const [, s] of batch) s.state = 'made';
     }
   }
 
@@ -301,22 +276,28 @@ class LayerWriter {
 
   async finish(): Promise<void> {
     await this.flushSpecials();
-    for (const s of this.created) {
-      // chmod follows symlinks: only ever on the node this layer made.
-      if (this.nodes.get(s.key) !== 'special') continue;
-      const path = this.abs(s.key);
-      await lchown(path, s.uid, s.gid);
-      if (s.mode !== 0) await chmod(path, s.mode);
-      await lutimes(path, s.atime, s.mtime);
+    const opaque: [string, string, Buffer][] = [];
+    const xattrs: [string, string, Buffer][] = [];
+    const dirs: { key: string; depth: number; atime: number; mtime: number }[] = [];
+    for (const [key, node] of this.tree.entries()) {
+      if (node.special?.state === 'made') {
+        // chmod follows symlinks: only ever on the node this layer made (a replaced one left the tree).
+        const s = node.special;
+        const path = this.abs(key);
+        await lchown(path, s.uid, s.gid);
+        if (s.mode !== 0) await chmod(path, s.mode);
+        await lutimes(path, s.atime, s.mtime);
+      }
+      if (node.opaque) opaque.push([key, 'trusted.overlay.opaque', Buffer.from('y')]);
+      for (const [name, value] of node.xattrs ?? []) xattrs.push([key, name, value]);
+      if (node.times) dirs.push({ key, depth: key === '' ? 0 : key.split('/').length, ...node.times });
     }
     // Opaque markers decide what containers see: failing to set one fails the layer.
-    await this.setXattrs([...this.opaque].map((k) => [k, 'trusted.overlay.opaque', Buffer.from('y')]), true);
-    const rest: [string, string, Buffer][] = [];
-    for (const [key, map] of this.xattrs) for (const [name, value] of map) rest.push([key, name, value]);
-    await this.setXattrs(rest, false);
+    await this.setXattrs(opaque, true);
+    await this.setXattrs(xattrs, false);
     // Directory times last: creating children changed them. Deepest first.
-    const dirs = [...this.dirTimes].sort((a, b) => b[0].split('/').length - a[0].split('/').length);
-    for (const [key, t] of dirs) await utimes(this.abs(key), t.atime, t.mtime);
+    dirs.sort((a, b) => b.depth - a.depth);
+    for (const d of dirs) await utimes(this.abs(d.key), d.atime, d.mtime);
   }
 }
 
@@ -327,8 +308,11 @@ class LayerWriter {
 export async function unpackLayer(source: AsyncIterable<Buffer>, dest: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
   const reader = new TarReader(source);
   const writer = new LayerWriter(dest, opts);
+  const maxEntries = opts.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  let entries = 0;
   for (let h = await reader.next(); h; h = await reader.next()) {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    if (++entries > maxEntries) throw new LayerLimitError(`has more than ${maxEntries} entries (image.max_layer_entries)`);
     await writer.entry(h, () => reader.body());
   }
   await reader.drain();
