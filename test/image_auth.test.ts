@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { grpc } from '../pkg/criclient/client';
 import type { Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
-import { pullReq, REGISTRY, skopeoCopy, spec, startDockerRegistry, startImageKrilld, testImages, type DockerRegistry } from './image_helpers';
+import { insecureRegistries, pullReq, REGISTRY, skopeoCopy, spec, startDockerRegistry, startImageKrilld, testImages, type DockerRegistry } from './image_helpers';
 
 const images = testImages();
 const SOURCE = images.httpd!;
@@ -98,7 +98,7 @@ beforeAll(async () => {
   await push(`${basicReg}/private/httpd:v1`, ['--dest-creds', `${USER}:${PASS}`]);
   await push(`${tokenReg}/private/httpd:v1`, ['--dest-creds', `${USER}:${PASS}`]);
   writeFileSync(join(dir, 'auth.json'), JSON.stringify({ auths: { [`http://${basicReg}`]: { auth: b64(`${USER}:${PASS}`) } } }));
-  k = await startImageKrilld();
+  k = await startImageKrilld(insecureRegistries(basicReg, tokenReg));
 });
 
 afterAll(async () => {
@@ -138,7 +138,7 @@ describe('basic auth (htpasswd)', () => {
   });
 
   test('credentials from the auth file (docker config.json)', async () => {
-    const k2 = await startImageKrilld(`auth_file = "${join(dir, 'auth.json')}"\n`);
+    const k2 = await startImageKrilld(`auth_file = "${join(dir, 'auth.json')}"\n${insecureRegistries(basicReg)}`);
     try {
       await expect(k2.client.image.pullImage(pullReq(`${basicReg}/private/httpd:v1`))).resolves.toEqual({ imageRef: SOURCE.configDigest });
     } finally {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { grpc } from '../pkg/criclient/client';
 import type { Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
-import { pullReq, skopeoCopy, spec, startDockerRegistry, startImageKrilld, testImages, type DockerRegistry } from './image_helpers';
+import { insecureRegistries, pullReq, skopeoCopy, spec, startDockerRegistry, startImageKrilld, testImages, type DockerRegistry } from './image_helpers';
 
 const SOURCE = testImages().httpd!;
 const USER = 'krill';
@@ -106,7 +106,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', USER, PASS]));
   reg = await startDockerRegistry(join(dir, 'registry'), `auth:\n  htpasswd:\n    realm: krill-basic\n    path: ${join(dir, 'htpasswd')}\n`);
   await skopeoCopy(SOURCE.reference, `${reg.addr}/${REPO}:v1`, ['--dest-creds', `${USER}:${PASS}`]);
-  k = await startImageKrilld();
+  k = await startImageKrilld(insecureRegistries(reg.addr));
 });
 
 afterAll(async () => {
@@ -137,7 +137,7 @@ describe('mirrors', () => {
 
   test('a mirror answering 401 gets neither the CRI credentials nor the auth-file entry of the registry', async () => {
     const file = authFile('registry-only.json', { [reg.addr]: `${USER}:${PASS}` });
-    await withKrilld(`auth_file = "${file}"\n[image.registries."${reg.addr}"]\n${mirrorToml}`, async (krilld) => {
+    await withKrilld(`auth_file = "${file}"\n[image.registries."${reg.addr}"]\ninsecure = true\n${mirrorToml}`, async (krilld) => {
       // CRI credentials: the mirrors refuse, the registry itself serves.
       await expect(pullWith(krilld, `${reg.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
       await removeAll(krilld);
@@ -153,7 +153,7 @@ describe('mirrors', () => {
   });
 
   test('share_credentials_with_mirrors = true: the mirrors are offered the registry credentials', async () => {
-    await withKrilld(`[image.registries."${reg.addr}"]\n${mirrorToml}share_credentials_with_mirrors = true\n`, async (krilld) => {
+    await withKrilld(`[image.registries."${reg.addr}"]\ninsecure = true\n${mirrorToml}share_credentials_with_mirrors = true\n`, async (krilld) => {
       await expect(pullWith(krilld, `${reg.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
     });
     expect(basicMirror.seen.map((s) => s.authorization)).toContain(BASIC);
@@ -162,7 +162,7 @@ describe('mirrors', () => {
 
   test("a mirror's own auth-file entry goes to it, never the registry's", async () => {
     const file = authFile('with-mirror.json', { [reg.addr]: `${USER}:${PASS}`, [`http://${basicMirror.addr}`]: 'mirror-user:mirror-pw' });
-    await withKrilld(`auth_file = "${file}"\n[image.registries."${reg.addr}"]\n${mirrorToml}`, async (krilld) => {
+    await withKrilld(`auth_file = "${file}"\n[image.registries."${reg.addr}"]\ninsecure = true\n${mirrorToml}`, async (krilld) => {
       await expect(pullWith(krilld, `${reg.addr}/${REPO}:v1`)).resolves.toBeUndefined();
     });
     const offered = basicMirror.seen.map((s) => s.authorization).filter((a) => a !== undefined);
@@ -182,8 +182,9 @@ describe('redirects', () => {
       if (/\/blobs\//.test(url.pathname) && req.headers.authorization) return void res.writeHead(307, { location: `http://${storage.addr}${url.pathname}` }).end();
       forward(req, res, url.pathname);
     });
-    await expect(pullWith(k, `${front.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
-    await removeAll(k);
+    await withKrilld(insecureRegistries(front.addr), async (krilld) => {
+      await expect(pullWith(krilld, `${front.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
+    });
     const blobs = storage.seen.filter((s) => s.path.includes('/blobs/'));
     expect(blobs.length).toBe(1 + SOURCE.layers!.length); // the config and every layer
     expect(withoutAuth(storage.seen)).toBe(true);
@@ -228,7 +229,10 @@ describe('token realms', () => {
   test('a realm on another host over plain HTTP gets no credentials: the token is asked anonymously and the pull fails saying why', async () => {
     const realm = await record('127.0.0.2', (req, res) => tokenService(req, res, req.headers.authorization));
     const registry = await tokenRegistry(() => `http://${realm.addr}/token`);
-    const err = await pullWith(k, `${registry.addr}/${REPO}:v1`, { username: USER, password: PASS });
+    let err: { code: number; details: string } | undefined;
+    await withKrilld(insecureRegistries(registry.addr), async (krilld) => {
+      err = await pullWith(krilld, `${registry.addr}/${REPO}:v1`, { username: USER, password: PASS });
+    });
     expect(err).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
     expect(err!.details).toContain(`credentials were withheld because the token realm http://${realm.addr} is plain HTTP on another host than ${registry.addr}`);
     expect(realm.seen.length).toBeGreaterThan(0);
@@ -239,15 +243,16 @@ describe('token realms', () => {
   test('a realm on the same host over plain HTTP (a loopback registry) gets them', async () => {
     const realm = await record('127.0.0.1', (req, res) => tokenService(req, res, req.headers.authorization));
     const registry = await tokenRegistry(() => `http://${realm.addr}/token`);
-    await expect(pullWith(k, `${registry.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
-    await removeAll(k);
+    await withKrilld(insecureRegistries(registry.addr), async (krilld) => {
+      await expect(pullWith(krilld, `${registry.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
+    });
     expect(realm.seen.map((s) => s.authorization)).toContain(BASIC);
   });
 
   test('a realm on another host over HTTPS gets them (as Docker Hub sends clients to auth.docker.io)', async () => {
     const realm = await record('127.0.0.2', (req, res) => tokenService(req, res, req.headers.authorization), { key: realmKey, cert: realmCert });
     const registry = await tokenRegistry(() => `https://${realm.addr}/token`);
-    await withKrilld(`[image.registries."${registry.addr}"]\nca_file = "${join(dir, 'realm-cert.pem')}"\n`, async (krilld) => {
+    await withKrilld(`[image.registries."${registry.addr}"]\ninsecure = true\nca_file = "${join(dir, 'realm-cert.pem')}"\n`, async (krilld) => {
       await expect(pullWith(krilld, `${registry.addr}/${REPO}:v1`, { username: USER, password: PASS })).resolves.toBeUndefined();
     });
     expect(realm.seen.map((s) => s.authorization)).toContain(BASIC);
@@ -264,6 +269,14 @@ describe('server_address', () => {
   });
   afterEach(() => removeAll(k));
 
+  test('a loopback registry reached over plain HTTP without insecure = true gets no credentials, and the error says how to allow it', async () => {
+    const err = await pullWith(k, `${front.addr}/${REPO}:v1`, { username: USER, password: PASS });
+    expect(err).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    expect(err!.details).toContain(`${front.addr} is reached over plain HTTP and is not configured insecure (image.registries."${front.addr}".insecure)`);
+    expect(front.seen.length).toBeGreaterThan(0);
+    expect(withoutAuth(front.seen)).toBe(true);
+  });
+
   test('credentials for another registry are not given to this one', async () => {
     const err = await pullWith(k, `${front.addr}/${REPO}:v1`, { username: USER, password: PASS, serverAddress: 'other.example:5000' });
     expect(err).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringContaining('requires authentication') });
@@ -272,13 +285,15 @@ describe('server_address', () => {
   });
 
   test('a server_address naming this registry, with scheme and path, gives them', async () => {
-    await expect(pullWith(k, `${front.addr}/${REPO}:v1`, { username: USER, password: PASS, serverAddress: `http://${front.addr}/v2/` })).resolves.toBeUndefined();
+    await withKrilld(insecureRegistries(front.addr), async (krilld) => {
+      await expect(pullWith(krilld, `${front.addr}/${REPO}:v1`, { username: USER, password: PASS, serverAddress: `http://${front.addr}/v2/` })).resolves.toBeUndefined();
+    });
     expect(front.seen.map((s) => s.authorization)).toContain(BASIC);
   });
 
   test('with a server_address of another registry, the auth file applies', async () => {
     const file = authFile('front.json', { [front.addr]: `${USER}:${PASS}` });
-    await withKrilld(`auth_file = "${file}"\n`, async (krilld) => {
+    await withKrilld(`auth_file = "${file}"\n${insecureRegistries(front.addr)}`, async (krilld) => {
       await expect(pullWith(krilld, `${front.addr}/${REPO}:v1`, { username: 'someone', password: 'else', serverAddress: 'https://other.example' })).resolves.toBeUndefined();
     });
     expect(new Set(front.seen.map((s) => s.authorization).filter(Boolean))).toEqual(new Set([BASIC]));

@@ -71,6 +71,14 @@ export function pullReq(image: string, auth?: Partial<NonNullable<PullImageReque
 }
 
 /** A krilld whose image settings are `imageToml` (lines of the [image] table and its subtables). */
+/**
+ * [image.registries] tables marking loopback registries insecure explicitly:
+ * without it they are reached over plain HTTP, but never with credentials.
+ */
+export function insecureRegistries(...addrs: string[]): string {
+  return addrs.map((a) => `[image.registries."${a}"]\ninsecure = true\n`).join('');
+}
+
 export function startImageKrilld(imageToml = '', opts: KrilldOptions = {}): Promise<Krilld> {
   const quiet = /^progress_log_interval\s*=/m.test(imageToml) ? '' : 'progress_log_interval = "0s"\n';
   return startKrilld({ ...opts, config: `${opts.config ?? ''}\n[image]\n${quiet}${imageToml}\n` });

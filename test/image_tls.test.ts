@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { grpc } from '../pkg/criclient/client';
 import { buildTar } from '../pkg/storage/tar_build';
 import { testBaseDir } from './harness/paths';
-import { closedPort, FakeRegistry, pullReq, startImageKrilld, testImages } from './image_helpers';
+import { closedPort, FakeRegistry, insecureRegistries, pullReq, startImageKrilld, testImages } from './image_helpers';
 
 const images = testImages();
 const SOURCE = images.httpd!;
@@ -103,9 +103,9 @@ test('blobs redirected to another host are fetched there without the registry cr
     res.writeHead(200, { 'content-length': data.length }).end(data);
   });
   await new Promise<void>((r) => store.listen(0, '127.0.0.1', r));
-  const k = await startImageKrilld();
+  const img = reg.addImage('redirect/app', 'v1', [buildTar([{ name: 'hello', data: 'world' }])]);
+  const k = await startImageKrilld(insecureRegistries(img.reference.split('/')[0]!));
   try {
-    const img = reg.addImage('redirect/app', 'v1', [buildTar([{ name: 'hello', data: 'world' }])]);
     reg.basicAuth = 'u:p';
     reg.blobRedirect = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
     await expect(k.client.image.pullImage(pullReq(img.reference, { username: 'u', password: 'p' }))).resolves.toEqual({ imageRef: img.configDigest });

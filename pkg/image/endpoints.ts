@@ -14,9 +14,10 @@ export interface Endpoint {
   /** Retry over plain HTTP when HTTPS fails at the handshake (insecure registries). */
   httpFallback: boolean;
   /**
-   * The config allows plain HTTP to this endpoint (an insecure or loopback
-   * registry, or a mirror written http://): only then may credentials, or
-   * tokens got with them, travel to it unencrypted.
+   * The config says plain HTTP explicitly for this endpoint (insecure = true,
+   * or a mirror written http://): only then may credentials, or tokens got
+   * with them, travel to it unencrypted. A loopback registry falls back to
+   * plain HTTP without being told (as Docker's do), but not with credentials.
    */
   plainHttp: boolean;
   /** The registry's own credentials may be offered here: the registry itself, or a mirror with share_credentials_with_mirrors. */
@@ -63,14 +64,15 @@ export function endpointsFor(domain: string, registries: Record<string, Registry
   if (!cfg?.mirror_only) {
     const host = upstreamHost(domain);
     // Docker treats loopback registries as insecure without being told.
-    const insecure = (cfg?.insecure ?? false) || LOOPBACK.test(host);
+    const explicit = cfg?.insecure ?? false;
+    const insecure = explicit || LOOPBACK.test(host);
     out.push({
       base: new URL(`https://${host}/v2/`),
       host,
       mirror: false,
       tls: insecure ? { ...baseTls, skipVerify: true } : baseTls,
       httpFallback: insecure,
-      plainHttp: insecure,
+      plainHttp: explicit,
       registryCredentials: true,
     });
   }

@@ -222,14 +222,22 @@ export class RepositoryClient {
    */
   private async answerChallenge(ep: Endpoint, challenges: Challenge[]): Promise<{ header: string; withheld?: string } | undefined> {
     const creds = this.opts.credentials(ep);
+    const overHttp = ep.base.protocol === 'http:' || (ep.httpFallback && plainHttpHosts.has(ep.host));
+    const cleartext = creds && overHttp && !ep.plainHttp ? `${ep.host} is reached over plain HTTP and is not configured insecure (image.registries."${ep.host}".insecure)` : undefined;
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
+      if (cleartext) {
+        this.opts.log.warn({ endpoint: ep.base.href }, `credentials withheld: ${cleartext}; asking for an anonymous token`);
+        const got = await this.fetchToken(ep, bearer, undefined);
+        return { header: `Bearer ${got.token}`, withheld: cleartext };
+      }
       if (creds?.registryToken) return { header: `Bearer ${creds.registryToken}` };
       const got = await this.fetchToken(ep, bearer, creds);
       return { header: `Bearer ${got.token}`, ...(got.withheld ? { withheld: got.withheld } : {}) };
     }
     const basic = challenges.find((c) => c.scheme === 'basic');
     if (basic) {
+      if (cleartext) throw new RegistryError('unauthorized', `${ep.host} asks for credentials, which are not sent because ${cleartext}`);
       if (!creds?.username) return undefined;
       return { header: `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}` };
     }
