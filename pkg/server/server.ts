@@ -3,11 +3,17 @@ import * as grpc from '@grpc/grpc-js';
 import { chmod, unlink } from 'node:fs/promises';
 import { ImageServiceService, RuntimeServiceService } from '../../api/runtime/v1/api';
 import type { Logger } from '../log/logger';
+import { KUBELET_MAX_MESSAGE } from '../runtime/exec_output';
 import { buildService, type CallObserver, type ImageHandlers, type RuntimeHandlers } from './rpc';
 import { prepareSocket } from './socket';
 
-/** List responses on a busy node can be large; kubelet allows 16 MiB. */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * The largest message either way: kubelet's and crictl's own limit (16 MiB),
+ * so nothing larger could reach them anyway. ListContainers of 2,500
+ * kubelet-shaped containers is about 3 MiB (server.test.ts); ExecSync keeps
+ * its output within this (pkg/runtime/exec_output.ts).
+ */
+export const MAX_MESSAGE_BYTES = KUBELET_MAX_MESSAGE;
 
 export interface CriServerOptions {
   runtime: RuntimeHandlers;
