@@ -169,8 +169,8 @@ export async function shimBench(opts: ShimBenchOptions): Promise<Omit<BenchResul
       title: 'The CRI socket\'s :authority shim against grpc-js\'s own listener',
       params: { ...p, listSizes: PARAMS.listSizes.join('/'), concurrency: PARAMS.concurrency, rounds: PARAMS.rounds },
       tables: [
-        table('shim', 'Client sends "localhost" (grpc-go ≥ 1.42, grpc-js, crictl): the shim tracks HPACK, changes nothing', 'shim'),
-        table('shimPath', 'Client sends the socket path (grpc-go < 1.42, kubelet ≤ 1.23): the shim rewrites every request (bindAsync refuses it; shown with "localhost")', 'shim, path'),
+        table('shim', 'Client sends "localhost" (grpc-go ≥ 1.57 or a unix:// target, grpc-js): the shim tracks HPACK, changes nothing', 'shim'),
+        table('shimPath', 'Client sends the socket path (grpc-go < 1.57 dialed with a bare path: kubelet ≤ 1.23, agents): the shim rewrites every request (bindAsync refuses it; shown with "localhost")', 'shim, path'),
       ],
       details: { version, lists, rates },
       notes: [

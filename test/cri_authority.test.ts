@@ -1,5 +1,6 @@
 // Clients that send the socket path as the HTTP/2 :authority, as grpc-go
-// before 1.42 does over unix sockets (kubelet up to 1.23, many agents):
+// before 1.57 does when dialed with a bare socket path (kubelet up to 1.23,
+// many agents):
 // plain node:http2 with CRI protobuf bodies, and grpc-js told to do the same.
 import * as http2 from 'node:http2';
 import { connect } from 'node:net';

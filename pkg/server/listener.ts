@@ -1,9 +1,10 @@
 // The CRI unix socket's listener. Krill accepts the connections itself
 // rather than through grpc-js's bindAsync so that each client's bytes pass
 // through an AuthorityShim: Node's HTTP/2 refuses an :authority holding '/',
-// which is what grpc-go before 1.42 (kubelet up to 1.23, many agents) sends
-// over unix sockets. The shim rewrites just those values; grpc-js gets the
-// connection through its connection injector.
+// which is what grpc-go before 1.57 sends when it is dialed with a bare socket
+// path and a unix dialer of the caller's (kubelet up to 1.23, many agents).
+// The shim rewrites just those values; grpc-js gets the connection through
+// its connection injector.
 import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -1,5 +1,6 @@
 // The CRI gRPC server on its unix socket, driven by grpc-js clients (one
-// sending the socket path as :authority, as grpc-go before 1.42 does):
+// sending the socket path as :authority, as grpc-go before 1.57 does when
+// dialed with a bare socket path):
 // deadlines, cancellation, server streams, message limits, shutdown.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
