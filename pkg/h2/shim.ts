@@ -36,8 +36,8 @@ export class AuthorityShim extends Duplex {
     try {
       out = this.rewriter.push(chunk);
     } catch (err) {
-      if (!(err instanceof H2ProtocolError)) throw err;
-      this.opts.onMalformed?.(err);
+      // push() throws nothing else; were it to, this runs in a socket event, where a throw would end the process.
+      this.opts.onMalformed?.(err instanceof H2ProtocolError ? err : new H2ProtocolError(String(err)));
       this.socket.destroy();
       this.destroy();
       return;
