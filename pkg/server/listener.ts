@@ -8,7 +8,7 @@
 import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AuthorityShim } from '../h2/shim';
+import { AuthorityShim } from './h2/shim';
 import type { Logger } from '../log/logger';
 import { prepareSocket } from './socket';
 
