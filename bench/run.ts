@@ -4,7 +4,7 @@
 // everything up — also on an error or Ctrl-C.
 //
 // Usage: node dist/bench/run.js [benchmark...] [--quick] [--out DIR] [--krilld-debug] [--cpu-prof DIR]
-//   benchmark   lifecycle, exec, density, list, pull, stats (default: all, in that order)
+//   benchmark   lifecycle, exec, density, list, pull, stats, shim (default: all, in that order)
 //   --quick     a tenth of the sizes, for trying the suite out; results go to a temp dir
 //   --out DIR   where results.json and results.md go (default: bench/results for a
 //               full run, a temp dir otherwise)
@@ -19,6 +19,7 @@ import { lifecycleBench } from './lifecycle';
 import { listBench } from './list';
 import { pullBench } from './pull';
 import { statsBench } from './stats';
+import { shimBench } from './shim';
 import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { pullImage } from './lib/cri';
@@ -39,6 +40,7 @@ const BENCHMARKS: Record<string, Bench> = {
   list: listBench,
   pull: (ctx) => pullBench(ctx, { roots: ctx.roots }),
   stats: statsBench,
+  shim: (ctx) => shimBench({ scale: ctx.scale, check: () => ctx.cleanup.check() }),
 };
 
 interface Args {

@@ -1,6 +1,7 @@
 // The streaming server's exec and attach over SPDY and WebSocket, driven by
 // Krill's own client against host processes (no krilld, no containers).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { defaultConfig } from '../pkg/config/config';
 import { silentLogger } from '../pkg/log/logger';
@@ -264,6 +265,39 @@ describe('tokens', () => {
     expect(() => server.register('attach', { containerId: 'ctr', tty: false, stdin: false, stdout: false, stderr: false })).toThrow(/one of/);
     expect(() => server.register('portforward', { podSandboxId: '', port: [] })).toThrow(/pod_sandbox_id is required/);
     expect(() => server.register('portforward', { podSandboxId: 'p', port: [80, 70000] })).toThrow(/port\[1\]/);
+  });
+});
+
+/** A plain POST to `url` with the Host header set to `host` (fetch does not let a caller set Host). */
+function fetchWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { Host: host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('any Host header', () => {
+  // Nothing routes on Host: the URL's token is all that counts. Clients name the server as they like.
+  const hosts = ['/run/krill/krill.sock', 'unix:///run/krill/krill.sock', '[::1]:10250', 'node-1.example:10010'];
+  test.each(hosts)('exec over SPDY and WebSocket with Host %j', async (host) => {
+    for (const open of [
+      (url: string, o: RemoteCommandOptions) => spdyRemoteCommand(url, o, undefined, { host }),
+      (url: string, o: RemoteCommandOptions) => wsRemoteCommand(url, o, ['v5.channel.k8s.io'], { host }),
+    ]) {
+      const r = await run(open, ['echo', 'hello']);
+      expect([r.stdout, r.exitCode]).toEqual(['hello\n', 0]);
+    }
+  });
+
+  test('a request that is not an upgrade, with a socket path as Host, gets the usual answer', async () => {
+    const url = execUrl(['true']);
+    const res = await fetchWithHost(url, '/run/krill/krill.sock');
+    expect(res).toEqual({ status: 400, body: 'unable to upgrade: missing upgrade headers in request\n' });
   });
 });
 

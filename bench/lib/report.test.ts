@@ -40,4 +40,10 @@ describe('benchmark report', () => {
     expect(md).not.toContain('floor');
     expect(md).not.toContain('goal');
   });
+
+  test('a table may name its columns', () => {
+    const md = markdownTable({ title: 't', labels: { krill: 'shim', containerd: 'bindAsync' }, rows: [{ metric: 'm', unit: 'ms', krill: 3, containerd: 2 }] }).split('\n');
+    expect(md[2]).toBe('| metric | unit | shim | bindAsync | shim/bindAsync |');
+    expect(md[4]).toContain('| 1.50× |');
+  });
 });

@@ -2,7 +2,7 @@
 // printed as text tables and written as JSON and Markdown.
 import type { Summary } from './stats';
 
-export type Unit = 'ms' | 'MiB' | 'MiB/s' | '% of a core' | 'pods/s' | 's' | 'count';
+export type Unit = 'ms' | 'MiB' | 'MiB/s' | '% of a core' | 'pods/s' | 'calls/s' | 's' | 'count';
 
 export interface Row {
   metric: string;
@@ -15,9 +15,13 @@ export interface Row {
   goalMet?: boolean;
 }
 
+export type Column = 'krill' | 'containerd' | 'floor';
+
 export interface Table {
   title: string;
   rows: Row[];
+  /** Column names other than "Krill", "containerd", "floor" (a benchmark comparing something else). */
+  labels?: Partial<Record<Column, string>>;
 }
 
 export interface BenchResult {
@@ -59,7 +63,12 @@ function goalText(r: Row): string {
   return `${r.goal}: ${r.goalMet ? 'met' : 'NOT met'}`;
 }
 
-const HEADER = ['metric', 'unit', 'Krill', 'containerd', 'floor', 'Krill/containerd', 'Krill/floor', 'goal'];
+const LABELS: Record<Column, string> = { krill: 'Krill', containerd: 'containerd', floor: 'floor' };
+
+function header(t: Table): string[] {
+  const l = { ...LABELS, ...t.labels };
+  return ['metric', 'unit', l.krill, l.containerd, l.floor, `${l.krill}/${l.containerd}`, `${l.krill}/${l.floor}`, 'goal'];
+}
 
 function cells(r: Row): string[] {
   return [
@@ -78,12 +87,12 @@ function cells(r: Row): string[] {
 function columns(rows: Row[]): number[] {
   const hasFloor = rows.some((r) => r.floor !== undefined);
   const hasGoal = rows.some((r) => r.goal);
-  return HEADER.map((_h, i) => i).filter((i) => (hasFloor || (i !== 4 && i !== 6)) && (hasGoal || i !== 7));
+  return [0, 1, 2, 3, 4, 5, 6, 7].filter((i) => (hasFloor || (i !== 4 && i !== 6)) && (hasGoal || i !== 7));
 }
 
 export function textTable(t: Table): string {
   const cols = columns(t.rows);
-  const grid = [HEADER, ...t.rows.map(cells)].map((row) => cols.map((i) => row[i]!));
+  const grid = [header(t), ...t.rows.map(cells)].map((row) => cols.map((i) => row[i]!));
   const widths = cols.map((_c, j) => Math.max(...grid.map((row) => row[j]!.length)));
   const line = (row: string[]): string => row.map((c, j) => (j === 0 || j === row.length - 1 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ').trimEnd();
   return [t.title, line(grid[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...grid.slice(1).map(line)].join('\n');
@@ -93,7 +102,7 @@ export function markdownTable(t: Table): string {
   const cols = columns(t.rows);
   const row = (r: string[]): string => `| ${cols.map((i) => r[i]!.replace(/\|/g, '\\|')).join(' | ')} |`;
   const align = cols.map((i) => (i === 0 || i === 7 ? '---' : '---:'));
-  return [`**${t.title}**`, '', row(HEADER), `| ${align.join(' | ')} |`, ...t.rows.map((r) => row(cells(r)))].join('\n');
+  return [`**${t.title}**`, '', row(header(t)), `| ${align.join(' | ')} |`, ...t.rows.map((r) => row(cells(r)))].join('\n');
 }
 
 /** Rows for a latency summary: median and p99. */

@@ -53,12 +53,18 @@ function wrap<D extends Definition>(definition: D, client: grpc.Client): Promise
   return out as PromiseClient<D>;
 }
 
+export interface ConnectOptions {
+  /** The HTTP/2 :authority to send (grpc-js sends "localhost" over unix sockets); old grpc-go sends the socket path. */
+  authority?: string;
+}
+
 /** Connects to `endpoint`: a socket path or a `unix://` URL. */
-export function connectCri(endpoint: string): CriClient {
+export function connectCri(endpoint: string, opts: ConnectOptions = {}): CriClient {
   const target = endpoint.startsWith('unix:') ? endpoint : `unix://${endpoint}`;
   const creds = grpc.credentials.createInsecure();
-  const runtime = new RuntimeServiceClient(target, creds, CHANNEL_OPTIONS);
-  const image = new ImageServiceClient(target, creds, CHANNEL_OPTIONS);
+  const options: grpc.ChannelOptions = opts.authority === undefined ? CHANNEL_OPTIONS : { ...CHANNEL_OPTIONS, 'grpc.default_authority': opts.authority };
+  const runtime = new RuntimeServiceClient(target, creds, options);
+  const image = new ImageServiceClient(target, creds, options);
   return {
     runtime: wrap(RuntimeServiceService, runtime),
     image: wrap(ImageServiceService, image),

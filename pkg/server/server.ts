@@ -1,13 +1,19 @@
 // The gRPC server on the CRI unix socket.
 import * as grpc from '@grpc/grpc-js';
-import { chmod, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { ImageServiceService, RuntimeServiceService } from '../../api/runtime/v1/api';
 import type { Logger } from '../log/logger';
+import { KUBELET_MAX_MESSAGE } from '../runtime/exec_output';
+import { CriListener } from './listener';
 import { buildService, type CallObserver, type ImageHandlers, type RuntimeHandlers } from './rpc';
-import { prepareSocket } from './socket';
 
-/** List responses on a busy node can be large; kubelet allows 16 MiB. */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * The largest message either way: kubelet's and crictl's own limit (16 MiB),
+ * so nothing larger could reach them anyway. ListContainers of 2,500
+ * kubelet-shaped containers is about 3 MiB (server.test.ts); ExecSync keeps
+ * its output within this (pkg/runtime/exec_output.ts).
+ */
+export const MAX_MESSAGE_BYTES = KUBELET_MAX_MESSAGE;
 
 export interface CriServerOptions {
   runtime: RuntimeHandlers;
@@ -18,6 +24,8 @@ export interface CriServerOptions {
 
 export class CriServer {
   private readonly server: grpc.Server;
+  private readonly injector: grpc.ConnectionInjector;
+  private listener: CriListener | undefined;
   private socketPath: string | undefined;
 
   constructor(private readonly opts: CriServerOptions) {
@@ -28,18 +36,13 @@ export class CriServer {
     const common = { log: opts.log, observe: opts.observe };
     this.server.addService(RuntimeServiceService, buildService(RuntimeServiceService, opts.runtime, common));
     this.server.addService(ImageServiceService, buildService(ImageServiceService, opts.image, common));
+    this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
 
   /** Binds the socket (mode 0660) and starts serving. */
   async listen(socketPath: string): Promise<void> {
-    await prepareSocket(socketPath);
-    await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    this.listener = await CriListener.open(socketPath, { log: this.opts.log, serve: (conn) => this.injector.injectConnection(conn) });
     this.socketPath = socketPath;
-    await chmod(socketPath, 0o660);
   }
 
   /**
@@ -47,17 +50,21 @@ export class CriServer {
    * the remaining ones are cancelled.
    */
   async shutdown(graceMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.opts.log.warn({ grace_ms: graceMs }, 'in-flight calls did not finish in time; cancelling them');
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    // Done when every client connection has closed. grpc-js's tryShutdown does
+    // not wait for injected connections: Node's Http2Server.close() marks their
+    // sessions closed (GOAWAY sent) and grpc-js counts a closed session as done.
+    const drained = this.listener?.close() ?? Promise.resolve();
+    const graceful = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)));
+    const outcome = await Promise.race([Promise.all([graceful, drained]), expired]);
+    clearTimeout(timer);
+    if (outcome === 'expired') {
+      this.opts.log.warn({ grace_ms: graceMs }, 'in-flight calls did not finish in time; cancelling them');
+      this.server.forceShutdown();
+      this.listener?.destroyConnections();
+      await drained;
+    }
     if (this.socketPath) await unlink(this.socketPath).catch(() => undefined);
   }
 }

@@ -19,6 +19,8 @@ export interface DialOptions {
   ca?: string | Buffer;
   /** Skip certificate verification (crictl's default without --tls-ca). */
   insecure?: boolean;
+  /** The Host header to send instead of the URL's host (any value: a proxy's name, a socket path). */
+  host?: string;
 }
 
 export class HttpStatusError extends Error {
@@ -47,7 +49,7 @@ export function dialSpdy(url: string, protocols: string[], opts: DialOptions = {
     const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = make(u, {
       method: 'POST',
-      headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', ...(protocols.length ? { 'X-Stream-Protocol-Version': protocols } : {}) },
+      headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', ...(protocols.length ? { 'X-Stream-Protocol-Version': protocols } : {}), ...(opts.host !== undefined ? { Host: opts.host } : {}) },
       ...(u.protocol === 'https:' ? { ca: opts.ca, rejectUnauthorized: !opts.insecure } : {}),
     });
     req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -81,6 +83,7 @@ export function dialWebSocket(
     let chosen = '';
     const ws = new WebSocket(url.replace(/^http/, 'ws'), [], {
       perMessageDeflate: false,
+      ...(opts.host !== undefined ? { headers: { Host: opts.host } } : {}),
       ...(url.startsWith('https:') ? { ca: opts.ca, rejectUnauthorized: !opts.insecure } : {}),
       finishRequest: (req) => {
         if (protocols.length > 0) req.setHeader('Sec-WebSocket-Protocol', protocols.join(', '));
