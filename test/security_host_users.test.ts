@@ -35,6 +35,10 @@ const STATE_ALLOW: Allowance[] = [
   { pattern: 'containers', mode: 0o711, why: 'searchable, not listable: the runtime of a user-namespaced pod reaches its bundle through it' },
   { pattern: 'containers/*', mode: 0o710, why: "a user-namespaced pod's bundle: searchable by the pod's remapped root group only" },
   { pattern: 'containers/*/rootfs', mode: 0o7777, stop: true, why: "the mounted root filesystem, reached only through its bundle" },
+  { pattern: 'pods', mode: 0o711, why: "searchable, not listable: the runtime of a user-namespaced pod reaches its infra bundle through it" },
+  { pattern: 'pods/*', mode: 0o710, why: "a user-namespaced pod's run directory: searchable by the pod's remapped root group only" },
+  { pattern: 'pods/*/infra', mode: 0o710, why: "a user-namespaced pod's infra bundle: searchable by the pod's remapped root group only" },
+  { pattern: 'pods/*/infra/rootfs', mode: 0o755, stop: true, why: "the infra process's / (proc, dev and catatonit's mount point), reached only through its bundle" },
   { pattern: 'krill.sock', mode: 0o660, why: 'the CRI socket: root, and a group the operator may give it' },
   { pattern: 'pods/*/shm', mode: 0o1777, stop: true, why: "the pod's /dev/shm (a tmpfs mount point); pods/<id> is 0700" },
   { pattern: 'runtime/*/*', mode: 0o711, why: "runc's and crun's own state of a container, as they make it; runtime/ is 0700" },
@@ -89,7 +93,8 @@ beforeAll(async () => {
   const name = uniqueName('hostusers-userns');
   const logDir = join(f.k.dir, 'logs', name);
   mkdirSync(logDir, { recursive: true });
-  const config = podConfig({ name, cgroupParent: `${f.cgroupParent}/${name}` }, { logDirectory: logDir });
+  // With a shared pid namespace: its infra process runs as the remapped root too.
+  const config = podConfig({ name, cgroupParent: `${f.cgroupParent}/${name}`, sharePid: true }, { logDirectory: logDir });
   const hostId = 500000 + randomInt(1000) * 65536;
   const maps = [{ hostId, containerId: 0, length: 65536 }];
   const namespaceOptions = { ...config.linux!.securityContext!.namespaceOptions!, usernsOptions: { mode: NamespaceMode.POD, uids: maps, gids: maps } };

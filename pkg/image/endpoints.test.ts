@@ -57,8 +57,12 @@ test('plain HTTP only where the config says so; mirrors get the registry credent
     ['m2', false, true],
     ['r.example', true, true],
   ]);
-  // Only an endpoint that may speak plain HTTP is ever given an http:// base or a fallback to it.
-  for (const e of endpointsFor('127.0.0.1:5055', { '127.0.0.1:5055': reg({ mirrors: ['http://a', 'https://b'] }) })) {
-    if (e.base.protocol === 'http:' || e.httpFallback) expect(e.plainHttp).toBe(true);
-  }
+  // Credentials over plain HTTP (plainHttp) only where the config says so: an http:// mirror, or insecure = true.
+  // A loopback registry falls back to plain HTTP untold, without them.
+  expect(endpointsFor('127.0.0.1:5055', { '127.0.0.1:5055': reg({ mirrors: ['http://a', 'https://b'] }) }).map((e) => [e.host, e.httpFallback, e.plainHttp])).toEqual([
+    ['a', false, true],
+    ['b', false, false],
+    ['127.0.0.1:5055', true, false],
+  ]);
+  expect(endpointsFor('127.0.0.1:5055', { '127.0.0.1:5055': reg({ insecure: true }) }).map((e) => [e.host, e.httpFallback, e.plainHttp])).toEqual([['127.0.0.1:5055', true, true]]);
 });

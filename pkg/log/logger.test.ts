@@ -26,6 +26,17 @@ test('a key bound again by a child is written once, with the child value', async
   expect(topLevelKeys(lines[1]!)).toEqual(['level', 'time', 'component', 'msg']);
 });
 
+test("a call's field that a binding carries is left to the binding", async () => {
+  const { lines, stream } = capture();
+  const log = createLogger('debug', stream).child({ pod_id: 'p1' });
+  log.info({ pod_id: 'p1', ms: 5 }, 'torn down');
+  log.info(new Error('boom'), 'failed');
+  await new Promise((r) => setImmediate(r));
+  expect(lines.map(repeatedKeys)).toEqual([[], []]);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ pod_id: 'p1', ms: 5, msg: 'torn down' });
+  expect(JSON.parse(lines[1]!)).toMatchObject({ pod_id: 'p1', msg: 'failed' });
+});
+
 test('children keep their parent level unless told otherwise', () => {
   const log = createLogger('warn', capture().stream);
   expect(log.child({ a: 1 }).level).toBe('warn');

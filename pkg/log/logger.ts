@@ -4,7 +4,8 @@
 // Every key appears once in a line: pino appends a child's bindings to its
 // parent's, so a child binding a key its parent has (component, say) would
 // write it twice. Children are therefore made from the root with the
-// parent's bindings merged with their own, the child's winning.
+// parent's bindings merged with their own, the child's winning; and a field
+// of one call that a binding already carries is left to the binding.
 import pino from 'pino';
 import type { LogLevel } from '../config/config';
 
@@ -12,8 +13,23 @@ export type Logger = pino.Logger;
 
 type Bindings = pino.Bindings;
 
+const boundKeys = new WeakMap<object, ReadonlySet<string>>();
+
+/** pino's logMethod hook: drops the fields of a call's object that the logger has bound. */
+function dropBoundFields(this: pino.Logger, args: Parameters<pino.LogFn>, method: pino.LogFn): void {
+  const bound = boundKeys.get(this);
+  const first: unknown = args[0];
+  if (bound && first !== null && typeof first === 'object' && !(first instanceof Error) && Object.keys(first).some((k) => bound.has(k))) {
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(first)) if (!bound.has(k)) copy[k] = v;
+    args[0] = copy;
+  }
+  method.apply(this, args);
+}
+
 function withBindings(root: pino.Logger, bindings: Bindings): Logger {
   const logger = root.child(bindings);
+  boundKeys.set(logger, new Set(Object.keys(bindings)));
   const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => {
     const merged = withBindings(root, { ...bindings, ...more });
     if (options?.level) merged.level = options.level;
@@ -32,6 +48,7 @@ export function createLogger(level: LogLevel, destination: pino.DestinationStrea
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err },
+      hooks: { logMethod: dropBoundFields },
     },
     destination,
   );

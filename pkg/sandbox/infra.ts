@@ -2,13 +2,14 @@
 // containers: pid 1 of that namespace, keeping it alive. It runs as an OCI
 // container through the runtime driver (conmon + the pod's runtime handler),
 // with the pod's ID as its container ID.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cgroups } from '../cgroups/cgroups';
 import type { Logger } from '../log/logger';
 import type { OciRuntime } from '../runtime/runtime';
+import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
 import { INFRA_BINARY_IN_ROOT, infraSpec } from './infra_spec';
-import type { InfraProcess, Sandbox } from './types';
+import { remappedRootGid, type InfraProcess, type Sandbox } from './types';
 
 /** Field 22 (starttime) of /proc/<pid>/stat, or undefined when the process is gone or a zombie. */
 export async function processStartTime(pid: number): Promise<number | undefined> {
@@ -50,11 +51,13 @@ export class OciInfraRunner implements InfraRunner {
     const handler = runtime.handler(s.meta.handler);
     const bundle = this.bundle(s);
     const rootfs = join(bundle, 'rootfs');
-    await mkdir(join(rootfs, 'proc'), { recursive: true });
-    await mkdir(join(rootfs, 'dev'), { recursive: true });
-    await writeFile(join(rootfs, INFRA_BINARY_IN_ROOT), '', { mode: 0o755 });
+    const rootGid = remappedRootGid(s.meta.userns);
+    await (rootGid === undefined ? ensureDir(bundle, PRIVATE_DIR) : ensureDir(bundle, 0o710, rootGid));
+    // The infra's own "/" and what is in it, as any image has them (its root may be a remapped one).
+    for (const dir of [join(rootfs, 'proc'), join(rootfs, 'dev')]) await mkdirpShared(dir, 0o755);
+    await writeFileMode(join(rootfs, INFRA_BINARY_IN_ROOT), '', 0o755);
     const cgroupsPath = this.opts.cgroups.containerCgroup(s.meta.cgroupParent, s.id).ociPath;
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(infraSpec({ sandbox: s, binary: this.opts.binary, cgroupsPath })));
+    await writeFileMode(join(bundle, 'config.json'), JSON.stringify(infraSpec({ sandbox: s, binary: this.opts.binary, cgroupsPath })), PRIVATE_FILE);
     try {
       const { pid } = await runtime.create({ id: s.id, handler, bundle, logPath: join(bundle, 'infra.log'), terminal: false, stdin: false, stdinOnce: false });
       await runtime.start(handler, s.id);

@@ -27,7 +27,7 @@ import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
 import { PodCgroups } from './pod_cgroups';
 import { StepTimer } from './step_timer';
 import { SandboxStore } from './store';
-import type { PodSpec, Sandbox, SandboxMeta, SandboxNamespaces, SandboxPaths, SandboxState, SandboxStatus } from './types';
+import { remappedRootGid, type PodSpec, type Sandbox, type SandboxMeta, type SandboxNamespaces, type SandboxPaths, type SandboxState, type SandboxStatus } from './types';
 import { UsageReader, type PodUsage } from './usage';
 import { validateRunRequest } from './validate';
 
@@ -274,7 +274,9 @@ export class SandboxManager {
     const timer = new StepTimer();
     await ensureDir(paths.dir, PRIVATE_DIR);
     undo.add('delete the pod directory', () => rm(paths.dir, { recursive: true, force: true }));
-    await ensureDir(paths.runDir, PRIVATE_DIR);
+    // A user-namespaced pod's infra bundle is below it: its remapped root passes by group, as through container bundles.
+    const rootGid = remappedRootGid(spec.userns);
+    await (rootGid === undefined ? ensureDir(paths.runDir, PRIVATE_DIR) : ensureDir(paths.runDir, 0o710, rootGid));
     undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
     await this.podCgroups.ensure(meta.cgroupPath);
     undo.add('release the pod cgroup', () => this.podCgroups.release(s, this.store.all()));
@@ -361,7 +363,7 @@ export class SandboxManager {
     timer.lap('network_and_infra');
     await unpinNamespaces(s.meta.paths.nsDir, s.meta.modes.ipc === 'pod' ? [s.meta.paths.shm] : []);
     timer.lap('namespaces');
-    log.debug({ pod_id: s.id, ms: timer.done() }, 'pod sandbox torn down');
+    log.debug({ ms: timer.done() }, 'pod sandbox torn down');
   }
 
   private async deleteFiles(s: Sandbox): Promise<void> {

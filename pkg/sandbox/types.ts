@@ -25,6 +25,11 @@ export interface UserNamespaceMappings {
   gids: IDMapping[];
 }
 
+/** The host group of a user-namespaced pod's root: the directories its runtime must pass get it. */
+export function remappedRootGid(userns: UserNamespaceMappings | undefined): number | undefined {
+  return userns?.gids.find((m) => m.containerId === 0)?.hostId;
+}
+
 /** What a valid RunPodSandbox request asks for, in Krill's terms. */
 export interface PodSpec {
   config: PodSandboxConfig;

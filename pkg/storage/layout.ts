@@ -38,7 +38,7 @@ export function layout({ root, state }: KrillDirs): LayoutEntry[] {
     { path: join(root, 'cni'), mode: PRIVATE_DIR },
     { path: state, mode: TRAVERSE_ONLY_DIR, why: traverse },
     { path: join(state, 'containers'), mode: TRAVERSE_ONLY_DIR, why: traverse },
-    { path: join(state, 'pods'), mode: PRIVATE_DIR },
+    { path: join(state, 'pods'), mode: TRAVERSE_ONLY_DIR, why: 'the runtime of a user-namespaced pod reaches its infra bundle through it' },
     { path: join(state, 'ns'), mode: PRIVATE_DIR },
     { path: join(state, 'exec'), mode: PRIVATE_DIR },
     { path: join(state, 'exits'), mode: PRIVATE_DIR },
