@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration gen bench clean
+.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean
 
 all: build
 
@@ -61,6 +61,15 @@ test-integration: deps build
 
 bench: deps build
 	hack/run-bench
+
+# A one-node Kubernetes cluster whose kubelet drives this tree's krilld
+# (hack/testbed; the tools are built once into /var/cache/krill-testbed).
+# Prints KUBECONFIG=<file> and PATH+=<dir>.
+cluster: deps build
+	hack/testbed up
+
+cluster-down:
+	hack/testbed down
 
 clean:
 	rm -rf dist
