@@ -102,6 +102,24 @@ test('every subscriber gets CREATED, STARTED, STOPPED, DELETED in order with sta
   }
 });
 
+test('PodSandboxStatus carries every container of the pod and when it looked (evented PLEG reads them instead of listing)', async () => {
+  const before = (await k.client.runtime.podSandboxStatus({ podSandboxId: podId, verbose: false })).timestamp;
+  const { containerId } = await k.client.runtime.createContainer({ podSandboxId: podId, config: containerConfig('in-pod-status', IMAGE, { command: ['sh', '-c', 'sleep 60'] }), sandboxConfig: undefined });
+  try {
+    await k.client.runtime.startContainer({ containerId });
+    const r = await k.client.runtime.podSandboxStatus({ podSandboxId: podId, verbose: false });
+    expect(r.timestamp > before).toBe(true);
+    const mine = r.containersStatuses.find((c) => c.id === containerId);
+    expect(mine?.state).toBe(ContainerState.CONTAINER_RUNNING);
+    expect(mine?.metadata?.name).toBe('in-pod-status');
+    const listed = await k.client.runtime.listContainers({ filter: { id: '', state: undefined, podSandboxId: podId, labelSelector: {} } });
+    expect(r.containersStatuses.map((c) => c.id).sort()).toEqual(listed.containers.map((c) => c.id).sort());
+  } finally {
+    await k.client.runtime.stopContainer({ containerId, timeout: 0n });
+    await k.client.runtime.removeContainer({ containerId });
+  }
+});
+
 test('a container that exits while krilld is down is reported after the restart', async () => {
   const { containerId } = await k.client.runtime.createContainer({ podSandboxId: podId, config: containerConfig('exits-while-down', IMAGE, { command: ['sh', '-c', 'sleep 1; exit 9'] }), sandboxConfig: undefined });
   await k.client.runtime.startContainer({ containerId });

@@ -20,7 +20,7 @@ import { helperBinary } from '../version/install';
 import type { ContainerDeps } from './container_deps';
 import { containerHandlers } from './container_handlers';
 import { statsOf } from './container_stats';
-import { CpuRates } from './container_view';
+import { CpuRates, criContainerStatus } from './container_view';
 import type { PodContainers } from './pod_containers';
 import type { Pods } from './pod_setup';
 import type { RuntimeHandlers } from './rpc';
@@ -160,6 +160,7 @@ export async function setUpContainers(opts: {
     stopAllInPod: (podId, log) => manager.stopAllInPod(podId, log),
     removeAllInPod: (podId, log) => manager.removeAllInPod(podId, log),
     statsInPod: (podId) => Promise.all(manager.inPod(podId).filter((c) => c.status.state === 'running').map((c) => statsOf(deps, c))),
+    statusesInPod: (podId) => manager.inPod(podId).filter((c) => c.status.state !== 'creating').map(criContainerStatus),
   };
   return {
     manager,

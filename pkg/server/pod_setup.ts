@@ -81,6 +81,7 @@ export async function setUpPods(opts: PodSetupOptions): Promise<Pods> {
     stopAllInPod: (id, l) => deps.containers.stopAllInPod(id, l),
     removeAllInPod: (id, l) => deps.containers.removeAllInPod(id, l),
     statsInPod: (id) => deps.containers.statsInPod(id),
+    statusesInPod: (id) => deps.containers.statusesInPod(id),
   };
   return {
     sandboxes,

@@ -13,6 +13,9 @@ export function podSandboxStatusHandler(deps: PodDeps): RuntimeHandlers['podSand
     const s = id === undefined ? undefined : deps.sandboxes.get(id);
     if (!s) throw notFound(`pod sandbox ${JSON.stringify(req.podSandboxId)} not found`);
     const state = await deps.sandboxes.currentState(s);
+    // The statuses are at least as new as the timestamp: taken after it.
+    const timestamp = nowNs();
+    const containersStatuses = deps.containers.statusesInPod(s.id);
     // An IP is reported only while the pod holds it: a stopped pod's lease is released.
     const ips = state === 'ready' ? s.status.ips : [];
     const info: Record<string, string> = {};
@@ -51,8 +54,8 @@ export function podSandboxStatusHandler(deps: PodDeps): RuntimeHandlers['podSand
         runtimeHandler: s.meta.runtimeHandler,
       },
       info,
-      containersStatuses: [],
-      timestamp: nowNs(),
+      containersStatuses,
+      timestamp,
     };
   };
 }
