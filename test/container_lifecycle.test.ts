@@ -126,6 +126,20 @@ describe('a long-running container', () => {
   });
 });
 
+test('a stop with a shorter grace period kills a container that another stop is still waiting on', async () => {
+  // sleep as pid 1 ignores SIGTERM: the first stop would wait out its 120 s.
+  const id = await create('stop-shortened', { command: ['sleep', '3600'] });
+  await k.client.runtime.startContainer({ containerId: id });
+  const slow = k.client.runtime.stopContainer({ containerId: id, timeout: 120n });
+  await new Promise((r) => setTimeout(r, 500));
+  await k.client.runtime.stopContainer({ containerId: id, timeout: 0n });
+  await slow;
+  const s = await status(k.client, id);
+  expect(s.state).toBe(ContainerState.CONTAINER_EXITED);
+  expect(s.exitCode).toBe(137);
+  await k.client.runtime.removeContainer({ containerId: id });
+}, 30_000);
+
 test('a running container is removed directly (killed first)', async () => {
   const id = await create('rm-running', { command: ['sleep', '3600'] });
   await k.client.runtime.startContainer({ containerId: id });

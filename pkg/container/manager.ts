@@ -124,6 +124,8 @@ export class ContainerManager {
   private readonly store: ContainerStore;
   private readonly locks = new KeyedMutex();
   private readonly creating = new InFlight<string>();
+  /** When each stop in flight gives up waiting and kills (ms since the epoch), by container. */
+  private readonly stopDeadlines = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(private readonly opts: ContainerManagerOptions) {
@@ -386,15 +388,32 @@ export class ContainerManager {
 
   // ---------------------------------------------------------------- stop / remove
 
-  /** Stops a container; a stopped or unknown one is fine (kubelet retries). */
+  /**
+   * Stops a container; a stopped or unknown one is fine (kubelet retries).
+   * A stop that must end sooner than the one in flight kills the container
+   * now instead of waiting behind it: kubelet shortens a pod's grace period,
+   * StopPodSandbox forces.
+   */
   async stop(id: string, timeoutSeconds: number, log: Logger): Promise<void> {
+    const timeoutMs = Math.max(0, timeoutSeconds) * 1000;
+    const pending = this.stopDeadlines.get(id);
+    const c0 = this.store.get(id);
+    if (pending !== undefined && Date.now() + timeoutMs < pending && c0) {
+      log.info({ container_id: id, timeout_s: timeoutSeconds }, 'a stop with a longer grace period is in flight: killing the container now');
+      await this.opts.runtime.kill(this.handlerOf(c0), id);
+    }
     await this.locks.run(id, async () => {
       const c = this.store.get(id);
       if (!c || c.status.state === 'exited' || c.status.state === 'creating') return;
       const signal = c.meta.stopSignal.replace(/^SIG/, '');
-      const exit = await this.time('stop', () => this.opts.runtime.stop(this.handlerOf(c), id, signal, Math.max(0, timeoutSeconds) * 1000));
-      this.recordExit(id, exit);
-      log.info({ container_id: id, exit_code: exit.exitCode }, 'container stopped');
+      this.stopDeadlines.set(id, Date.now() + timeoutMs);
+      try {
+        const exit = await this.time('stop', () => this.opts.runtime.stop(this.handlerOf(c), id, signal, timeoutMs));
+        this.recordExit(id, exit);
+        log.info({ container_id: id, exit_code: exit.exitCode }, 'container stopped');
+      } finally {
+        this.stopDeadlines.delete(id);
+      }
     });
   }
 

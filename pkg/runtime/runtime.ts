@@ -119,6 +119,11 @@ export class OciRuntime {
     throw new KrillError('Internal', `container ${id} did not stop within ${(timeoutMs + KILL_WAIT_MS) / 1000}s of SIGKILL`);
   }
 
+  /** SIGKILL to every process of the container, now; one that is gone already is fine. */
+  kill(h: HandlerSpec, id: string): Promise<void> {
+    return this.signalIgnoringGone(h, id, 'KILL', true);
+  }
+
   private async signalIgnoringGone(h: HandlerSpec, id: string, signal: string, all: boolean): Promise<void> {
     try {
       await cli.kill(h, id, signal, all);
