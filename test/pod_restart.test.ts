@@ -157,7 +157,7 @@ test('krilld killed in the middle of RunPodSandbox: the next start cleans the ha
     expect(readdirSync(join(k.root, 'cni', 'results'))).toEqual([]);
     expect(readdirSync(leaseDir).filter((f) => /^\d/.test(f))).toEqual([]);
     expect(execFileSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' })).toBe('');
-    expect(k.logs().some((l) => l.msg === 'removed a pod sandbox whose creation was interrupted')).toBe(true);
+    expect(k.logs().some((l) => l.msg === 'pod recovered' && l.outcome === 'half-created, removed')).toBe(true);
   } finally {
     await removeAllPods(k.client);
     await k.cleanup();

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RootfsManager } from '../pkg/storage/rootfs';
+import { DirectLauncher } from '../pkg/spawn/launcher';
 import { isMountPoint } from '../pkg/storage/mount';
 import { testBaseDir } from './harness/paths';
 
@@ -10,7 +11,7 @@ let dir: string;
 let fs: RootfsManager;
 beforeAll(() => {
   dir = mkdtempSync(join(testBaseDir(), 'rootfs-'));
-  fs = new RootfsManager(join(dir, 'layers'), join(dir, 'containers'));
+  fs = new RootfsManager(new DirectLauncher(), join(dir, 'layers'), join(dir, 'containers'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -6,7 +6,9 @@ import { PassThrough } from 'node:stream';
 import { KrillError } from '../pkg/errors/errors';
 import { helperBinary } from '../pkg/version/install';
 import { handlersFromConfig, OciRuntime } from '../pkg/runtime/runtime';
-import type { HandlerSpec } from '../pkg/runtime/types';
+import type { RuntimeContainer } from '../pkg/runtime/interface';
+import type { ExitInfo } from '../pkg/runtime/types';
+import { DirectLauncher } from '../pkg/spawn/launcher';
 import { defaultConfig } from '../pkg/config/config';
 import { newId } from '../pkg/util/id';
 import { removeTestCgroups } from './harness/cgroups';
@@ -15,16 +17,17 @@ import { makeBundle } from './harness/rootfs';
 
 let dir: string;
 let rt: OciRuntime;
-let runc: HandlerSpec;
+const runc = 'runc';
 const cgroupParent = testCgroupParent('driver');
-const created: { h: HandlerSpec; id: string }[] = [];
+const created: RuntimeContainer[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(testBaseDir(), 'rt-'));
   const config = defaultConfig();
   config.state = join(dir, 'state');
   const handlers = handlersFromConfig(config);
-  rt = new OciRuntime({
+  rt = await OciRuntime.open({
+    launcher: new DirectLauncher(),
     conmon: config.runtime.conmon,
     handlers,
     defaultHandler: 'runc',
@@ -32,12 +35,11 @@ beforeAll(async () => {
     attachHelper: helperBinary('krill-seqpacket'),
     execHelper: helperBinary('krill-exec'),
   });
-  await rt.init();
-  runc = rt.handler('runc');
+  await rt.recover();
 });
 
 afterAll(async () => {
-  for (const { h, id } of created) await rt.delete(h, id).catch(() => undefined);
+  for (const c of created) await rt.delete(c).catch(() => undefined);
   rt.close();
   removeTestCgroups(cgroupParent);
   rmSync(dir, { recursive: true, force: true });
@@ -50,16 +52,35 @@ interface CreateOpts {
   stdinOnce?: boolean;
 }
 
-async function createContainer(args: string[], h: HandlerSpec = runc, opts: CreateOpts = {}) {
+async function createContainer(args: string[], handler = runc, opts: CreateOpts = {}) {
   const id = newId();
   const bundle = join(dir, 'bundles', id);
   makeBundle(bundle, { args, cgroupsPath: `${cgroupParent}/${id}`, env: opts.env, terminal: opts.terminal });
   const logPath = join(dir, 'logs', `${id}.log`);
-  created.push({ h, id });
+  const ref: RuntimeContainer = { id, handler, bundle };
+  created.push(ref);
   const { pid } = await rt.create({
-    id, handler: h, bundle, logPath, terminal: opts.terminal ?? false, stdin: opts.stdin ?? false, stdinOnce: opts.stdinOnce ?? false,
+    ...ref, logPath, terminal: opts.terminal ?? false, stdin: opts.stdin ?? false, stdinOnce: opts.stdinOnce ?? false,
   });
-  return { id, bundle, logPath, pid };
+  return { id, bundle, logPath, pid, ref };
+}
+
+/** The container's exit, as soon as its monitor records it. */
+function waitExit(id: string, ms = 10_000): Promise<ExitInfo> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`no exit of ${id} within ${ms} ms`)), ms);
+    const check = (): void => {
+      void rt.exit(id).then((e) => e && done(undefined, e));
+    };
+    const unwatch = rt.onExit((exited) => exited === id && check());
+    const done = (err?: Error, e?: ExitInfo): void => {
+      clearTimeout(timer);
+      unwatch();
+      if (e) resolve(e);
+      else reject(err);
+    };
+    check();
+  });
 }
 
 function collect(): { stream: PassThrough; text: () => string } {
@@ -90,9 +111,9 @@ function logLines(path: string): { stream: string; tag: string; text: string }[]
 test('create, start, exit code and the CRI log', async () => {
   const c = await createContainer(['sh', '-c', 'echo out; echo err >&2; exit 7']);
   expect(c.pid).toBeGreaterThan(0);
-  expect(await rt.state(runc, c.id)).toMatchObject({ status: 'created', pid: c.pid });
-  await rt.start(runc, c.id);
-  const exit = await rt.exits.waitFor(c.id, 10_000);
+  expect(await rt.state(c.ref)).toMatchObject({ status: 'created', pid: c.pid });
+  await rt.start(c.ref);
+  const exit = await waitExit(c.id);
   expect(exit).toMatchObject({ exitCode: 7, oomKilled: false });
   expect(exit!.finishedAt).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
   expect(logLines(c.logPath)).toEqual(
@@ -101,8 +122,8 @@ test('create, start, exit code and the CRI log', async () => {
       { stream: 'stderr', tag: 'F', text: 'err' },
     ]),
   );
-  await rt.delete(runc, c.id);
-  expect(await rt.state(runc, c.id)).toBeUndefined();
+  await rt.delete(c.ref);
+  expect(await rt.state(c.ref)).toBeUndefined();
   expect(await rt.exit(c.id)).toBeUndefined();
 });
 
@@ -115,15 +136,15 @@ test('a missing command fails create with the runtime message', async () => {
 describe('a running container', () => {
   let c: Awaited<ReturnType<typeof createContainer>>;
   let proc: Record<string, unknown>;
-  const exec = (cmd: string[], timeoutMs = 10_000) => rt.execSync({ handler: runc, id: c.id, process: proc, cmd, timeoutMs });
+  const exec = (cmd: string[], timeoutMs = 10_000) => rt.execSync(c.ref, { process: proc, cmd, timeoutMs });
   beforeAll(async () => {
     c = await createContainer(['sleep', '3600'], runc, { env: ['GREETING=hello'] });
     proc = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')).process;
-    await rt.start(runc, c.id);
+    await rt.start(c.ref);
   });
 
   test('is running', async () => {
-    expect(await rt.state(runc, c.id)).toMatchObject({ status: 'running' });
+    expect(await rt.state(c.ref)).toMatchObject({ status: 'running' });
     expect(await rt.exit(c.id)).toBeUndefined();
   });
 
@@ -170,80 +191,80 @@ describe('a running container', () => {
 
   test('reopening the log works while conmon runs: the file is back when it returns', async () => {
     renameSync(c.logPath, `${c.logPath}.1`);
-    await expect(rt.reopenLog(c.bundle, c.logPath)).resolves.toBeUndefined();
+    await expect(rt.reopenLog(c.ref, c.logPath)).resolves.toBeUndefined();
     expect(existsSync(c.logPath)).toBe(true);
   });
 
   test('stop: SIGTERM is ignored by pid 1 sleep, so SIGKILL follows after the timeout', async () => {
     const started = Date.now();
-    const exit = await rt.stop(runc, c.id, 'TERM', 1000);
+    const exit = await rt.stop(c.ref, 'TERM', 1000);
     expect(exit.exitCode).toBe(137);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(await rt.state(runc, c.id)).toMatchObject({ status: 'stopped' });
+    expect(await rt.state(c.ref)).toMatchObject({ status: 'stopped' });
     // a second stop is a no-op with the same record
-    await expect(rt.stop(runc, c.id, 'TERM', 1000)).resolves.toMatchObject({ exitCode: 137 });
-    await expect(rt.reopenLog(c.bundle, c.logPath)).rejects.toMatchObject({ code: 'FailedPrecondition' });
-    await rt.delete(runc, c.id);
-    await rt.delete(runc, c.id); // idempotent
-    expect(existsSync(rt.paths.persistDir(c.id))).toBe(false);
+    await expect(rt.stop(c.ref, 'TERM', 1000)).resolves.toMatchObject({ exitCode: 137 });
+    await expect(rt.reopenLog(c.ref, c.logPath)).rejects.toMatchObject({ code: 'FailedPrecondition' });
+    await rt.delete(c.ref);
+    await rt.delete(c.ref); // idempotent
+    expect(existsSync(join(dir, 'root', 'containers', c.id))).toBe(false);
   });
 });
 
 test('crun runs a container too', async () => {
-  const crun = rt.handler('crun');
+  const crun = 'crun';
   const c = await createContainer(['sh', '-c', 'echo from-crun'], crun);
-  await rt.start(crun, c.id);
-  expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 0 });
+  await rt.start(c.ref);
+  expect(await waitExit(c.id)).toMatchObject({ exitCode: 0 });
   expect(logLines(c.logPath)).toContainEqual({ stream: 'stdout', tag: 'F', text: 'from-crun' });
-  await rt.delete(crun, c.id);
+  await rt.delete(c.ref);
 });
 
 describe('attach through conmon', () => {
   test('stdin reaches the container, stdout and stderr come back apart; stdin_once ends it', async () => {
     const c = await createContainer(['sh', '-c', 'cat; echo bye >&2'], runc, { stdin: true, stdinOnce: true });
-    await rt.start(runc, c.id);
+    await rt.start(c.ref);
     const stdin = new PassThrough();
     const out = collect();
     const err = collect();
-    const session = rt.attach(c.id, { stdin, stdout: out.stream, stderr: err.stream });
+    const session = rt.attach(c.ref, { stdin, stdout: out.stream, stderr: err.stream });
     stdin.write('hello\n');
     await until(() => out.text() === 'hello\n');
     stdin.end();
-    expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 0 });
+    expect(await waitExit(c.id)).toMatchObject({ exitCode: 0 });
     await session.done;
     expect(err.text()).toBe('bye\n');
-    await rt.delete(runc, c.id);
+    await rt.delete(c.ref);
   });
 
   test('a detaching client leaves a container without stdin_once running', async () => {
     const c = await createContainer(['cat'], runc, { stdin: true, stdinOnce: false });
-    await rt.start(runc, c.id);
+    await rt.start(c.ref);
     const stdin = new PassThrough();
     const out = collect();
-    const s1 = rt.attach(c.id, { stdin, stdout: out.stream });
+    const s1 = rt.attach(c.ref, { stdin, stdout: out.stream });
     stdin.write('one\n');
     await until(() => out.text() === 'one\n');
     s1.close();
     await s1.done;
     await new Promise((r) => setTimeout(r, 300));
-    expect(await rt.state(runc, c.id)).toMatchObject({ status: 'running' });
-    await rt.stop(runc, c.id, 'KILL', 0);
-    await rt.delete(runc, c.id);
+    expect(await rt.state(c.ref)).toMatchObject({ status: 'running' });
+    await rt.stop(c.ref, 'KILL', 0);
+    await rt.delete(c.ref);
   });
 
   test('a terminal: input echoes, resize is applied, exit ends the session', async () => {
     const c = await createContainer(['sh'], runc, { terminal: true, stdin: true, stdinOnce: true });
-    await rt.start(runc, c.id);
+    await rt.start(c.ref);
     const stdin = new PassThrough();
     const out = collect();
-    const session = rt.attach(c.id, { stdin, stdout: out.stream });
-    await rt.resize(c.bundle, 123, 45);
+    const session = rt.attach(c.ref, { stdin, stdout: out.stream });
+    await rt.resize(c.ref, 123, 45);
     stdin.write('stty size\r');
     await until(() => out.text().includes('45 123'));
     stdin.write('exit 4\r');
-    expect(await rt.exits.waitFor(c.id, 10_000)).toMatchObject({ exitCode: 4 });
+    expect(await waitExit(c.id)).toMatchObject({ exitCode: 4 });
     await session.done;
-    await rt.delete(runc, c.id);
+    await rt.delete(c.ref);
   });
 });
 
@@ -253,18 +274,18 @@ describe('streaming exec', () => {
   beforeAll(async () => {
     c = await createContainer(['sleep', '3600']);
     proc = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')).process;
-    await rt.start(runc, c.id);
+    await rt.start(c.ref);
   });
   afterAll(async () => {
-    await rt.stop(runc, c.id, 'KILL', 0);
-    await rt.delete(runc, c.id);
+    await rt.stop(c.ref, 'KILL', 0);
+    await rt.delete(c.ref);
   });
 
   test('without a terminal: stdin in, stdout and stderr apart, exit code', async () => {
     const stdin = new PassThrough();
     const out = collect();
     const err = collect();
-    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['sh', '-c', 'cat; echo e >&2; exit 5'], tty: false, io: { stdin, stdout: out.stream, stderr: err.stream } });
+    const s = await rt.exec(c.ref, { process: proc, cmd: ['sh', '-c', 'cat; echo e >&2; exit 5'], tty: false, io: { stdin, stdout: out.stream, stderr: err.stream } });
     stdin.end('piped\n');
     expect(await s.done).toEqual({ exitCode: 5 });
     expect(out.text()).toBe('piped\n');
@@ -274,7 +295,7 @@ describe('streaming exec', () => {
   test('with a terminal: resize, typed input, Ctrl-C reaches the process', async () => {
     const stdin = new PassThrough();
     const out = collect();
-    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['sh'], tty: true, io: { stdin, stdout: out.stream } });
+    const s = await rt.exec(c.ref, { process: proc, cmd: ['sh'], tty: true, io: { stdin, stdout: out.stream } });
     await s.resize(100, 30);
     stdin.write('stty size\r');
     await until(() => out.text().includes('30 100'));
@@ -289,14 +310,14 @@ describe('streaming exec', () => {
 
   test('output of a command that exits at once is not lost', async () => {
     const out = collect();
-    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['echo', 'quick'], tty: false, io: { stdout: out.stream } });
+    const s = await rt.exec(c.ref, { process: proc, cmd: ['echo', 'quick'], tty: false, io: { stdout: out.stream } });
     expect(await s.done).toEqual({ exitCode: 0 });
     expect(out.text()).toBe('quick\n');
   });
 
   test('a missing command fails with the runtime message', async () => {
     const out = collect();
-    const s = await rt.execAttached({ handler: runc, id: c.id, process: proc, cmd: ['/nope'], tty: false, io: { stdout: out.stream } });
+    const s = await rt.exec(c.ref, { process: proc, cmd: ['/nope'], tty: false, io: { stdout: out.stream } });
     await expect(s.done).rejects.toThrow(/no such file|not found/i);
   });
 });

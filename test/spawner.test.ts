@@ -7,9 +7,10 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { run, runChecked } from '../pkg/util/exec';
-import { killProcessGroup, SpawnServer, useSpawnServer, type Child } from '../pkg/util/spawner';
-import type { DialRequest } from '../pkg/util/spawner_protocol';
+import { run, runChecked } from '../pkg/spawn/run';
+import { killProcessGroup, type Child } from '../pkg/spawn/launcher';
+import { SpawnServer } from '../pkg/spawn/server';
+import type { DialRequest } from '../pkg/spawn/protocol';
 import { helperBinary } from '../pkg/version/install';
 import { testBaseDir } from './harness/paths';
 
@@ -84,7 +85,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  useSpawnServer(undefined);
   await server.stop();
   for (const pid of strays) {
     try {
@@ -307,16 +307,13 @@ describe('spawn server', () => {
     expect(r.stdout.toString()).toBe('done\n');
   });
 
-  it('serves run() and runChecked() once installed', async () => {
-    useSpawnServer(server);
-    try {
-      const r = await run('sh', ['-c', 'cat; echo $X >&2; exit 3'], { input: 'in', env: { X: 'x', PATH: process.env.PATH } });
+  it('serves run() and runChecked()', async () => {
+    {
+      const r = await run(server, 'sh', ['-c', 'cat; echo $X >&2; exit 3'], { input: 'in', env: { X: 'x', PATH: process.env.PATH } });
       expect(r).toMatchObject({ code: 3, stdout: 'in', stderr: 'x\n', timedOut: false });
-      await expect(runChecked('false', [])).rejects.toThrow(/exited with code 1/);
-      const t = await run(sleep, ['100'], { timeoutMs: 200 });
+      await expect(runChecked(server, 'false', [])).rejects.toThrow(/exited with code 1/);
+      const t = await run(server, sleep, ['100'], { timeoutMs: 200 });
       expect(t).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
-    } finally {
-      useSpawnServer(undefined);
     }
   });
 

@@ -2,7 +2,7 @@
 // (bridge + host-local, portmap, loopback). containerd gets it as a conflist;
 // the floor executes it directly per the CNI spec, with no runtime in between.
 import { join } from 'node:path';
-import { run } from '../../pkg/util/exec';
+import { run } from './exec';
 import type { BenchNetwork } from './net';
 
 const BIN_DIR = '/usr/lib/cni';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { run, runChecked } from '../../pkg/util/exec';
+import { run, runChecked } from './exec';
 import type { Cleanup } from './cleanup';
 import { bridgeNetwork, cniAdd, cniDel, type CniNetwork } from './cni';
 import { log } from './log';

@@ -1,7 +1,7 @@
 // The machine a run happened on, written next to its results.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { run } from '../../pkg/util/exec';
+import { run } from './exec';
 import { KRILL_VERSION } from '../../pkg/version/version';
 
 export interface Machine {

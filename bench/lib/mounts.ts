@@ -1,7 +1,7 @@
 // Removing a directory tree safely: never through a mount (that would
 // delete what the mount shows).
 import { rm } from 'node:fs/promises';
-import { run } from '../../pkg/util/exec';
+import { run } from './exec';
 import { mountsUnder } from '../../pkg/storage/mount';
 
 /**

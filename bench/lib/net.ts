@@ -3,7 +3,7 @@
 // (or another bench, or a test run) on the machine.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { run } from '../../pkg/util/exec';
+import { run } from './exec';
 
 export interface BenchNetwork {
   bridge: string;

@@ -6,7 +6,10 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultAppArmorProfile } from '../oci/apparmor_profile';
+import { DirectLauncher } from '../spawn/launcher';
 import { loadDefaultAppArmorProfile } from './apparmor';
+
+const launcher = new DirectLauncher();
 
 let dir: string;
 beforeAll(() => {
@@ -22,14 +25,14 @@ function fakeParser(script: string): string {
 }
 
 test('a parser that fails, or is missing, gives the reason instead of a profile', async () => {
-  expect(await loadDefaultAppArmorProfile(fakeParser('echo "syntax error at line 3" >&2; exit 1'))).toEqual({
+  expect(await loadDefaultAppArmorProfile(launcher, fakeParser('echo "syntax error at line 3" >&2; exit 1'))).toEqual({
     error: expect.stringMatching(/failed \(1\): syntax error at line 3/),
   });
-  expect(await loadDefaultAppArmorProfile(join(dir, 'no-such-parser'))).toEqual({ error: expect.stringMatching(/cannot run/) });
+  expect(await loadDefaultAppArmorProfile(launcher, join(dir, 'no-such-parser'))).toEqual({ error: expect.stringMatching(/cannot run/) });
 });
 
 test('a parser that succeeds without the profile showing up among the loaded ones is not believed', async () => {
-  const r = await loadDefaultAppArmorProfile(fakeParser('cat > /dev/null'));
+  const r = await loadDefaultAppArmorProfile(launcher, fakeParser('cat > /dev/null'));
   expect(r).toEqual({ error: expect.stringMatching(/krill-default is not among the loaded profiles/) });
 });
 

@@ -3,7 +3,8 @@
 // the kernel has AppArmor enabled.
 import { readFile } from 'node:fs/promises';
 import { defaultAppArmorProfile, DEFAULT_APPARMOR_PROFILE, parseLoadedProfiles } from '../oci/apparmor_profile';
-import { run } from '../util/exec';
+import type { Launcher } from '../spawn/launcher';
+import { run } from '../spawn/run';
 
 const PROFILES = '/sys/kernel/security/apparmor/profiles';
 const PARSER_TIMEOUT_MS = 60_000;
@@ -20,11 +21,11 @@ export type DefaultProfile = { name: string } | { error: string };
  * default profile. Never throws: a node where it cannot be loaded refuses
  * RuntimeDefault containers with the reason.
  */
-export async function loadDefaultAppArmorProfile(parser = 'apparmor_parser'): Promise<DefaultProfile> {
+export async function loadDefaultAppArmorProfile(launcher: Launcher, parser = 'apparmor_parser'): Promise<DefaultProfile> {
   const name = DEFAULT_APPARMOR_PROFILE;
   try {
     // -r: replace a loaded profile of that name; -K: no cache (the text is generated, and small).
-    const r = await run(parser, ['-Kr'], { input: defaultAppArmorProfile(name), timeoutMs: PARSER_TIMEOUT_MS });
+    const r = await run(launcher, parser, ['-Kr'], { input: defaultAppArmorProfile(name), timeoutMs: PARSER_TIMEOUT_MS });
     if (r.code !== 0) return { error: `${parser} failed (${r.code ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join('; ')}` };
   } catch (err) {
     return { error: `cannot run ${parser}: ${(err as Error).message}` };

@@ -5,10 +5,8 @@ import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import type { Cgroups } from '../cgroups/cgroups';
 import { capabilitiesFromMask, type HostDevice } from '../oci';
-import { hostDeviceFromStat, hugepageSizeName, kernelAtLeast } from '../oci/host_facts';
+import { hostDeviceFromStat, hugepageSizeName } from '../oci/host_facts';
 import type { HostFacts } from '../oci/spec';
-import { run } from '../util/exec';
-import type { HandlerSpec } from '../runtime/types';
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -22,41 +20,6 @@ async function exists(p: string): Promise<boolean> {
 async function statusField(name: string): Promise<string | undefined> {
   const text = await readFile('/proc/self/status', 'utf8');
   return new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(text)?.[1];
-}
-
-/** What a runtime binary says it supports (`runc features`); crun 1.8 has no such command. */
-export interface HandlerFeatures {
-  recursiveReadOnlyMounts: boolean;
-  userNamespaces: boolean;
-  idmappedMounts: boolean;
-}
-
-/** "crun version 1.8.1" → [1, 8]; undefined for anything else. */
-export function crunVersion(versionOutput: string): [number, number] | undefined {
-  const m = /^crun version (\d+)\.(\d+)/m.exec(versionOutput);
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
-
-export async function probeHandler(h: HandlerSpec): Promise<HandlerFeatures> {
-  const none = { recursiveReadOnlyMounts: false, userNamespaces: false, idmappedMounts: false };
-  const r = await run(h.binary, ['features'], { timeoutMs: 10_000 }).catch(() => undefined);
-  if (!r || r.code !== 0) {
-    // crun before 1.9 has no `features`; 1.8 handles "rro" (checked on this project's test machines).
-    const v = await run(h.binary, ['--version'], { timeoutMs: 10_000 }).catch(() => undefined);
-    const crun = v && v.code === 0 ? crunVersion(v.stdout) : undefined;
-    if (crun && (crun[0] > 1 || crun[1] >= 8)) return { ...none, recursiveReadOnlyMounts: kernelAtLeast(release(), '5.12'), userNamespaces: true };
-    return none;
-  }
-  try {
-    const f = JSON.parse(r.stdout) as { mountOptions?: string[]; linux?: { namespaces?: string[]; mountExtensions?: { idmap?: { enabled?: boolean } } } };
-    return {
-      recursiveReadOnlyMounts: (f.mountOptions ?? []).includes('rro') && kernelAtLeast(release(), '5.12'),
-      userNamespaces: (f.linux?.namespaces ?? []).includes('user'),
-      idmappedMounts: f.linux?.mountExtensions?.idmap?.enabled === true,
-    };
-  } catch {
-    return none;
-  }
 }
 
 /** Facts shared by every handler; per-handler features are merged in by the caller. */

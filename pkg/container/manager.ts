@@ -1,35 +1,38 @@
 // The container manager: a container's life (create, start, stop, remove),
-// its record in the state store, exits seen through conmon's exit files,
-// stats, updates, exec, and recovery after krilld restarts. Pods and images
-// are reached through the narrow views it is given; it never imports their
-// managers' internals.
+// its record in the state store, exits seen through the runtime, stats,
+// updates, exec, and the recovery of one container after a restart. Pods,
+// images, root filesystems, cgroups and the runtime are reached through the
+// narrow views it is given (ContainerRuntime for the runtime); it never
+// imports their managers' internals.
 import { EventEmitter } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { NamespaceMode, type ContainerConfig, type CreateContainerRequest, type LinuxContainerResources, type PodSandboxConfig } from '../../api/runtime/v1/api';
-import type { Cgroups } from '../cgroups/cgroups';
 import type { CgroupStats } from '../cgroups/stats';
 import { failedPrecondition, invalidArgument, KrillError, notFound } from '../errors/errors';
 import type { Logger } from '../log/logger';
-import { buildContainerSpec, specRequirements, type ImageConfig } from '../oci';
+import { buildContainerSpec, specRequirements, type HostDevice, type ImageConfig } from '../oci';
+import { buildResources } from '../oci/resources';
 import type { HostFacts, SpecOptions } from '../oci/spec';
-import type { OciRuntime } from '../runtime/runtime';
 import type { AttachIO, AttachSession } from '../runtime/attach';
 import type { ExecSession } from '../runtime/exec_attach';
-import type { ExecSyncResult, ExitInfo, HandlerSpec } from '../runtime/types';
-import type { IdMap, RootfsManager } from '../storage/rootfs';
-import type { MeasuredUsage } from '../storage/usage_cache';
+import type { ContainerRuntime, RuntimeContainer } from '../runtime/interface';
+import type { ExecSyncResult, ExitInfo } from '../runtime/types';
 import { mkdirInRoot } from '../storage/in_root';
-import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
+import type { IdMap } from '../storage/rootfs';
+import type { MeasuredUsage } from '../storage/usage_cache';
 import type { Store } from '../store/db';
-import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
+import { ObjectStore } from '../store/object_store';
+import { RecordTable } from '../store/records';
+import { newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
+import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
+import { nowNs } from '../util/time';
 import { Undo } from '../util/undo';
-import { listDevices } from './host_facts';
 import { readUserDb, resolveHostFiles } from './resolve_files';
-import { ContainerStore } from './store';
 import type { Container, ContainerMeta, ContainerState, ContainerStatusRecord } from './types';
+import { containerKey, logPathIn, validateCreateRequest, type CreateSpec } from './validate';
 
 /** What the container manager needs to know of a pod. */
 export interface PodView {
@@ -56,15 +59,30 @@ export interface ImageView {
   config: ImageConfig;
 }
 
-export interface Pods {
+/** The pods a container can be created in. */
+export interface PodLookup {
   get(id: string): PodView | undefined;
 }
 
-export interface Images {
+export interface ImageLookup {
   resolve(ref: string): ImageView | undefined;
   layerDir(chainId: string): string;
   acquireLayers(holder: string, chainIds: readonly string[]): void;
   releaseLayers(holder: string): void;
+}
+
+/** Containers' root filesystems (pkg/storage/rootfs.ts). */
+export interface RootfsDriver {
+  create(id: string, lowerDirs: string[], target: string, idmap?: IdMap): Promise<void>;
+  remove(id: string, target: string): Promise<void>;
+  usage(id: string): Promise<MeasuredUsage | undefined>;
+}
+
+/** Containers' cgroups (pkg/cgroups). */
+export interface ContainerCgroups {
+  /** The container's cgroup below its pod's: as a path (for stats) and as the runtime spells it. */
+  containerCgroup(parent: string, id: string): { path: string; ociPath: string };
+  stats(path: string): Promise<CgroupStats>;
 }
 
 export type ContainerEventKind = 'created' | 'started' | 'stopped' | 'deleted';
@@ -82,13 +100,15 @@ export interface ContainerEvent {
 export interface ContainerManagerOptions {
   store: Store;
   log: Logger;
-  runtime: OciRuntime;
-  rootfs: RootfsManager;
-  cgroups: Cgroups;
-  pods: Pods;
-  images: Images;
-  /** Per handler: host facts with that handler's features. */
+  runtime: ContainerRuntime;
+  rootfs: RootfsDriver;
+  cgroups: ContainerCgroups;
+  pods: PodLookup;
+  images: ImageLookup;
+  /** Facts about the node, with each handler's features (probed once at start). */
   hostFacts(handler: string): HostFacts;
+  /** The node's devices, which privileged containers get (read when one is created). */
+  hostDevices(): Promise<HostDevice[]>;
   specOptions: Omit<SpecOptions, 'runtimeHandler'>;
   /** <state>/containers: bundles and rootfs mount points. */
   bundlesDir: string;
@@ -103,9 +123,8 @@ export interface ContainerStatsSample {
   writable?: MeasuredUsage;
 }
 
-export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
+/** What recovering one container found. */
+export type ContainerRecovery = 'running' | 'created' | 'exited' | 'exited while down' | 'lost' | 'half-created, removed';
 
 /** The exit reason the CRI reports. */
 export function exitReason(exit: ExitInfo): string {
@@ -113,23 +132,19 @@ export function exitReason(exit: ExitInfo): string {
   return exit.exitCode === 0 ? 'Completed' : 'Error';
 }
 
-/** kubelet's container name: <name>_<pod name>_<pod namespace>_<pod uid>_<attempt>. */
-export function containerKey(config: ContainerConfig, pod: PodView): string {
-  const m = pod.config.metadata;
-  return [config.metadata!.name, m?.name ?? '', m?.namespace ?? '', m?.uid ?? '', String(config.metadata!.attempt)].join('_');
-}
-
 export class ContainerManager {
   readonly events = new EventEmitter<{ event: [ContainerEvent] }>();
-  private readonly store: ContainerStore;
+  private readonly store: ObjectStore<ContainerMeta, ContainerStatusRecord>;
   private readonly locks = new KeyedMutex();
   private readonly creating = new InFlight<string>();
   /** When each stop in flight gives up waiting and kills (ms since the epoch), by container. */
   private readonly stopDeadlines = new Map<string, number>();
   private readonly log: Logger;
+  private unwatchExits?: () => void;
 
   constructor(private readonly opts: ContainerManagerOptions) {
-    this.store = new ContainerStore(opts.store);
+    opts.store.migrate('containers', [{ version: 1, sql: RecordTable.createSql('containers') }]);
+    this.store = new ObjectStore(opts.store, { table: 'containers', noun: 'container', keyOf: (m) => m.key, hidden: (s) => s.state === 'creating' });
     this.log = opts.log.child({ component: 'containers' });
     this.events.setMaxListeners(0);
   }
@@ -142,74 +157,59 @@ export class ContainerManager {
     this.events.emit('event', { kind, containerId: c.id, podId: c.meta.podId, at: nowNs(), container: c });
   }
 
-  private handlerOf(c: Container): HandlerSpec {
-    return this.opts.runtime.handler(c.meta.handler);
+  private runtimeView(c: Container): RuntimeContainer {
+    return { id: c.id, handler: c.meta.handler, bundle: c.meta.bundle };
   }
 
   // ---------------------------------------------------------------- lookups
 
-  get(id: string): Container | undefined {
-    return this.store.get(id);
+  /** The container for an ID or unique prefix, or NotFound naming `field`. */
+  find(idOrPrefix: string, field = 'container_id'): Container {
+    return this.store.find(idOrPrefix, field);
   }
 
-  /** The full ID for an ID or unique prefix; undefined when none matches. */
-  resolve(idOrPrefix: string): string | undefined {
-    try {
-      return matchIdPrefix(this.store.ids(), idOrPrefix);
-    } catch (err) {
-      if (err instanceof AmbiguousIdError) throw invalidArgument(err.message);
-      throw err;
-    }
+  /** The container for an ID or unique prefix; undefined when there is none. */
+  resolve(idOrPrefix: string): Container | undefined {
+    return this.store.resolve(idOrPrefix);
   }
 
+  /** Every container (those being created are not listed yet). */
   list(): Container[] {
-    return this.store.list().filter((c) => c.status.state !== 'creating');
+    return this.store.list();
   }
 
   inPod(podId: string): Container[] {
-    return this.store.list().filter((c) => c.meta.podId === podId);
+    return this.store.all().filter((c) => c.meta.podId === podId);
   }
 
-  private mustGet(id: string): Container {
-    const c = this.store.get(id);
-    if (!c || c.status.state === 'creating') throw notFound(`container ${JSON.stringify(id)} not found`);
-    return c;
+  /** Every record, those being created included (recovery). */
+  records(): Container[] {
+    return this.store.all();
   }
 
   // ---------------------------------------------------------------- create
+
+  /** Checks a CreateContainer request before anything is done (InvalidArgument naming the field). */
+  validate(req: CreateContainerRequest): CreateSpec {
+    return validateCreateRequest(req);
+  }
 
   /**
    * Creates a container in its pod. A kubelet retry of the same create (same
    * name in the same pod) while the first is still running joins it.
    */
-  async create(req: CreateContainerRequest, log: Logger): Promise<string> {
-    const config = req.config;
-    if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
-    if (!config) throw invalidArgument('config is required');
-    if (!config.metadata?.name) throw invalidArgument('config.metadata.name is required');
-    if (!config.image?.image) throw invalidArgument('config.image.image is required');
-    const pod = this.opts.pods.get(req.podSandboxId);
-    if (!pod) throw notFound(`pod sandbox ${JSON.stringify(req.podSandboxId)} not found`);
+  async create(spec: CreateSpec, log: Logger): Promise<string> {
+    const pod = this.opts.pods.get(spec.podId);
+    if (!pod) throw notFound(`pod sandbox ${JSON.stringify(spec.podId)} not found (pod_sandbox_id)`);
     if (!pod.ready) throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
-    const key = containerKey(config, pod);
+    const key = containerKey(spec.config, pod.config);
     const { promise, joined } = this.creating.run(key, async () => {
       const existing = this.store.idForKey(key);
       if (existing) throw new KrillError('AlreadyExists', `container name ${JSON.stringify(key)} is already in use by container ${existing}`);
-      return this.createNew(config, pod, key, log);
+      return this.createNew(spec.config, pod, key, log);
     });
     if (joined) log.info({ key }, 'joining a CreateContainer already in flight for this name');
     return promise;
-  }
-
-  private logPathFor(config: ContainerConfig, pod: PodView): string {
-    const dir = pod.config.logDirectory;
-    if (!config.logPath) return '';
-    if (!dir) throw invalidArgument('config.log_path is set but the pod has no log_directory');
-    if (isAbsolute(config.logPath)) throw invalidArgument(`config.log_path ${JSON.stringify(config.logPath)} must be relative to the pod's log_directory`);
-    const full = resolvePath(dir, config.logPath);
-    const rel = relative(resolvePath(dir), full);
-    if (rel.startsWith('..') || isAbsolute(rel)) throw invalidArgument(`config.log_path ${JSON.stringify(config.logPath)} leaves the pod's log_directory`);
-    return full;
   }
 
   /**
@@ -221,9 +221,7 @@ export class ContainerManager {
     const opts = config.linux?.securityContext?.namespaceOptions;
     if (opts?.pid !== NamespaceMode.TARGET || opts.targetId === '') return undefined;
     const field = 'config.linux.security_context.namespace_options.target_id';
-    const id = this.resolve(opts.targetId);
-    const target = id === undefined ? undefined : this.store.get(id);
-    if (!target || target.status.state === 'creating') throw notFound(`${field}: container ${JSON.stringify(opts.targetId)} not found`);
+    const target = this.store.find(opts.targetId, field);
     if (target.meta.podId !== pod.id) throw invalidArgument(`${field}: container ${target.id} belongs to another pod (${target.meta.podId})`);
     if (target.status.state !== 'running' || target.status.pid <= 0) return undefined;
     return `/proc/${target.status.pid}/ns/pid`;
@@ -232,20 +230,19 @@ export class ContainerManager {
   private async createNew(config: ContainerConfig, pod: PodView, key: string, parentLog: Logger): Promise<string> {
     const image = this.opts.images.resolve(config.image!.image);
     if (!image) throw notFound(`image ${JSON.stringify(config.image!.image)} not found: pull it first`);
-    const logPath = this.logPathFor(config, pod);
-    const handler = this.opts.runtime.handler(pod.handler);
-    const host = this.opts.hostFacts(handler.name);
+    const logPath = logPathIn(config, pod.config);
+    if (!this.opts.runtime.hasHandler(pod.handler)) throw invalidArgument(`runtime handler ${JSON.stringify(pod.handler)} of the pod is not configured`);
     const requirements = specRequirements(config, { seccompDefault: this.opts.specOptions.seccompDefault });
     if (requirements.imageMounts.length > 0) throw new KrillError('Unimplemented', 'image volume mounts (config.mounts[].image) are not supported yet');
     const targetPidNamespace = this.targetPidNamespace(config, pod);
     const resolved = await resolveHostFiles(config, requirements);
-    if (requirements.hostDevices && !host.devices) host.devices = await listDevices();
+    const facts = this.opts.hostFacts(pod.handler);
+    const host = requirements.hostDevices ? { ...facts, devices: await this.opts.hostDevices() } : facts;
 
     const id = newId();
     const log = parentLog.child({ container_id: id, pod_id: pod.id });
     const bundle = join(this.opts.bundlesDir, id);
     const rootfs = join(bundle, 'rootfs');
-    const createdAt = nowNs();
     const undo = new Undo();
     try {
       // The record comes first, marked creating: a crash from here on is cleaned up at the next start.
@@ -255,8 +252,8 @@ export class ContainerManager {
         config,
         image: { requested: config.image!.image, id: image.id, ref: image.ref },
         chainIds: image.chainIds,
-        handler: handler.name,
-        createdAt,
+        handler: pod.handler,
+        createdAt: nowNs(),
         logPath,
         bundle,
         rootfs,
@@ -292,7 +289,7 @@ export class ContainerManager {
         pod: { namespaces: pod.namespaces, files: pod.files, targetPidNamespace },
         resolved: { ...resolved, ...userDb },
         host,
-        options: { ...this.opts.specOptions, runtimeHandler: handler.name },
+        options: { ...this.opts.specOptions, runtimeHandler: pod.handler },
       });
       for (const dir of built.rootfsDirs) await mkdirInRoot(rootfs, dir);
       // Missing host directories of bind mounts, made as containerd and CRI-O make them.
@@ -305,18 +302,13 @@ export class ContainerManager {
         cgroupPath: cgroup.path,
         user: { uid: built.user.uid, gid: built.user.gid, supplementalGroups: built.user.additionalGids },
       };
-      const conmonLog = this.conmonLogPath(id, logPath);
       const created = await this.time('create', () =>
-        this.opts.runtime.create({ id, handler, bundle, logPath: conmonLog, terminal: config.tty, stdin: config.stdin, stdinOnce: config.stdinOnce }),
+        this.opts.runtime.create({ id, handler: pod.handler, bundle, logPath, terminal: config.tty, stdin: config.stdin, stdinOnce: config.stdinOnce }),
       );
-      undo.add('delete the runtime container', () => this.opts.runtime.delete(handler, id));
-      // Metadata is immutable once the container exists: replace the provisional row in one transaction.
-      this.opts.store.transaction(() => {
-        this.store.delete(id);
-        this.store.insert({ id, meta: finalMeta, status: { ...emptyStatus('created'), pid: created.pid, resources: config.linux?.resources } });
-      });
+      undo.add('delete the runtime container', () => this.opts.runtime.delete({ id, handler: pod.handler, bundle }));
+      // Metadata is immutable once the container exists: replace the provisional record in one transaction.
+      const c = this.store.replace({ id, meta: finalMeta, status: { ...emptyStatus('created'), pid: created.pid, resources: config.linux?.resources } });
       log.info({ name: key, image: image.id, pid: created.pid }, 'container created');
-      const c = this.store.get(id)!;
       this.emit('created', c);
       return id;
     } catch (err) {
@@ -328,17 +320,17 @@ export class ContainerManager {
 
   // ---------------------------------------------------------------- start
 
-  async start(id: string, log: Logger): Promise<void> {
+  async start(idOrPrefix: string, log: Logger): Promise<void> {
+    const { id } = this.find(idOrPrefix);
     await this.locks.run(id, async () => {
-      const c = this.mustGet(id);
+      const c = this.find(id);
       if (c.status.state !== 'created') {
         throw failedPrecondition(`container ${id} is ${c.status.state}, not created: it cannot be started`);
       }
-      const h = this.handlerOf(c);
       // The process may run and exit before `runc start` returns: take the time before, so started <= finished.
       const startedAt = nowNs();
       try {
-        await this.time('start', () => this.opts.runtime.start(h, id));
+        await this.time('start', () => this.opts.runtime.start(this.runtimeView(c)));
       } catch (err) {
         // The runtime could not start it (e.g. exec failed): record why, as an exit.
         const exit = (await this.opts.runtime.exit(id)) ?? { exitCode: 128, finishedAt: nowNs(), oomKilled: false };
@@ -358,7 +350,7 @@ export class ContainerManager {
 
   // ---------------------------------------------------------------- exits
 
-  /** Called for each exit conmon records; stores it once. */
+  /** Called for each exit the runtime records; stores it once. */
   private recordExit(id: string, exit: ExitInfo): void {
     const c = this.store.get(id);
     if (!c || (c.status.state !== 'running' && c.status.state !== 'created')) return;
@@ -374,8 +366,8 @@ export class ContainerManager {
     this.emit('stopped', next);
   }
 
-  /** conmon recorded an exit: stored under the container's lock, so it cannot overtake a start in progress. */
-  private onExitFile = (id: string): void => {
+  /** The runtime recorded an exit: stored under the container's lock, so it cannot overtake a start in progress. */
+  private onExit = (id: string): void => {
     const c = this.store.get(id);
     if (!c || (c.status.state !== 'running' && c.status.state !== 'created')) return;
     void this.locks
@@ -386,6 +378,11 @@ export class ContainerManager {
       .catch((err: unknown) => this.log.error({ err, container_id: id }, 'could not record a container exit'));
   };
 
+  /** Starts recording exits as the runtime sees them (before recovery, so that none is missed). */
+  watchExits(): void {
+    this.unwatchExits ??= this.opts.runtime.onExit(this.onExit);
+  }
+
   // ---------------------------------------------------------------- stop / remove
 
   /**
@@ -394,13 +391,15 @@ export class ContainerManager {
    * now instead of waiting behind it: kubelet shortens a pod's grace period,
    * StopPodSandbox forces.
    */
-  async stop(id: string, timeoutSeconds: number, log: Logger): Promise<void> {
+  async stop(idOrPrefix: string, timeoutSeconds: number, log: Logger): Promise<void> {
+    const c0 = this.resolve(idOrPrefix);
+    if (!c0) return;
+    const id = c0.id;
     const timeoutMs = Math.max(0, timeoutSeconds) * 1000;
     const pending = this.stopDeadlines.get(id);
-    const c0 = this.store.get(id);
-    if (pending !== undefined && Date.now() + timeoutMs < pending && c0) {
+    if (pending !== undefined && Date.now() + timeoutMs < pending) {
       log.info({ container_id: id, timeout_s: timeoutSeconds }, 'a stop with a longer grace period is in flight: killing the container now');
-      await this.opts.runtime.kill(this.handlerOf(c0), id);
+      await this.opts.runtime.kill(this.runtimeView(c0));
     }
     await this.locks.run(id, async () => {
       const c = this.store.get(id);
@@ -408,7 +407,7 @@ export class ContainerManager {
       const signal = c.meta.stopSignal.replace(/^SIG/, '');
       this.stopDeadlines.set(id, Date.now() + timeoutMs);
       try {
-        const exit = await this.time('stop', () => this.opts.runtime.stop(this.handlerOf(c), id, signal, timeoutMs));
+        const exit = await this.time('stop', () => this.opts.runtime.stop(this.runtimeView(c), signal, timeoutMs));
         this.recordExit(id, exit);
         log.info({ container_id: id, exit_code: exit.exitCode }, 'container stopped');
       } finally {
@@ -418,23 +417,25 @@ export class ContainerManager {
   }
 
   /** Removes a container, stopping it first; an unknown one is fine. */
-  async remove(id: string, log: Logger): Promise<void> {
-    await this.locks.run(id, async () => {
-      const c = this.store.get(id);
+  async remove(idOrPrefix: string, log: Logger): Promise<void> {
+    const c0 = this.resolve(idOrPrefix);
+    if (!c0) return;
+    await this.locks.run(c0.id, async () => {
+      const c = this.store.get(c0.id);
       if (!c) return;
       await this.destroy(c, log);
     });
   }
 
   private async destroy(c: Container, log: Logger): Promise<void> {
-    const h = this.handlerOf(c);
+    const rc = this.runtimeView(c);
     if (c.status.state === 'running' || c.status.state === 'created') {
-      const exit = await this.opts.runtime.stop(h, c.id, 'KILL', 0);
+      const exit = await this.opts.runtime.stop(rc, 'KILL', 0);
       this.recordExit(c.id, exit);
     }
     // The container has exited, so nothing uses its root filesystem any more:
     // unmounting need not wait for `runc delete` (each is a child process).
-    await Promise.all([this.time('delete', () => this.opts.runtime.delete(h, c.id)), this.opts.rootfs.remove(c.id, c.meta.rootfs)]);
+    await Promise.all([this.time('delete', () => this.opts.runtime.delete(rc)), this.opts.rootfs.remove(c.id, c.meta.rootfs)]);
     this.opts.images.releaseLayers(c.id);
     await rm(c.meta.bundle, { recursive: true, force: true });
     const last = this.store.get(c.id) ?? c;
@@ -453,9 +454,9 @@ export class ContainerManager {
 
   // ---------------------------------------------------------------- runtime ops
 
-  private mustRun(id: string): Container {
-    const c = this.mustGet(id);
-    if (c.status.state !== 'running') throw failedPrecondition(`container ${id} is not running (it is ${c.status.state})`);
+  private mustRun(idOrPrefix: string): Container {
+    const c = this.find(idOrPrefix);
+    if (c.status.state !== 'running') throw failedPrecondition(`container ${c.id} is not running (it is ${c.status.state})`);
     return c;
   }
 
@@ -464,50 +465,49 @@ export class ContainerManager {
     return spec.process;
   }
 
-  async execSync(id: string, cmd: string[], timeoutSeconds: number, signal?: AbortSignal): Promise<ExecSyncResult> {
-    const c = this.mustRun(id);
+  async execSync(idOrPrefix: string, cmd: string[], timeoutSeconds: number, signal?: AbortSignal): Promise<ExecSyncResult> {
+    const c = this.mustRun(idOrPrefix);
     if (cmd.length === 0) throw invalidArgument('cmd must not be empty');
-    return this.opts.runtime.execSync({
-      handler: this.handlerOf(c),
-      id,
-      process: await this.processSpec(c),
-      cmd,
-      timeoutMs: Math.max(0, timeoutSeconds) * 1000,
-      signal,
-    });
+    return this.opts.runtime.execSync(this.runtimeView(c), { process: await this.processSpec(c), cmd, timeoutMs: Math.max(0, timeoutSeconds) * 1000, ...(signal ? { signal } : {}) });
   }
 
-  async exec(id: string, cmd: string[], tty: boolean, io: AttachIO): Promise<ExecSession> {
-    const c = this.mustRun(id);
+  async exec(idOrPrefix: string, cmd: string[], tty: boolean, io: AttachIO): Promise<ExecSession> {
+    const c = this.mustRun(idOrPrefix);
     if (cmd.length === 0) throw invalidArgument('cmd must not be empty');
-    return this.opts.runtime.execAttached({ handler: this.handlerOf(c), id, process: await this.processSpec(c), cmd, tty, io });
+    return this.opts.runtime.exec(this.runtimeView(c), { process: await this.processSpec(c), cmd, tty, io });
   }
 
-  attach(id: string, io: AttachIO): { session: AttachSession; tty: boolean; resize(w: number, h: number): Promise<void> } {
-    const c = this.mustRun(id);
+  attach(idOrPrefix: string, io: AttachIO): { session: AttachSession; tty: boolean; resize(w: number, h: number): Promise<void> } {
+    const c = this.mustRun(idOrPrefix);
+    const rc = this.runtimeView(c);
     return {
-      session: this.opts.runtime.attach(id, io),
+      session: this.opts.runtime.attach(rc, io),
       tty: c.meta.config.tty,
-      resize: (w, h) => this.opts.runtime.resize(c.meta.bundle, w, h),
+      resize: (w, h) => this.opts.runtime.resize(rc, w, h),
     };
   }
 
-  async reopenLog(id: string): Promise<void> {
-    const c = this.mustRun(id);
-    await this.opts.runtime.reopenLog(c.meta.bundle, this.conmonLogPath(id, c.meta.logPath));
+  async reopenLog(idOrPrefix: string): Promise<void> {
+    const c = this.mustRun(idOrPrefix);
+    await this.opts.runtime.reopenLog(this.runtimeView(c), c.meta.logPath);
   }
 
-  /** Where conmon writes the container's output: kubelet's log path, or a file of our own when it asked for none. */
-  private conmonLogPath(id: string, logPath: string): string {
-    return logPath || join(this.opts.runtime.paths.persistDir(id), 'ctr.log');
-  }
-
-  /** Applies new limits to a running or created container and remembers them. */
-  async updateResources(id: string, resources: LinuxContainerResources, toOci: (r: LinuxContainerResources) => object): Promise<void> {
+  /** Applies new limits (validated) to a running or created container and remembers them. */
+  async updateResources(idOrPrefix: string, resources: LinuxContainerResources): Promise<void> {
+    const { id } = this.find(idOrPrefix);
     await this.locks.run(id, async () => {
-      const c = this.mustGet(id);
+      const c = this.find(id);
       if (c.status.state === 'exited') throw failedPrecondition(`container ${id} has exited; its resources cannot change`);
-      await this.time('update', () => this.opts.runtime.update(this.handlerOf(c), id, c.meta.bundle, toOci(resources)));
+      const host = this.opts.hostFacts(c.meta.handler);
+      const { oomScoreAdj: _notUpdatable, ...oci } = buildResources({
+        resources,
+        field: 'linux',
+        cgroupVersion: host.cgroupVersion,
+        swapAccounting: host.swapAccounting,
+        hugepageSizes: host.hugepageSizes,
+        oomScoreAdjFloor: this.opts.specOptions.oomScoreAdjFloor,
+      });
+      await this.time('update', () => this.opts.runtime.update(this.runtimeView(c), oci));
       this.store.setStatus(id, { ...c.status, resources });
     });
   }
@@ -517,59 +517,54 @@ export class ContainerManager {
       c.status.state === 'running' ? this.opts.cgroups.stats(c.meta.cgroupPath) : Promise.resolve({}),
       withWritableLayer ? this.opts.rootfs.usage(c.id) : Promise.resolve(undefined),
     ]);
-    return { timestamp: nowNs(), cgroup, writable };
+    return { timestamp: nowNs(), cgroup, ...(writable ? { writable } : {}) };
   }
 
   // ---------------------------------------------------------------- recovery
 
   /**
-   * Reconciles the store with what survived: conmon's exit records and the
-   * runtime's state. Containers keep running across krilld restarts; ones that
-   * exited meanwhile get their real exit; ones lost (node reboot) are marked
-   * exited; half-created ones are cleaned up. Never fatal.
+   * Reconciles one container's record with what survived a restart: its
+   * recorded exit, the runtime's state. A container that exited meanwhile
+   * gets its real exit (and a STOPPED event); one the runtime lost (a
+   * reboot) is marked exited; a half-created one is torn down. Runs under
+   * the container's lock.
    */
-  async init(): Promise<ContainerEvent[]> {
-    this.opts.runtime.exits.on('exit', this.onExitFile);
-    const exitedWhileDown: ContainerEvent[] = [];
-    for (const c of this.store.list()) {
-      const log = this.log.child({ container_id: c.id });
-      try {
-        if (c.status.state === 'creating') {
-          log.warn('cleaning up a container whose creation was interrupted');
-          await this.destroy(c, log);
-          continue;
-        }
-        if (c.status.state === 'exited') continue;
-        const exit = await this.opts.runtime.exit(c.id);
-        if (exit) {
-          this.recordExit(c.id, exit);
-          exitedWhileDown.push({ kind: 'stopped', containerId: c.id, podId: c.meta.podId, at: nowNs(), container: this.store.get(c.id)! });
-          continue;
-        }
-        const st = await this.opts.runtime.state(this.handlerOf(c), c.id).catch(() => undefined);
-        if (st && (st.status === 'running' || st.status === 'created' || st.status === 'paused')) {
-          const state: ContainerState = st.status === 'created' ? 'created' : 'running';
-          if (state !== c.status.state) this.store.setStatus(c.id, { ...c.status, state, pid: st.pid });
-          continue;
-        }
-        const next = this.store.setStatus(c.id, {
-          ...c.status,
-          state: 'exited',
-          exitCode: 255,
-          finishedAt: nowNs(),
-          reason: 'Unknown',
-          message: 'the container was lost while krilld was not running (the node may have rebooted)',
-        });
-        exitedWhileDown.push({ kind: 'stopped', containerId: c.id, podId: c.meta.podId, at: nowNs(), container: next });
-      } catch (err) {
-        log.error({ err }, 'could not recover container; leaving its record as it was');
+  async recover(id: string, log: Logger): Promise<ContainerRecovery> {
+    return this.locks.run(id, async () => {
+      const c = this.store.get(id);
+      if (!c) return 'exited';
+      if (c.status.state === 'creating') {
+        await this.destroy(c, log);
+        return 'half-created, removed';
       }
-    }
-    return exitedWhileDown;
+      if (c.status.state === 'exited') return 'exited';
+      const exit = await this.opts.runtime.exit(c.id);
+      if (exit) {
+        this.recordExit(c.id, exit);
+        return 'exited while down';
+      }
+      const st = await this.opts.runtime.state(this.runtimeView(c)).catch(() => undefined);
+      if (st && (st.status === 'running' || st.status === 'created' || st.status === 'paused')) {
+        const state: ContainerState = st.status === 'created' ? 'created' : 'running';
+        if (state !== c.status.state || st.pid !== c.status.pid) this.store.setStatus(c.id, { ...c.status, state, pid: st.pid });
+        return state;
+      }
+      const next = this.store.setStatus(c.id, {
+        ...c.status,
+        state: 'exited',
+        exitCode: 255,
+        finishedAt: nowNs(),
+        reason: 'Unknown',
+        message: 'the container was lost while krilld was not running (the node may have rebooted)',
+      });
+      this.emit('stopped', next);
+      return 'lost';
+    });
   }
 
   close(): void {
-    this.opts.runtime.exits.off('exit', this.onExitFile);
+    this.unwatchExits?.();
+    this.unwatchExits = undefined;
   }
 }
 

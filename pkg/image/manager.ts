@@ -112,13 +112,11 @@ export class ImageManager {
     const images = new ImageStore(opts.store);
     const layers = await LayerStore.open(opts.store, join(opts.config.root, 'layers'), log);
     const content = await ContentStore.open(join(opts.config.root, 'content'), log);
-    const m = new ImageManager(opts.config, images, content, layers, log, opts.platform ?? hostPlatform());
-    await m.reconcile();
-    return m;
+    return new ImageManager(opts.config, images, content, layers, log, opts.platform ?? hostPlatform());
   }
 
-  /** After a crash: images whose layers are gone are dropped; unused layers and blobs are collected. */
-  private async reconcile(): Promise<void> {
+  /** Recovery after a crash: images whose layers are gone are dropped; unused layers and blobs are collected. */
+  async recover(): Promise<void> {
     for (const image of this.images.list()) {
       const missing = image.layers.filter((l) => !this.layers.has(l.chainId));
       if (missing.length > 0) {

@@ -3,6 +3,7 @@
 // result ADD cached; CHECK in order. Only the capabilities a plugin declares
 // reach it in runtimeConfig.
 import type { CniConfList, CniPluginConf } from './conf';
+import type { Launcher } from '../spawn/launcher';
 import { invokePlugin, type CniCommand } from './plugin';
 import { compareVersions } from './result';
 
@@ -17,6 +18,7 @@ export interface CniRuntimeArgs {
 }
 
 export interface ChainOptions {
+  launcher: Launcher;
   binDirs: readonly string[];
   timeoutMs: number;
   signal?: AbortSignal;
@@ -41,7 +43,7 @@ export function cniArgsString(args: [string, string][]): string {
 }
 
 async function call(list: CniConfList, plugin: CniPluginConf, command: CniCommand, rt: CniRuntimeArgs, prev: unknown, opts: ChainOptions): Promise<unknown> {
-  return invokePlugin({
+  return invokePlugin(opts.launcher, {
     binDirs: opts.binDirs,
     type: plugin.type,
     command,

@@ -4,7 +4,10 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KrillError } from '../errors/errors';
+import { DirectLauncher } from '../spawn/launcher';
 import { dialPodPort } from './dial';
+
+const launcher = new DirectLauncher();
 
 const servers: Server[] = [];
 
@@ -39,24 +42,24 @@ afterAll(async () => {
 describe('dialPodPort on the host network', () => {
   test('connects to 127.0.0.1', async () => {
     const port = await listen('127.0.0.1');
-    expect(await readAll(await dialPodPort(undefined, port))).toBe('hello from 127.0.0.1');
+    expect(await readAll(await dialPodPort(launcher, undefined, port))).toBe('hello from 127.0.0.1');
   });
 
   test('falls back to ::1 when nothing listens on 127.0.0.1', async () => {
     const port = await closedPort();
     await listen('::1', port);
-    expect(await readAll(await dialPodPort(undefined, port))).toBe('hello from ::1');
+    expect(await readAll(await dialPodPort(launcher, undefined, port))).toBe('hello from ::1');
   });
 
   test('a closed port is Unavailable, naming both addresses', async () => {
     const port = await closedPort();
-    const err = await dialPodPort(undefined, port).catch((e: unknown) => e);
+    const err = await dialPodPort(launcher, undefined, port).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KrillError);
     expect(err).toMatchObject({ code: 'Unavailable', message: `cannot connect to port ${port} on the host: connect ECONNREFUSED 127.0.0.1:${port}; connect ECONNREFUSED ::1:${port}` });
   });
 
   test('a port out of range is InvalidArgument; a namespace without a spawn server is Unavailable', async () => {
-    await expect(dialPodPort(undefined, 0)).rejects.toMatchObject({ code: 'InvalidArgument' });
-    await expect(dialPodPort('/run/krill/ns/x/net', 80)).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining('no spawn server is installed') });
+    await expect(dialPodPort(launcher, undefined, 0)).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(dialPodPort(launcher, '/run/krill/ns/x/net', 80)).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining('only the spawn server can enter a network namespace') });
   });
 });

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KrillError } from '../errors/errors';
-import { dial } from '../util/spawner';
+import type { Launcher } from '../spawn/launcher';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const IPV4_LOOPBACK = '127.0.0.1';
@@ -61,9 +61,9 @@ async function loopback(connectTo: Connect): Promise<Duplex> {
  * either side closes; destroying it closes the connection; `signal` ends a
  * connect in progress.
  */
-export async function dialPodPort(netns: string | undefined, port: number, signal?: AbortSignal): Promise<Duplex> {
+export async function dialPodPort(launcher: Launcher, netns: string | undefined, port: number, signal?: AbortSignal): Promise<Duplex> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new KrillError('InvalidArgument', `port ${port} is out of range`);
-  const connectTo: Connect = netns ? (address) => dial({ netns, address, port, timeoutMs: CONNECT_TIMEOUT_MS }, signal) : hostConnect(port, signal);
+  const connectTo: Connect = netns ? (address) => launcher.dial({ netns, address, port, timeoutMs: CONNECT_TIMEOUT_MS }, signal) : hostConnect(port, signal);
   try {
     return await loopback(connectTo);
   } catch (err) {

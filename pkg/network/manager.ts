@@ -7,15 +7,18 @@ import { KrillError } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import type { CniBandwidth } from './bandwidth';
 import { CniResultCache } from './cache';
-import { addNetworkList, checkNetworkList, delNetworkList, type CniRuntimeArgs } from './chain';
+import { addNetworkList, checkNetworkList, delNetworkList, type ChainOptions, type CniRuntimeArgs } from './chain';
 import { confDirFingerprint, scanConfDir, type CniConfList, type ConfDirScan } from './conf';
 import { defaultNetwork, trimForPod } from './default_network';
 import { findPlugin } from './plugin';
 import { podIpsFromResult } from './result';
+import type { Launcher } from '../spawn/launcher';
 
 export const POD_IFNAME = 'eth0';
 
 export interface NetworkManagerOptions {
+  /** Starts the CNI plugins. */
+  launcher: Launcher;
   confDir: string;
   binDirs: readonly string[];
   pluginTimeoutMs: number;
@@ -191,7 +194,7 @@ export class NetworkManager {
     }
   }
 
-  private chainOptions(signal?: AbortSignal): { binDirs: readonly string[]; timeoutMs: number; signal?: AbortSignal } {
-    return { binDirs: this.opts.binDirs, timeoutMs: this.opts.pluginTimeoutMs, ...(signal ? { signal } : {}) };
+  private chainOptions(signal?: AbortSignal): ChainOptions {
+    return { launcher: this.opts.launcher, binDirs: this.opts.binDirs, timeoutMs: this.opts.pluginTimeoutMs, ...(signal ? { signal } : {}) };
   }
 }

@@ -1,3 +1,4 @@
+import { DirectLauncher } from '../spawn/launcher';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, utimesSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { NetworkManager } from './manager';
 import { CniPluginError, invokePlugin, pluginErrorText } from './plugin';
 import { compareVersions, podIpsFromResult } from './result';
 import { parsePodCidrs } from './settings';
+
+const launcher = new DirectLauncher();
 
 let dir: string;
 beforeEach(() => {
@@ -180,7 +183,7 @@ describe('running plugins', () => {
   test('ADD chains results; DEL runs in reverse with the cached result', async () => {
     fakePlugin('first', 'echo \'{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.2/24"}]}\'');
     fakePlugin('second', 'echo "$stdin" | sed -e \'s/.*"prevResult":\\(.*\\)}$/\\1/\'');
-    const opts = { binDirs: [join(dir, 'none'), join(dir, 'bin')], timeoutMs: 5000 };
+    const opts = { launcher, binDirs: [join(dir, 'none'), join(dir, 'bin')], timeoutMs: 5000 };
     const result = await addNetworkList(list('first', 'second'), rt, opts);
     expect(podIpsFromResult(result, 'eth0')).toEqual(['10.9.0.2']);
     expect(calls()).toEqual([
@@ -196,14 +199,14 @@ describe('running plugins', () => {
 
   test('an error object becomes the message; a missing plugin is named', async () => {
     fakePlugin('failing', 'echo \'{"cniVersion":"1.0.0","code":11,"msg":"no more addresses"}\'; exit 1');
-    const opts = { binDirs: [join(dir, 'bin')], timeoutMs: 5000 };
+    const opts = { launcher, binDirs: [join(dir, 'bin')], timeoutMs: 5000 };
     await expect(addNetworkList(list('failing'), rt, opts)).rejects.toThrow('plugin type="failing" failed (add): no more addresses');
     await expect(addNetworkList(list('absent'), rt, opts)).rejects.toThrow(/plugin type="absent" failed \(add\): plugin not found/);
   });
 
   test('a hanging plugin is killed with everything it started', async () => {
     fakePlugin('hang', `sleep 300 & echo $! > ${dir}/child.pid; wait`);
-    const err = await invokePlugin({ binDirs: [join(dir, 'bin')], type: 'hang', command: 'ADD', containerId: 'c', netns: '/x', ifName: 'eth0', args: '', stdin: {}, timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await invokePlugin(launcher, { binDirs: [join(dir, 'bin')], type: 'hang', command: 'ADD', containerId: 'c', netns: '/x', ifName: 'eth0', args: '', stdin: {}, timeoutMs: 300 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CniPluginError);
     expect((err as Error).message).toContain('timed out after 300 ms');
     const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
@@ -217,6 +220,7 @@ describe('NetworkManager', () => {
 
   function manager(confDir: string): NetworkManager {
     return new NetworkManager({
+      launcher,
       confDir,
       binDirs: [join(dir, 'bin')],
       pluginTimeoutMs: 5000,

@@ -4,7 +4,7 @@
 // timeout kills whatever it started (a plugin that execs IPAM, iptables...).
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { killProcessGroup, spawn } from '../util/spawner';
+import { killProcessGroup, type Launcher } from '../spawn/launcher';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
 
@@ -66,7 +66,7 @@ export function pluginErrorText(stdout: string, stderr: string): { message: stri
   return { message: text || 'no output' };
 }
 
-export async function invokePlugin(inv: PluginInvocation): Promise<unknown> {
+export async function invokePlugin(launcher: Launcher, inv: PluginInvocation): Promise<unknown> {
   const binary = await findPlugin(inv.binDirs, inv.type);
   if (!binary) throw new CniPluginError(inv.type, inv.command, `plugin not found in ${inv.binDirs.join(', ')}`);
   const env: NodeJS.ProcessEnv = {
@@ -78,7 +78,7 @@ export async function invokePlugin(inv: PluginInvocation): Promise<unknown> {
     CNI_ARGS: inv.args,
     CNI_PATH: inv.binDirs.join(':'),
   };
-  const { code, stdout, stderr, timedOut, aborted } = await spawnGroup(binary, JSON.stringify(inv.stdin), env, inv.timeoutMs, inv.signal);
+  const { code, stdout, stderr, timedOut, aborted } = await spawnGroup(launcher, binary, JSON.stringify(inv.stdin), env, inv.timeoutMs, inv.signal);
   if (timedOut) throw new CniPluginError(inv.type, inv.command, `timed out after ${inv.timeoutMs} ms`);
   if (aborted) throw new CniPluginError(inv.type, inv.command, 'cancelled');
   if (code !== 0) {
@@ -101,9 +101,9 @@ interface GroupResult {
   aborted: boolean;
 }
 
-function spawnGroup(file: string, input: string, env: NodeJS.ProcessEnv, timeoutMs: number, signal?: AbortSignal): Promise<GroupResult> {
+function spawnGroup(launcher: Launcher, file: string, input: string, env: NodeJS.ProcessEnv, timeoutMs: number, signal?: AbortSignal): Promise<GroupResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = launcher.spawn(file, [], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;

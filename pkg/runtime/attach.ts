@@ -3,7 +3,7 @@
 // bridges it: packets come out framed as <u32 length><stream byte><data>.
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
-import { spawn } from '../util/spawner';
+import type { Launcher } from '../spawn/launcher';
 
 const STREAM_STDOUT = 2;
 const STREAM_STDERR = 3;
@@ -38,8 +38,8 @@ export class PacketReader {
   }
 }
 
-export function attachSocket(helper: string, socketPath: string, io: AttachIO): AttachSession {
-  const child = spawn(helper, [socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function attachSocket(launcher: Launcher, helper: string, socketPath: string, io: AttachIO): AttachSession {
+  const child = launcher.spawn(helper, [socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   const reader = new PacketReader((packet) => {

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
-import { spawn } from '../util/spawner';
+import type { Launcher } from '../spawn/launcher';
 import type { ContainerPaths } from './paths';
 import { globalArgs } from './oci_cli';
 import type { CreateRequest } from './types';
@@ -13,6 +13,7 @@ import type { CreateRequest } from './types';
 const CREATE_TIMEOUT_MS = 120_000;
 
 export interface ConmonConfig {
+  launcher: Launcher;
   binary: string;
   paths: ContainerPaths;
 }
@@ -88,7 +89,7 @@ export async function createWithConmon(cfg: ConmonConfig, req: CreateRequest): P
     mkdir(cfg.paths.persistDir(req.id), { recursive: true }),
     mkdir(dirname(req.logPath), { recursive: true }),
   ]);
-  const child = spawn(cfg.binary, conmonArgs(cfg, req), {
+  const child = cfg.launcher.spawn(cfg.binary, conmonArgs(cfg, req), {
     cwd: req.bundle,
     detached: true,
     runtimeUmask: true,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { KrillError } from '../errors/errors';
 import { newId } from '../util/id';
-import { spawn } from '../util/spawner';
+import type { Launcher } from '../spawn/launcher';
 import { attachSocket, type AttachIO } from './attach';
 import { cleanRuntimeMessage } from './conmon';
 import { resizeTerminal } from './ctl';
@@ -20,6 +20,7 @@ import { globalArgs } from './oci_cli';
 import type { HandlerSpec } from './types';
 
 export interface ExecAttachRequest {
+  launcher: Launcher;
   conmon: string;
   /** The krill-seqpacket helper. */
   helper: string;
@@ -99,7 +100,7 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
   if (req.tty) args.push('-t');
   if (req.io.stdin) args.push('-i');
 
-  const child = spawn(req.conmon, args, {
+  const child = req.launcher.spawn(req.conmon, args, {
     cwd: dir,
     runtimeUmask: true,
     stdio: ['ignore', 'ignore', 'pipe', 'output', 'input', 'output'],
@@ -131,7 +132,7 @@ export async function execAttached(req: ExecAttachRequest): Promise<ExecSession>
     throw err;
   }
 
-  const attached = attachSocket(req.helper, join(req.attachDir, session, 'attach'), req.io);
+  const attached = attachSocket(req.launcher, req.helper, join(req.attachDir, session, 'attach'), req.io);
   // Let the command run only once we are connected, so no output is lost.
   startPipe.end(Buffer.from([0]));
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KrillError } from '../errors/errors';
 import { newId } from '../util/id';
-import { spawn } from '../util/spawner';
+import type { Launcher } from '../spawn/launcher';
 import { cleanRuntimeMessage } from './conmon';
 import { killExecCommand } from './exec_kill';
 import { CappedBuffer, EXEC_SYNC_OUTPUT_BUDGET, fitOutput } from './exec_output';
@@ -34,6 +34,7 @@ const KILL_GRACE_MS = 5000;
 const DRAIN_MS = 200;
 
 export interface ExecSyncRequest {
+  launcher: Launcher;
   /** The krill-exec monitor. */
   helper: string;
   handler: HandlerSpec;
@@ -76,7 +77,7 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   // The spec carries the container's environment (Secrets, often): root's alone.
   await writeFileMode(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }), PRIVATE_FILE);
   const args = [files.pid, req.handler.binary, ...globalArgs(req.handler), 'exec', '--detach', '--pid-file', files.pid, '--process', files.spec, req.id];
-  const child = spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'output'], runtimeUmask: true });
+  const child = req.launcher.spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'output'], runtimeUmask: true });
   const stdout = child.stdout!;
   const stderr = child.stderr!;
   const out = new CappedBuffer(EXEC_SYNC_OUTPUT_BUDGET);

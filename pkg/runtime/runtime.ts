@@ -1,24 +1,29 @@
-// The runtime driver: conmon + an OCI runtime (runc or crun) per handler.
-// The only place in Krill that spawns either of them.
+// The runtime driver: conmon + an OCI runtime (runc or crun) per handler,
+// behind the ContainerRuntime interface. The only place in Krill that
+// spawns either of them.
 import { mkdir, rm } from 'node:fs/promises';
-import { attachSocket, type AttachIO, type AttachSession } from './attach';
 import { join } from 'node:path';
 import type { KrillConfig } from '../config/config';
-import { KrillError } from '../errors/errors';
-import { createWithConmon, type Created } from './conmon';
+import { invalidArgument, KrillError } from '../errors/errors';
+import type { Launcher } from '../spawn/launcher';
+import { nowNs } from '../util/time';
+import { attachSocket, type AttachIO, type AttachSession } from './attach';
+import { createWithConmon } from './conmon';
 import { reopenLog, resizeTerminal } from './ctl';
-import { execAttached, type ExecAttachRequest, type ExecSession } from './exec_attach';
-import { execSync, type ExecSyncRequest } from './exec_sync';
+import { execAttached, type ExecSession } from './exec_attach';
+import { execSync } from './exec_sync';
 import { sweepExecSessions } from './exec_sweep';
 import { ExitWatcher, readExit } from './exits';
-import * as cli from './oci_cli';
+import type { ContainerRuntime, RuntimeContainer, RuntimeCreate } from './interface';
+import { OciCli, RuntimeCommandError } from './oci_cli';
 import { ContainerPaths, type RuntimeDirs } from './paths';
-import type { CreateRequest, ExecSyncResult, ExitInfo, HandlerSpec, RuntimeState } from './types';
+import type { ExecSyncResult, ExitInfo, HandlerFeatures, HandlerSpec, RuntimeState } from './types';
 
 /** How long a container gets to die after SIGKILL before we give up waiting for conmon's record. */
 const KILL_WAIT_MS = 10_000;
 
 export interface RuntimeOptions {
+  launcher: Launcher;
   conmon: string;
   handlers: Record<string, HandlerSpec>;
   defaultHandler: string;
@@ -43,18 +48,32 @@ export function handlersFromConfig(config: KrillConfig): Record<string, HandlerS
   return out;
 }
 
-export class OciRuntime {
-  readonly paths: ContainerPaths;
-  readonly exits: ExitWatcher;
+export class OciRuntime implements ContainerRuntime {
+  private readonly paths: ContainerPaths;
+  private readonly exits: ExitWatcher;
+  private readonly clis = new Map<string, OciCli>();
+  private readonly probed = new Map<string, HandlerFeatures>();
 
-  constructor(private readonly opts: RuntimeOptions) {
+  private constructor(private readonly opts: RuntimeOptions) {
     this.paths = new ContainerPaths(opts.dirs);
     this.exits = new ExitWatcher(this.paths);
+    for (const [name, spec] of Object.entries(opts.handlers)) this.clis.set(name, new OciCli(opts.launcher, spec));
   }
 
-  async init(): Promise<void> {
+  /** The driver, with every handler's binary probed for what it supports. */
+  static async open(opts: RuntimeOptions): Promise<OciRuntime> {
+    const rt = new OciRuntime(opts);
+    for (const [name, cli] of rt.clis) rt.probed.set(name, await cli.features());
+    return rt;
+  }
+
+  /**
+   * Recovery: the exec sessions of a krilld that died go (their commands and
+   * files), and exits are watched from now on (before the containers are
+   * recovered, so that none is missed).
+   */
+  async recover(): Promise<void> {
     await mkdir(this.scratchDir, { recursive: true });
-    // Exec sessions of a krilld that died: their commands go, with their files.
     await sweepExecSessions(this.scratchDir, this.paths.attachDir);
     await this.exits.start();
   }
@@ -67,107 +86,131 @@ export class OciRuntime {
     return join(this.opts.dirs.stateRoot, 'exec');
   }
 
-  /** The handler for a RuntimeClass name ('' = the default). */
-  handler(name: string): HandlerSpec {
-    const h = this.opts.handlers[name || this.opts.defaultHandler];
-    if (!h) {
-      throw new KrillError('InvalidArgument', `runtime handler ${JSON.stringify(name)} is not configured (known: ${Object.keys(this.opts.handlers).join(', ')})`);
-    }
-    return h;
+  private cli(handler: string): OciCli {
+    const cli = this.clis.get(handler || this.opts.defaultHandler);
+    if (!cli) throw invalidArgument(`runtime handler ${JSON.stringify(handler)} is not configured (known: ${this.handlerNames().join(', ')})`);
+    return cli;
   }
 
   handlerNames(): string[] {
-    return Object.keys(this.opts.handlers);
+    return [...this.clis.keys()];
+  }
+
+  hasHandler(handler: string): boolean {
+    return handler === '' || this.clis.has(handler);
+  }
+
+  features(handler: string): HandlerFeatures {
+    const f = this.probed.get(handler || this.opts.defaultHandler);
+    if (!f) throw invalidArgument(`runtime handler ${JSON.stringify(handler)} is not configured`);
+    return f;
+  }
+
+  /** Where conmon writes a container's output when kubelet asked for no log file. */
+  private logPathOf(id: string, logPath: string): string {
+    return logPath || join(this.paths.persistDir(id), 'ctr.log');
   }
 
   /** Starts conmon, which runs `<runtime> create`; resolves with the init pid. */
-  create(req: CreateRequest): Promise<Created> {
-    return createWithConmon({ binary: this.opts.conmon, paths: this.paths }, req);
+  create(req: RuntimeCreate): Promise<{ pid: number }> {
+    const cli = this.cli(req.handler);
+    return createWithConmon(
+      { launcher: this.opts.launcher, binary: this.opts.conmon, paths: this.paths },
+      { id: req.id, handler: cli.spec, bundle: req.bundle, logPath: this.logPathOf(req.id, req.logPath), terminal: req.terminal, stdin: req.stdin, stdinOnce: req.stdinOnce },
+    );
   }
 
-  start(h: HandlerSpec, id: string): Promise<void> {
-    return cli.start(h, id);
+  start(c: RuntimeContainer): Promise<void> {
+    return this.cli(c.handler).start(c.id);
   }
 
-  state(h: HandlerSpec, id: string): Promise<RuntimeState | undefined> {
-    return cli.state(h, id);
+  state(c: RuntimeContainer): Promise<RuntimeState | undefined> {
+    return this.cli(c.handler).state(c.id);
   }
 
-  /** The recorded exit, or undefined while the container has not exited. */
   exit(id: string): Promise<ExitInfo | undefined> {
     return readExit(this.paths, id);
   }
 
-  /**
-   * Stops a container: `signal` to its init, up to `timeoutMs` for it to exit,
-   * then SIGKILL to every process in its cgroup. Resolves with its exit.
-   */
-  async stop(h: HandlerSpec, id: string, signal: string, timeoutMs: number): Promise<ExitInfo> {
-    const done = await this.exit(id);
+  onExit(listener: (id: string) => void): () => void {
+    this.exits.on('exit', listener);
+    return () => this.exits.off('exit', listener);
+  }
+
+  async stop(c: RuntimeContainer, signal: string, timeoutMs: number): Promise<ExitInfo> {
+    const done = await this.exit(c.id);
     if (done) return done;
+    const cli = this.cli(c.handler);
     if (timeoutMs > 0) {
-      await this.signalIgnoringGone(h, id, signal, false);
-      const exited = await this.exits.waitFor(id, timeoutMs);
+      await signalIgnoringGone(cli, c.id, signal, false);
+      const exited = await this.exits.waitFor(c.id, timeoutMs);
       if (exited) return exited;
     }
-    await this.signalIgnoringGone(h, id, 'KILL', true);
-    const killed = await this.exits.waitFor(id, KILL_WAIT_MS);
+    await signalIgnoringGone(cli, c.id, 'KILL', true);
+    const killed = await this.exits.waitFor(c.id, KILL_WAIT_MS);
     if (killed) return killed;
     // conmon is gone (killed, or the node rebooted): trust the runtime's view.
-    const st = await cli.state(h, id).catch(() => undefined);
-    if (!st || st.status === 'stopped') return { exitCode: 137, finishedAt: BigInt(Date.now()) * 1_000_000n, oomKilled: false };
-    throw new KrillError('Internal', `container ${id} did not stop within ${(timeoutMs + KILL_WAIT_MS) / 1000}s of SIGKILL`);
+    const st = await cli.state(c.id).catch(() => undefined);
+    if (!st || st.status === 'stopped') return { exitCode: 137, finishedAt: nowNs(), oomKilled: false };
+    throw new KrillError('Internal', `container ${c.id} did not stop within ${(timeoutMs + KILL_WAIT_MS) / 1000}s of SIGKILL`);
   }
 
-  /** SIGKILL to every process of the container, now; one that is gone already is fine. */
-  kill(h: HandlerSpec, id: string): Promise<void> {
-    return this.signalIgnoringGone(h, id, 'KILL', true);
-  }
-
-  private async signalIgnoringGone(h: HandlerSpec, id: string, signal: string, all: boolean): Promise<void> {
-    try {
-      await cli.kill(h, id, signal, all);
-    } catch (err) {
-      // Already stopped or gone: the caller waits for the exit record either way.
-      if (err instanceof cli.RuntimeCommandError) return;
-      throw err;
-    }
+  async kill(c: RuntimeContainer): Promise<void> {
+    await signalIgnoringGone(this.cli(c.handler), c.id, 'KILL', true);
   }
 
   /** Forgets the container in the runtime (killing what is left) and drops conmon's records. */
-  async delete(h: HandlerSpec, id: string): Promise<void> {
-    await cli.remove(h, id, true);
+  async delete(c: RuntimeContainer): Promise<void> {
+    await this.cli(c.handler).remove(c.id, true);
     await Promise.all([
-      rm(this.paths.exitFile(id), { force: true }),
-      rm(this.paths.persistDir(id), { recursive: true, force: true }),
-      rm(join(this.paths.attachDir, id), { recursive: true, force: true }),
+      rm(this.paths.exitFile(c.id), { force: true }),
+      rm(this.paths.persistDir(c.id), { recursive: true, force: true }),
+      rm(join(this.paths.attachDir, c.id), { recursive: true, force: true }),
     ]);
   }
 
-  execSync(req: Omit<ExecSyncRequest, 'scratchDir' | 'helper'>): Promise<ExecSyncResult> {
-    return execSync({ ...req, helper: this.opts.execHelper, scratchDir: this.scratchDir });
+  update(c: RuntimeContainer, resources: object): Promise<void> {
+    return this.cli(c.handler).update(c.id, c.bundle, resources);
+  }
+
+  execSync(c: RuntimeContainer, req: { process: Record<string, unknown>; cmd: string[]; timeoutMs: number; signal?: AbortSignal }): Promise<ExecSyncResult> {
+    return execSync({ ...req, launcher: this.opts.launcher, handler: this.cli(c.handler).spec, id: c.id, helper: this.opts.execHelper, scratchDir: this.scratchDir });
   }
 
   /** A streaming exec session (stdio through conmon's attach socket). */
-  execAttached(req: Omit<ExecAttachRequest, 'scratchDir' | 'conmon' | 'helper' | 'attachDir'>): Promise<ExecSession> {
-    return execAttached({ ...req, conmon: this.opts.conmon, helper: this.opts.attachHelper, scratchDir: this.scratchDir, attachDir: this.paths.attachDir });
+  exec(c: RuntimeContainer, req: { process: Record<string, unknown>; cmd: string[]; tty: boolean; io: AttachIO }): Promise<ExecSession> {
+    return execAttached({
+      ...req,
+      launcher: this.opts.launcher,
+      handler: this.cli(c.handler).spec,
+      id: c.id,
+      conmon: this.opts.conmon,
+      helper: this.opts.attachHelper,
+      scratchDir: this.scratchDir,
+      attachDir: this.paths.attachDir,
+    });
   }
 
   /** Attaches to a container's own stdio (its conmon's attach socket). */
-  attach(id: string, io: AttachIO): AttachSession {
-    return attachSocket(this.opts.attachHelper, this.paths.attachSocket(id), io);
+  attach(c: RuntimeContainer, io: AttachIO): AttachSession {
+    return attachSocket(this.opts.launcher, this.opts.attachHelper, this.paths.attachSocket(c.id), io);
   }
 
-  update(h: HandlerSpec, id: string, bundle: string, resources: object): Promise<void> {
-    return cli.update(h, id, bundle, resources);
+  resize(c: RuntimeContainer, width: number, height: number): Promise<void> {
+    return resizeTerminal(this.paths.ctlFifo(c.bundle), width, height);
   }
 
-  /** Makes conmon reopen the container's log (at `logPath`) and waits until it has. */
-  reopenLog(bundle: string, logPath: string): Promise<void> {
-    return reopenLog(this.paths.ctlFifo(bundle), logPath);
+  reopenLog(c: RuntimeContainer, logPath: string): Promise<void> {
+    return reopenLog(this.paths.ctlFifo(c.bundle), this.logPathOf(c.id, logPath));
   }
+}
 
-  resize(bundle: string, width: number, height: number): Promise<void> {
-    return resizeTerminal(this.paths.ctlFifo(bundle), width, height);
+async function signalIgnoringGone(cli: OciCli, id: string, signal: string, all: boolean): Promise<void> {
+  try {
+    await cli.kill(id, signal, all);
+  } catch (err) {
+    // Already stopped or gone: the caller waits for the exit record either way.
+    if (err instanceof RuntimeCommandError) return;
+    throw err;
   }
 }

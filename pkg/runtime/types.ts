@@ -11,6 +11,13 @@ export interface HandlerSpec {
   systemdCgroup: boolean;
 }
 
+/** What a runtime binary says it supports (`runc features`). */
+export interface HandlerFeatures {
+  recursiveReadOnlyMounts: boolean;
+  userNamespaces: boolean;
+  idmappedMounts: boolean;
+}
+
 export interface CreateRequest {
   id: string;
   handler: HandlerSpec;

@@ -6,7 +6,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cgroups } from '../cgroups/cgroups';
 import type { Logger } from '../log/logger';
-import type { OciRuntime } from '../runtime/runtime';
+import type { ContainerRuntime } from '../runtime/interface';
 import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
 import { INFRA_BINARY_IN_ROOT, infraSpec } from './infra_spec';
 import { remappedRootGid, type InfraProcess, type Sandbox } from './types';
@@ -32,7 +32,7 @@ export interface InfraRunner {
 }
 
 export interface OciInfraOptions {
-  runtime: OciRuntime;
+  runtime: ContainerRuntime;
   cgroups: Cgroups;
   /** The static pause binary (catatonit). */
   binary: string;
@@ -48,8 +48,8 @@ export class OciInfraRunner implements InfraRunner {
 
   async start(s: Sandbox): Promise<InfraProcess> {
     const { runtime } = this.opts;
-    const handler = runtime.handler(s.meta.handler);
     const bundle = this.bundle(s);
+    const rc = { id: s.id, handler: s.meta.handler, bundle };
     const rootfs = join(bundle, 'rootfs');
     const rootGid = remappedRootGid(s.meta.userns);
     await (rootGid === undefined ? ensureDir(bundle, PRIVATE_DIR) : ensureDir(bundle, 0o710, rootGid));
@@ -59,13 +59,13 @@ export class OciInfraRunner implements InfraRunner {
     const cgroupsPath = this.opts.cgroups.containerCgroup(s.meta.cgroupParent, s.id).ociPath;
     await writeFileMode(join(bundle, 'config.json'), JSON.stringify(infraSpec({ sandbox: s, binary: this.opts.binary, cgroupsPath })), PRIVATE_FILE);
     try {
-      const { pid } = await runtime.create({ id: s.id, handler, bundle, logPath: join(bundle, 'infra.log'), terminal: false, stdin: false, stdinOnce: false });
-      await runtime.start(handler, s.id);
+      const { pid } = await runtime.create({ ...rc, logPath: join(bundle, 'infra.log'), terminal: false, stdin: false, stdinOnce: false });
+      await runtime.start(rc);
       const startTime = await processStartTime(pid);
       this.opts.log.debug({ pod_id: s.id, pid }, 'infra process started');
       return { id: s.id, pid, ...(startTime !== undefined ? { startTime } : {}) };
     } catch (err) {
-      await runtime.delete(handler, s.id).catch(() => undefined);
+      await runtime.delete(rc).catch(() => undefined);
       await rm(bundle, { recursive: true, force: true });
       throw err;
     }
@@ -73,11 +73,11 @@ export class OciInfraRunner implements InfraRunner {
 
   async remove(s: Sandbox, infra: InfraProcess): Promise<void> {
     const { runtime } = this.opts;
-    const handler = runtime.handler(s.meta.handler);
+    const rc = { id: infra.id, handler: s.meta.handler, bundle: this.bundle(s) };
     // catatonit holds nothing worth a graceful stop: SIGKILL, and wait for conmon's exit record.
     // Gone already (a reboot, or removed before): nothing to wait for.
-    if (await this.alive(s, infra)) await runtime.stop(handler, infra.id, 'KILL', 0);
-    await runtime.delete(handler, infra.id);
+    if (await this.alive(s, infra)) await runtime.stop(rc, 'KILL', 0);
+    await runtime.delete(rc);
     await rm(this.bundle(s), { recursive: true, force: true });
   }
 

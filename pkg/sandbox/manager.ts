@@ -1,7 +1,9 @@
 // The sandbox manager: a pod's lifecycle (run, stop, remove), its pinned
 // namespaces, shm, files, cgroup and network, its record in the state store,
-// and recovery after a restart. Containers are not its business: pkg/server
-// stops and removes them before calling stop/remove here.
+// and the recovery of one pod after a restart. Containers are not its
+// business: pkg/server stops and removes them before calling stop/remove
+// here. Namespaces, network, cgroups and the infra process are reached
+// through narrow drivers (faked in its unit tests).
 import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RunPodSandboxRequest } from '../../api/runtime/v1/api';
@@ -11,22 +13,20 @@ import type { Logger } from '../log/logger';
 import type { NetworkManager } from '../network/manager';
 import { CniPluginError } from '../network/plugin';
 import type { Store } from '../store/db';
-import { AmbiguousIdError, matchIdPrefix, newId } from '../util/id';
+import { ObjectStore } from '../store/object_store';
+import { RecordTable } from '../store/records';
+import { newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
 import { ensureDir, PRIVATE_DIR, writeFileMode } from '../util/modes';
 import { Undo } from '../util/undo';
-import { readMountPoints } from '../storage/mount';
-import { pointsUnder } from '../util/mountinfo';
-import { nowNs } from './clock';
+import { nowNs } from '../util/time';
 import { hostnameContent, hostsContent, resolvConfContent } from './files';
 import type { InfraRunner } from './infra';
-import { ensurePrivateMount, isForeignMount, unmountAll } from './mounts';
-import { missingNamespaces, pinNamespaces, unpinNamespaces, writeSysctls } from './namespaces';
+import type { PodNamespaceDriver } from './namespaces';
 import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
-import { PodCgroups } from './pod_cgroups';
+import { OwnedCgroups, PodCgroups } from './pod_cgroups';
 import { StepTimer } from './step_timer';
-import { SandboxStore } from './store';
 import { remappedRootGid, type PodSpec, type Sandbox, type SandboxMeta, type SandboxNamespaces, type SandboxPaths, type SandboxState, type SandboxStatus } from './types';
 import { UsageReader, type PodUsage } from './usage';
 import { validateRunRequest } from './validate';
@@ -36,12 +36,23 @@ const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** hostname, hosts and resolv.conf: readable by any user of the pod's containers (their directory is private). */
 const POD_FILE_MODE = 0o644;
 
+/** The pod network (pkg/network): CNI ADD, DEL and CHECK by pod. */
+export type PodNetwork = Pick<NetworkManager, 'setUp' | 'tearDown' | 'check'>;
+
+/** What pods need of the cgroup driver (pkg/cgroups). */
+export type PodCgroupDriver = Pick<Cgroups, 'driver' | 'podPath' | 'ensure' | 'removeIfEmpty' | 'exists' | 'stats' | 'processCount' | 'procs'>;
+
+/** What recovering one pod found. */
+export type PodRecovery = 'ready' | 'not ready' | 'no longer ready' | 'half-created, removed';
+
 export interface SandboxManagerOptions {
   root: string;
   state: string;
   store: Store;
-  network: NetworkManager;
-  cgroups: Cgroups;
+  network: PodNetwork;
+  cgroups: PodCgroupDriver;
+  /** Pinning, checking and entering the pod's namespaces. */
+  namespaces: PodNamespaceDriver;
   log: Logger;
   shmSizeBytes: number;
   /** Pods kubelet gives no cgroup parent get one below this (cgroupfs path or systemd slice). */
@@ -56,7 +67,7 @@ export interface SandboxManagerOptions {
 }
 
 export class SandboxManager {
-  private readonly store: SandboxStore;
+  private readonly store: ObjectStore<SandboxMeta, SandboxStatus>;
   private readonly locks = new KeyedMutex();
   private readonly creating = new InFlight<string>();
   private readonly podCgroups: PodCgroups;
@@ -65,17 +76,19 @@ export class SandboxManager {
   private nsRootReady?: Promise<void>;
 
   constructor(private readonly opts: SandboxManagerOptions) {
-    this.store = new SandboxStore(opts.store);
-    this.podCgroups = new PodCgroups(opts.cgroups, this.store, opts.log);
-    this.usageReader = new UsageReader(opts.cgroups);
+    opts.store.migrate('sandboxes', [
+      { version: 1, sql: `${RecordTable.createSql('sandboxes')} CREATE TABLE sandbox_cgroups (path TEXT PRIMARY KEY);` },
+    ]);
+    this.store = new ObjectStore(opts.store, { table: 'sandboxes', noun: 'pod sandbox', hidden: (st) => st.state === 'creating' });
+    this.podCgroups = new PodCgroups(opts.cgroups, new OwnedCgroups(opts.store), opts.log);
+    this.usageReader = new UsageReader(opts.cgroups, opts.namespaces);
     this.nsRoot = join(opts.state, 'ns');
   }
 
-  /** Prepares the directories and reconciles the stored pods with what survived. */
-  async init(): Promise<void> {
+  /** Prepares the pods' directories (their modes are the layout's, pkg/storage/layout.ts). */
+  async prepare(): Promise<void> {
     await mkdir(join(this.opts.root, 'pods'), { recursive: true });
     await mkdir(join(this.opts.state, 'pods'), { recursive: true });
-    await this.recover();
   }
 
   /**
@@ -84,10 +97,7 @@ export class SandboxManager {
    * to start must not leave a mount behind.
    */
   private ensureNsRoot(): Promise<void> {
-    this.nsRootReady ??= (async () => {
-      await mkdir(this.nsRoot, { recursive: true });
-      await ensurePrivateMount(this.nsRoot);
-    })().catch((err: unknown) => {
+    this.nsRootReady ??= this.opts.namespaces.privateRoot(this.nsRoot).catch((err: unknown) => {
       this.nsRootReady = undefined;
       throw err;
     });
@@ -96,8 +106,7 @@ export class SandboxManager {
 
   /** Drops the namespace directory's own mount when no pod needs it any more. */
   async close(): Promise<void> {
-    const inUse = pointsUnder(await readMountPoints(), this.nsRoot).some((m) => m !== this.nsRoot);
-    if (!inUse) await unmountAll([this.nsRoot]).catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount the namespace directory'));
+    await this.opts.namespaces.releaseRoot(this.nsRoot).catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount the namespace directory'));
   }
 
   // ---- requests --------------------------------------------------------------
@@ -129,7 +138,10 @@ export class SandboxManager {
   }
 
   /** Stops the pod: infra process, network (CNI DEL), namespaces and shm. Unknown IDs are fine. */
-  async stop(id: string, log: Logger): Promise<void> {
+  async stop(idOrPrefix: string, log: Logger): Promise<void> {
+    const found = this.resolve(idOrPrefix);
+    if (!found) return;
+    const id = found.id;
     await this.locks.run(id, async () => {
       const s = this.store.get(id);
       if (!s || s.status.state === 'creating') return;
@@ -143,7 +155,10 @@ export class SandboxManager {
   }
 
   /** Stops the pod if needed and deletes everything of it. Unknown IDs are fine. */
-  async remove(id: string, log: Logger): Promise<void> {
+  async remove(idOrPrefix: string, log: Logger): Promise<void> {
+    const found = this.resolve(idOrPrefix);
+    if (!found) return;
+    const id = found.id;
     await this.locks.run(id, async () => {
       const s = this.store.get(id);
       if (!s || s.status.state === 'creating') return;
@@ -156,32 +171,36 @@ export class SandboxManager {
     });
   }
 
-  /** The pod with exactly this ID (the container manager's view of a pod). */
+  /** The pod with exactly this ID (the container manager's view of a pod); not one being created. */
   get(id: string): Sandbox | undefined {
     const s = this.store.get(id);
     return s && s.status.state !== 'creating' ? s : undefined;
   }
 
-  /** Resolves a full ID or a unique prefix (crictl passes prefixes); undefined when none matches. */
-  resolve(idOrPrefix: string): string | undefined {
-    try {
-      const id = matchIdPrefix(this.store.ids(), idOrPrefix);
-      return id !== undefined && this.get(id) ? id : undefined;
-    } catch (err) {
-      if (err instanceof AmbiguousIdError) throw invalidArgument(err.message);
-      throw err;
-    }
+  /** The pod for an ID or unique prefix (crictl passes prefixes); undefined when none matches. */
+  resolve(idOrPrefix: string): Sandbox | undefined {
+    return this.store.resolve(idOrPrefix);
+  }
+
+  /** The pod for an ID or unique prefix, or NotFound naming `field`. */
+  find(idOrPrefix: string, field = 'pod_sandbox_id'): Sandbox {
+    return this.store.find(idOrPrefix, field);
   }
 
   /** Every pod that exists (pods being created are not listed yet). */
   list(): Sandbox[] {
-    return this.store.all().filter((s) => s.status.state !== 'creating');
+    return this.store.list();
+  }
+
+  /** Every record, those being created included (recovery). */
+  records(): Sandbox[] {
+    return this.store.all();
   }
 
   /** The state now: a ready pod whose pinned namespaces vanished is not ready. */
   async currentState(s: Sandbox): Promise<SandboxState> {
     if (s.status.state !== 'ready') return s.status.state;
-    if ((await missingNamespaces(s.meta.namespaces)).length > 0) return 'notready';
+    if ((await this.opts.namespaces.missing(s.meta.namespaces)).length > 0) return 'notready';
     if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) return 'notready';
     return 'ready';
   }
@@ -284,7 +303,7 @@ export class SandboxManager {
     timer.lap('dirs_cgroup');
 
     if (spec.modes.ipc === 'pod') await mkdir(paths.shm);
-    await pinNamespaces({
+    await this.opts.namespaces.pin({
       dir: paths.nsDir,
       net: spec.modes.network === 'pod',
       ipc: spec.modes.ipc === 'pod',
@@ -293,7 +312,7 @@ export class SandboxManager {
       ...(spec.userns ? { userns: spec.userns } : {}),
       ...(spec.modes.ipc === 'pod' ? { shm: { path: paths.shm, sizeBytes: this.opts.shmSizeBytes } } : {}),
     });
-    undo.add('unpin the namespaces and unmount shm', () => unpinNamespaces(paths.nsDir, spec.modes.ipc === 'pod' ? [paths.shm] : []));
+    undo.add('unpin the namespaces and unmount shm', () => this.opts.namespaces.unpin(paths.nsDir, spec.modes.ipc === 'pod' ? [paths.shm] : []));
     timer.lap('namespaces');
 
     // The network and the infra process need only the pinned namespaces: set both up at once.
@@ -314,7 +333,7 @@ export class SandboxManager {
       status = { ...status, ips: net.ips, network: { name: net.networkName, source: net.configSource } };
       timer.since('network', branchStart);
       try {
-        await writeSysctls(meta.namespaces, spec.sysctls);
+        await this.opts.namespaces.writeSysctls(meta.namespaces, spec.sysctls);
       } catch (err) {
         throw invalidArgument(`config.linux.sysctls could not be set: ${(err as Error).message}`);
       }
@@ -361,7 +380,7 @@ export class SandboxManager {
       })(),
     ]);
     timer.lap('network_and_infra');
-    await unpinNamespaces(s.meta.paths.nsDir, s.meta.modes.ipc === 'pod' ? [s.meta.paths.shm] : []);
+    await this.opts.namespaces.unpin(s.meta.paths.nsDir, s.meta.modes.ipc === 'pod' ? [s.meta.paths.shm] : []);
     timer.lap('namespaces');
     log.debug({ ms: timer.done() }, 'pod sandbox torn down');
   }
@@ -373,42 +392,41 @@ export class SandboxManager {
 
   // ---- recovery --------------------------------------------------------------
 
-  private async recover(): Promise<void> {
-    const log = this.opts.log;
-    for (const s of this.store.all()) {
-      const plog = log.child({ pod_id: s.id });
-      try {
-        if (s.status.state === 'creating') {
-          // krilld died while creating it: nobody got its ID, so finish it off.
-          await this.teardown(s, plog);
-          await this.deleteFiles(s);
-          await this.podCgroups.release(s, this.store.all());
-          this.store.delete(s.id);
-          plog.warn('removed a pod sandbox whose creation was interrupted');
-          continue;
-        }
-        if (s.status.state !== 'ready') continue;
-        const problems = await missingNamespaces(s.meta.namespaces);
-        if (s.meta.modes.ipc === 'pod' && !(await isForeignMount(s.meta.paths.shm))) problems.push(s.meta.paths.shm);
-        if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) problems.push(`infra process ${s.status.infra.pid}`);
-        // The plugins say whether the pod's network is still as ADD left it (CNI CHECK). Only a
-        // plugin's verdict (a CNI error) counts: a plugin that crashes on CHECK (bandwidth 1.1
-        // does when the pod has no limits) must not take every pod down at each restart.
-        if (problems.length === 0 && s.meta.modes.network === 'pod') {
-          await this.opts.network.check(s.id).catch((err: unknown) => {
-            if (err instanceof CniPluginError && err.cniCode !== undefined) problems.push(`network: ${err.message}`);
-            else plog.warn({ err }, 'CNI CHECK could not run; the pod is left as it is');
-          });
-        }
-        if (problems.length > 0) {
-          this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });
-          plog.warn({ missing: problems }, 'pod sandbox is no longer ready');
-        }
-      } catch (err) {
-        // Recovery never stops the daemon: the pod stays as it is, and Stop/Remove retry the cleanup.
-        plog.error({ err }, 'recovering a pod sandbox failed');
+  /**
+   * Reconciles one pod's record with what survived a restart: a pod whose
+   * creation was interrupted is torn down and forgotten (nobody got its ID);
+   * a ready pod whose namespaces, shm, infra process or network are gone is
+   * marked not ready (Stop and Remove then clean up). Under the pod's lock.
+   */
+  async recover(id: string, log: Logger): Promise<PodRecovery> {
+    return this.locks.run(id, async () => {
+      const s = this.store.get(id);
+      if (!s) return 'not ready';
+      if (s.status.state === 'creating') {
+        await this.teardown(s, log);
+        await this.deleteFiles(s);
+        await this.podCgroups.release(s, this.store.all());
+        this.store.delete(s.id);
+        return 'half-created, removed';
       }
-    }
+      if (s.status.state !== 'ready') return 'not ready';
+      const problems = await this.opts.namespaces.missing(s.meta.namespaces);
+      if (s.meta.modes.ipc === 'pod' && !(await this.opts.namespaces.isMounted(s.meta.paths.shm))) problems.push(s.meta.paths.shm);
+      if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) problems.push(`infra process ${s.status.infra.pid}`);
+      // The plugins say whether the pod's network is still as ADD left it (CNI CHECK). Only a
+      // plugin's verdict (a CNI error) counts: a plugin that crashes on CHECK (bandwidth 1.1
+      // does when the pod has no limits) must not take every pod down at each restart.
+      if (problems.length === 0 && s.meta.modes.network === 'pod') {
+        await this.opts.network.check(s.id).catch((err: unknown) => {
+          if (err instanceof CniPluginError && err.cniCode !== undefined) problems.push(`network: ${err.message}`);
+          else log.warn({ err }, 'CNI CHECK could not run; the pod is left as it is');
+        });
+      }
+      if (problems.length === 0) return 'ready';
+      this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });
+      log.warn({ missing: problems }, 'pod sandbox is no longer ready');
+      return 'no longer ready';
+    });
   }
 }
 

@@ -2,7 +2,8 @@
 // for the namespace directory), through util-linux.
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runChecked } from '../util/exec';
+import type { Launcher } from '../spawn/launcher';
+import { runChecked } from '../spawn/run';
 import { readMountPoints } from '../storage/mount';
 
 const MOUNT_TIMEOUT_MS = 30_000;
@@ -22,15 +23,15 @@ export async function isForeignMount(path: string): Promise<boolean> {
 }
 
 /** Unmounts every path given that is mounted; the others are skipped. */
-export async function unmountAll(targets: readonly string[]): Promise<void> {
+export async function unmountAll(launcher: Launcher, targets: readonly string[]): Promise<void> {
   const mounted = new Set(await readMountPoints());
   const todo = targets.filter((t) => mounted.has(t));
   if (todo.length === 0) return;
-  await runChecked('umount', todo, { timeoutMs: MOUNT_TIMEOUT_MS });
+  await runChecked(launcher, 'umount', todo, { timeoutMs: MOUNT_TIMEOUT_MS });
 }
 
 /** Makes `dir` a private mount of its own (once), so that mounts below it do not propagate. */
-export async function ensurePrivateMount(dir: string): Promise<void> {
-  if (!(await readMountPoints()).includes(dir)) await runChecked('mount', ['--bind', dir, dir], { timeoutMs: MOUNT_TIMEOUT_MS });
-  await runChecked('mount', ['--make-private', dir], { timeoutMs: MOUNT_TIMEOUT_MS });
+export async function ensurePrivateMount(launcher: Launcher, dir: string): Promise<void> {
+  if (!(await readMountPoints()).includes(dir)) await runChecked(launcher, 'mount', ['--bind', dir, dir], { timeoutMs: MOUNT_TIMEOUT_MS });
+  await runChecked(launcher, 'mount', ['--make-private', dir], { timeoutMs: MOUNT_TIMEOUT_MS });
 }

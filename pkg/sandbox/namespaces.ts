@@ -5,9 +5,11 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IDMapping } from '../../api/runtime/v1/api';
-import { runChecked } from '../util/exec';
-import { spawn } from '../util/spawner';
-import { isForeignMount, unmountAll } from './mounts';
+import type { Launcher } from '../spawn/launcher';
+import { runChecked } from '../spawn/run';
+import { readMountPoints } from '../storage/mount';
+import { pointsUnder } from '../util/mountinfo';
+import { ensurePrivateMount, isForeignMount, unmountAll } from './mounts';
 import type { SysctlSetting } from './sysctl';
 import type { SandboxNamespaces, UserNamespaceMappings } from './types';
 
@@ -61,7 +63,7 @@ function nsPaths(dir: string, kinds: readonly Kind[]): SandboxNamespaces {
 }
 
 /** Creates and pins the namespaces; on failure nothing stays mounted or created. */
-export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces> {
+async function pinNamespaces(launcher: Launcher, req: PinRequest): Promise<SandboxNamespaces> {
   const kinds = KINDS.filter((k) => (k === 'user' ? req.userns !== undefined : req[k]));
   if (kinds.length === 0) return {};
   await mkdir(req.dir, { recursive: true, mode: 0o700 });
@@ -71,17 +73,17 @@ export async function pinNamespaces(req: PinRequest): Promise<SandboxNamespaces>
     for (const k of kinds) await writeFile(join(req.dir, k), '', { mode: 0o400 });
     const flags = kinds.map((k) => `${FLAG[k]}=${join(req.dir, k)}`);
     if (req.userns) {
-      await unshareWithMappings(req.dir, kinds, req.userns);
+      await unshareWithMappings(launcher, req.dir, kinds, req.userns);
       // The namespaces belong to the new user namespace now; root of the node
       // still holds every capability over them, so set them up from outside.
       const enter = [...(req.net ? [`--net=${join(req.dir, 'net')}`] : []), ...(req.uts ? [`--uts=${join(req.dir, 'uts')}`] : [])];
-      await runChecked('nsenter', [...enter, '--', '/bin/sh', '-c', setupScript(req.net, req.uts, req.shm !== undefined), 'sh', ...scriptArgs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+      await runChecked(launcher, 'nsenter', [...enter, '--', '/bin/sh', '-c', setupScript(req.net, req.uts, req.shm !== undefined), 'sh', ...scriptArgs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
     } else {
-      await runChecked('unshare', [...flags, '--', '/bin/sh', '-c', setupScript(req.net, req.uts, req.shm !== undefined), 'sh', ...scriptArgs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+      await runChecked(launcher, 'unshare', [...flags, '--', '/bin/sh', '-c', setupScript(req.net, req.uts, req.shm !== undefined), 'sh', ...scriptArgs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
     }
     return nsPaths(req.dir, kinds);
   } catch (err) {
-    await unpinNamespaces(req.dir, req.shm ? [req.shm.path] : []).catch(() => undefined);
+    await unpinNamespaces(launcher, req.dir, req.shm ? [req.shm.path] : []).catch(() => undefined);
     throw err;
   }
 }
@@ -96,10 +98,10 @@ function mapText(list: IDMapping[]): string {
  * waits on stdin while Krill writes /proc/<pid>/{uid,gid}_map and bind-mounts
  * /proc/<pid>/ns/* onto the files.
  */
-function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNamespaceMappings): Promise<void> {
+function unshareWithMappings(launcher: Launcher, dir: string, kinds: readonly Kind[], userns: UserNamespaceMappings): Promise<void> {
   const flags = kinds.map((k) => FLAG[k]);
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', [...flags, '--', '/bin/sh', '-c', 'echo ready; read go'], { env: execEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = launcher.spawn('unshare', [...flags, '--', '/bin/sh', '-c', 'echo ready; read go'], { env: execEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     let mapped = false;
     let failure: Error | undefined;
@@ -116,7 +118,7 @@ function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNa
           await writeFile(`/proc/${child.pid}/uid_map`, mapText(userns.uids));
           await writeFile(`/proc/${child.pid}/gid_map`, mapText(userns.gids));
           for (const k of kinds) {
-            await runChecked('mount', ['--bind', `/proc/${child.pid}/ns/${k}`, join(dir, k)], { timeoutMs: TIMEOUT_MS });
+            await runChecked(launcher, 'mount', ['--bind', `/proc/${child.pid}/ns/${k}`, join(dir, k)], { timeoutMs: TIMEOUT_MS });
           }
           child.stdin!.end('go\n');
         } catch (err) {
@@ -143,13 +145,13 @@ function unshareWithMappings(dir: string, kinds: readonly Kind[], userns: UserNa
  * Unmounts and deletes the pinned namespaces of `dir`, with `alsoUnmount`
  * (the shm) in the same umount call; fine when they are gone already.
  */
-export async function unpinNamespaces(dir: string, alsoUnmount: readonly string[] = []): Promise<void> {
-  await unmountAll([...KINDS.map((k) => join(dir, k)), ...alsoUnmount]);
+async function unpinNamespaces(launcher: Launcher, dir: string, alsoUnmount: readonly string[] = []): Promise<void> {
+  await unmountAll(launcher, [...KINDS.map((k) => join(dir, k)), ...alsoUnmount]);
   await rm(dir, { recursive: true, force: true });
 }
 
 /** The pinned namespaces of `ns` that are no longer mounted (a reboot empties the state dir). */
-export async function missingNamespaces(ns: SandboxNamespaces): Promise<string[]> {
+async function missingNamespaces(ns: SandboxNamespaces): Promise<string[]> {
   const paths = Object.values(ns).filter((p): p is string => Boolean(p));
   const present = await Promise.all(paths.map((p) => isForeignMount(p)));
   return paths.filter((_p, i) => !present[i]);
@@ -164,15 +166,77 @@ function enterArgs(ns: SandboxNamespaces, which: readonly ('net' | 'ipc' | 'uts'
 }
 
 /** Writes the sysctls inside the pod's namespaces. */
-export async function writeSysctls(ns: SandboxNamespaces, settings: readonly SysctlSetting[]): Promise<void> {
+async function writeSysctls(launcher: Launcher, ns: SandboxNamespaces, settings: readonly SysctlSetting[]): Promise<void> {
   if (settings.length === 0) return;
   const script = 'while [ $# -gt 0 ]; do printf %s "$2" > "/proc/sys/$1" || exit 1; shift 2; done';
   const pairs = settings.flatMap((s) => [s.procPath, s.value]);
-  await runChecked('nsenter', [...enterArgs(ns, ['net', 'ipc', 'uts']), '--', '/bin/sh', '-c', script, 'sh', ...pairs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+  await runChecked(launcher, 'nsenter', [...enterArgs(ns, ['net', 'ipc', 'uts']), '--', '/bin/sh', '-c', script, 'sh', ...pairs], { timeoutMs: TIMEOUT_MS, env: execEnv() });
 }
 
 /** /proc/net/dev as seen inside the pod's network namespace. */
-export async function readNetDevInside(netns: string): Promise<string> {
-  const r = await runChecked('nsenter', [`--net=${netns}`, '--', 'cat', '/proc/net/dev'], { timeoutMs: TIMEOUT_MS, env: execEnv() });
+async function readNetDevInside(launcher: Launcher, netns: string): Promise<string> {
+  const r = await runChecked(launcher, 'nsenter', [`--net=${netns}`, '--', 'cat', '/proc/net/dev'], { timeoutMs: TIMEOUT_MS, env: execEnv() });
   return r.stdout;
+}
+
+/**
+ * What a pod needs of the node's namespaces and mounts: its own namespaces
+ * pinned under a private mount, checked, entered for sysctls and counters.
+ * The sandbox manager's driver (faked in its unit tests).
+ */
+export interface PodNamespaceDriver {
+  /** Makes `dir` (the namespace root) a private mount of its own, once. */
+  privateRoot(dir: string): Promise<void>;
+  /** Drops the namespace root's own mount when nothing is pinned below it. */
+  releaseRoot(dir: string): Promise<void>;
+  /** Creates and pins the namespaces; on failure nothing stays mounted or created. */
+  pin(req: PinRequest): Promise<SandboxNamespaces>;
+  /** Unmounts and deletes the pinned namespaces of `dir` (and `alsoUnmount`, the shm); fine when gone. */
+  unpin(dir: string, alsoUnmount?: readonly string[]): Promise<void>;
+  /** The pinned namespaces no longer mounted (a reboot empties the state dir). */
+  missing(ns: SandboxNamespaces): Promise<string[]>;
+  /** Whether something other than its parent's filesystem is mounted at `path` (nsfs, tmpfs). */
+  isMounted(path: string): Promise<boolean>;
+  writeSysctls(ns: SandboxNamespaces, settings: readonly SysctlSetting[]): Promise<void>;
+  /** /proc/net/dev as seen inside the network namespace `netns`. */
+  readNetDev(netns: string): Promise<string>;
+}
+
+/** The driver on the node: util-linux unshare, nsenter and mount, started through `launcher`. */
+export class PodNamespaces implements PodNamespaceDriver {
+  constructor(private readonly launcher: Launcher) {}
+
+  async privateRoot(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await ensurePrivateMount(this.launcher, dir);
+  }
+
+  async releaseRoot(dir: string): Promise<void> {
+    const inUse = pointsUnder(await readMountPoints(), dir).some((m) => m !== dir);
+    if (!inUse) await unmountAll(this.launcher, [dir]);
+  }
+
+  pin(req: PinRequest): Promise<SandboxNamespaces> {
+    return pinNamespaces(this.launcher, req);
+  }
+
+  unpin(dir: string, alsoUnmount: readonly string[] = []): Promise<void> {
+    return unpinNamespaces(this.launcher, dir, alsoUnmount);
+  }
+
+  missing(ns: SandboxNamespaces): Promise<string[]> {
+    return missingNamespaces(ns);
+  }
+
+  isMounted(path: string): Promise<boolean> {
+    return isForeignMount(path);
+  }
+
+  writeSysctls(ns: SandboxNamespaces, settings: readonly SysctlSetting[]): Promise<void> {
+    return writeSysctls(this.launcher, ns, settings);
+  }
+
+  readNetDev(netns: string): Promise<string> {
+    return readNetDevInside(this.launcher, netns);
+  }
 }

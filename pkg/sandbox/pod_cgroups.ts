@@ -5,16 +5,42 @@
 import type { Cgroups } from '../cgroups/cgroups';
 import { ancestorsAndSelf } from '../cgroups/paths';
 import type { Logger } from '../log/logger';
+import type { Store } from '../store/db';
 import { KeyedMutex } from '../util/keyed_mutex';
-import type { SandboxStore } from './store';
 import type { Sandbox } from './types';
+
+/** The cgroups Krill created for pods (the table sandbox_cgroups, made with the sandboxes table). */
+export class OwnedCgroups {
+  private readonly paths = new Set<string>();
+
+  constructor(private readonly store: Store) {
+    for (const row of store.db.prepare('SELECT path FROM sandbox_cgroups').all() as { path: string }[]) this.paths.add(row.path);
+  }
+
+  owns(path: string): boolean {
+    return this.paths.has(path);
+  }
+
+  add(paths: readonly string[]): void {
+    this.store.transaction(() => {
+      const stmt = this.store.db.prepare('INSERT OR IGNORE INTO sandbox_cgroups (path) VALUES (?)');
+      for (const p of paths) stmt.run(p);
+    });
+    for (const p of paths) this.paths.add(p);
+  }
+
+  drop(path: string): void {
+    this.store.db.prepare('DELETE FROM sandbox_cgroups WHERE path = ?').run(path);
+    this.paths.delete(path);
+  }
+}
 
 export class PodCgroups {
   private readonly locks = new KeyedMutex();
 
   constructor(
-    private readonly cgroups: Cgroups,
-    private readonly store: SandboxStore,
+    private readonly cgroups: Pick<Cgroups, 'ensure' | 'removeIfEmpty'>,
+    private readonly owned: OwnedCgroups,
     private readonly log: Logger,
   ) {}
 
@@ -26,7 +52,7 @@ export class PodCgroups {
   async ensure(path: string): Promise<void> {
     await this.locks.run(this.lockKey(path), async () => {
       const created = await this.cgroups.ensure(path);
-      if (created.length > 0) this.store.addCgroups(created);
+      if (created.length > 0) this.owned.add(created);
     });
   }
 
@@ -39,14 +65,14 @@ export class PodCgroups {
     const path = s.meta.cgroupPath;
     await this.locks.run(this.lockKey(path), async () => {
       for (const p of ancestorsAndSelf(path).reverse()) {
-        if (!this.store.ownsCgroup(p)) break;
+        if (!this.owned.owns(p)) break;
         const used = pods.some((o) => o.id !== s.id && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
         if (used) break;
         if (!(await this.cgroups.removeIfEmpty(p))) {
           if (p === path) this.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; left in place');
           break;
         }
-        this.store.dropCgroup(p);
+        this.owned.drop(p);
       }
     });
   }

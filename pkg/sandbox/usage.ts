@@ -3,9 +3,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Cgroups } from '../cgroups/cgroups';
 import type { MemoryStats } from '../cgroups/stats';
-import { nowNs } from './clock';
-import { isForeignMount } from './mounts';
-import { readNetDevInside } from './namespaces';
+import { nowNs } from '../util/time';
+import type { PodNamespaceDriver } from './namespaces';
 import { parseNetDev, type InterfaceCounters } from './netdev';
 import type { Sandbox } from './types';
 
@@ -24,7 +23,10 @@ export class UsageReader {
   /** The previous cpu sample of each pod: usage in nanocores is the rate between two. */
   private readonly cpuSamples = new Map<string, { usageNs: bigint; at: bigint }>();
 
-  constructor(private readonly cgroups: Cgroups) {}
+  constructor(
+    private readonly cgroups: Pick<Cgroups, 'exists' | 'stats' | 'processCount' | 'procs'>,
+    private readonly namespaces: PodNamespaceDriver,
+  ) {}
 
   forget(podId: string): void {
     this.cpuSamples.delete(podId);
@@ -48,7 +50,7 @@ export class UsageReader {
       out.processes = await cg.processCount(s.meta.cgroupPath, stats);
     }
     const netns = s.meta.namespaces.network;
-    if (netns && s.status.state === 'ready' && (await isForeignMount(netns))) {
+    if (netns && s.status.state === 'ready' && (await this.namespaces.isMounted(netns))) {
       out.interfaces = parseNetDev(await this.netDev(s, netns));
     }
     return out;
@@ -70,6 +72,6 @@ export class UsageReader {
     } catch {
       // fall back below
     }
-    return readNetDevInside(netns);
+    return this.namespaces.readNetDev(netns);
   }
 }

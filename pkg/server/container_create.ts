@@ -2,5 +2,8 @@ import type { RuntimeHandlers } from './rpc';
 import type { ContainerDeps } from './container_deps';
 
 export function createContainerHandler(deps: ContainerDeps): RuntimeHandlers['createContainer'] {
-  return async (req, ctx) => ({ containerId: await deps.containers.create(req, ctx.log) });
+  return async (req, ctx) => {
+    const spec = deps.containers.validate(req);
+    return { containerId: await deps.containers.create(spec, ctx.log) };
+  };
 }

@@ -6,8 +6,7 @@ import type { ContainerDeps } from './container_deps';
 export function removeContainerHandler(deps: ContainerDeps): RuntimeHandlers['removeContainer'] {
   return async (req, ctx) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
-    const id = deps.containers.resolve(req.containerId);
-    if (id !== undefined) await deps.containers.remove(id, ctx.log);
+    await deps.containers.remove(req.containerId, ctx.log);
     return {};
   };
 }

@@ -1,11 +1,11 @@
 import { invalidArgument } from '../errors/errors';
 import type { RuntimeHandlers } from './rpc';
-import { findContainer, type ContainerDeps } from './container_deps';
+import type { ContainerDeps } from './container_deps';
 
 export function reopenContainerLogHandler(deps: ContainerDeps): RuntimeHandlers['reopenContainerLog'] {
   return async (req) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
-    await deps.containers.reopenLog(findContainer(deps, req.containerId).id);
+    await deps.containers.reopenLog(req.containerId);
     return {};
   };
 }

@@ -2,7 +2,7 @@ import type { ContainerStats } from '../../api/runtime/v1/api';
 import type { Container } from '../container/types';
 import { invalidArgument } from '../errors/errors';
 import type { RuntimeHandlers } from './rpc';
-import { findContainer, type ContainerDeps } from './container_deps';
+import type { ContainerDeps } from './container_deps';
 import { matchesLabels } from './container_list';
 import { criContainerStats } from './container_view';
 
@@ -16,7 +16,7 @@ export async function statsOf(deps: ContainerDeps, c: Container): Promise<Contai
 export function containerStatsHandler(deps: ContainerDeps): RuntimeHandlers['containerStats'] {
   return async (req) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
-    return { stats: await statsOf(deps, findContainer(deps, req.containerId)) };
+    return { stats: await statsOf(deps, deps.containers.find(req.containerId)) };
   };
 }
 

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument } from '../errors/errors';
 import type { RuntimeHandlers } from './rpc';
-import { findContainer, type ContainerDeps } from './container_deps';
+import type { ContainerDeps } from './container_deps';
 import { criContainerStatus } from './container_view';
 
 export function containerStatusHandler(deps: ContainerDeps): RuntimeHandlers['containerStatus'] {
   return async (req) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
-    const c = findContainer(deps, req.containerId);
+    const c = deps.containers.find(req.containerId);
     const info: Record<string, string> = {};
     if (req.verbose) {
       const spec = await readFile(join(c.meta.bundle, 'config.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined);

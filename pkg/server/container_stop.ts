@@ -7,8 +7,7 @@ export function stopContainerHandler(deps: ContainerDeps): RuntimeHandlers['stop
   return async (req, ctx) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
     if (req.timeout < 0n) throw invalidArgument('timeout must not be negative');
-    const id = deps.containers.resolve(req.containerId);
-    if (id !== undefined) await deps.containers.stop(id, Number(req.timeout), ctx.log);
+    await deps.containers.stop(req.containerId, Number(req.timeout), ctx.log);
     return {};
   };
 }

@@ -9,6 +9,7 @@ import {
 import type { ContainerStatsSample } from '../container/manager';
 import type { Container, ContainerState } from '../container/types';
 import { criCpu, criMemory, u64 } from './usage_view';
+import { msToNs } from '../util/time';
 
 export function criState(state: ContainerState): CriState {
   switch (state) {
@@ -88,7 +89,7 @@ export function criContainerStats(c: Container, s: ContainerStatsSample, nanoCor
     cpu: s.cgroup.cpu ? criCpu(t, s.cgroup.cpu.usageNs, nanoCores) : { timestamp: t, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n) },
     memory: s.cgroup.memory ? criMemory(t, s.cgroup.memory) : { timestamp: t, workingSetBytes: u64(0n), availableBytes: undefined, usageBytes: u64(0n), rssBytes: u64(0n), pageFaults: u64(0n), majorPageFaults: u64(0n) },
     writableLayer: s.writable
-      ? { timestamp: BigInt(s.writable.at) * 1_000_000n, fsId: { mountpoint: fsMountpoint }, usedBytes: u64(s.writable.bytes), inodesUsed: u64(s.writable.inodes) }
+      ? { timestamp: msToNs(s.writable.at), fsId: { mountpoint: fsMountpoint }, usedBytes: u64(s.writable.bytes), inodesUsed: u64(s.writable.inodes) }
       : undefined,
     swap: s.cgroup.memory?.swapUsageBytes !== undefined
       ? { timestamp: t, swapUsageBytes: u64(s.cgroup.memory.swapUsageBytes), swapAvailableBytes: undefined }

@@ -4,6 +4,7 @@
 import type { ImageFsInfoRequest, ImageFsInfoResponse } from '../../api/runtime/v1/api';
 import type { ImageManager } from '../image/manager';
 import type { UnaryHandler } from './rpc';
+import { nowNs } from '../util/time';
 
 export function imageFsInfoHandler(images: ImageManager): UnaryHandler<ImageFsInfoRequest, ImageFsInfoResponse> {
   return async () => {
@@ -11,7 +12,7 @@ export function imageFsInfoHandler(images: ImageManager): UnaryHandler<ImageFsIn
     return {
       imageFilesystems: [
         {
-          timestamp: BigInt(Date.now()) * 1_000_000n,
+          timestamp: nowNs(),
           fsId: { mountpoint: u.mountpoint },
           usedBytes: { value: BigInt(u.bytes) },
           inodesUsed: { value: BigInt(u.inodes) },

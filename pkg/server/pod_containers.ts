@@ -1,16 +1,19 @@
-// What the pod handlers need from the container manager: StopPodSandbox stops
-// every container of the pod, RemovePodSandbox removes them, and the pod's
-// stats include theirs. The container manager implements it; until it exists,
-// `noContainers` is honest: there are none.
+// What the pod handlers need of the pod's containers: StopPodSandbox stops
+// every container of the pod, RemovePodSandbox removes them, the pod's stats
+// include theirs, and PodSandboxStatus lists their statuses. Cross-area work
+// happens here, in pkg/server, so that the managers never call each other.
 import type { ContainerStats, ContainerStatus } from '../../api/runtime/v1/api';
 import type { Logger } from '../log/logger';
+import type { ContainerDeps } from './container_deps';
+import { statsOf } from './container_stats';
+import { criContainerStatus } from './container_view';
 
 export interface PodContainers {
   /** Stops every container of the pod (kubelet's grace is gone by now: stop without delay). */
   stopAllInPod(podId: string, log: Logger): Promise<void>;
   /** Stops and removes every container of the pod. */
   removeAllInPod(podId: string, log: Logger): Promise<void>;
-  /** Usage of each container of the pod. */
+  /** Usage of each running container of the pod. */
   statsInPod(podId: string): Promise<ContainerStats[]>;
   /**
    * The status of every container of the pod, for PodSandboxStatus: kubelet's
@@ -20,9 +23,12 @@ export interface PodContainers {
   statusesInPod(podId: string): ContainerStatus[];
 }
 
-export const noContainers: PodContainers = {
-  stopAllInPod: async () => undefined,
-  removeAllInPod: async () => undefined,
-  statsInPod: async () => [],
-  statusesInPod: () => [],
-};
+export function podContainers(deps: ContainerDeps): PodContainers {
+  const { containers } = deps;
+  return {
+    stopAllInPod: (podId, log) => containers.stopAllInPod(podId, log),
+    removeAllInPod: (podId, log) => containers.removeAllInPod(podId, log),
+    statsInPod: (podId) => Promise.all(containers.inPod(podId).filter((c) => c.status.state === 'running').map((c) => statsOf(deps, c))),
+    statusesInPod: (podId) => containers.inPod(podId).filter((c) => c.status.state !== 'creating').map(criContainerStatus),
+  };
+}

@@ -7,10 +7,10 @@ import type { PodDeps } from './pod_deps';
 export function removePodSandboxHandler(deps: PodDeps): RuntimeHandlers['removePodSandbox'] {
   return async (req, ctx) => {
     if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
-    const id = deps.sandboxes.resolve(req.podSandboxId);
-    if (id === undefined) return {};
-    await deps.containers.removeAllInPod(id, ctx.log);
-    await deps.sandboxes.remove(id, ctx.log);
+    const s = deps.sandboxes.resolve(req.podSandboxId);
+    if (!s) return {};
+    await deps.containers.removeAllInPod(s.id, ctx.log);
+    await deps.sandboxes.remove(s.id, ctx.log);
     return {};
   };
 }

@@ -2,7 +2,7 @@
 // cgroup, network counters from its network namespace, the process count,
 // and each container's own stats.
 import type { LinuxPodSandboxStats, NetworkInterfaceUsage, PodSandboxStats } from '../../api/runtime/v1/api';
-import { invalidArgument, notFound } from '../errors/errors';
+import { invalidArgument } from '../errors/errors';
 import type { InterfaceCounters } from '../sandbox/netdev';
 import type { PodUsage } from '../sandbox/usage';
 import type { Sandbox } from '../sandbox/types';
@@ -41,10 +41,7 @@ async function statsOf(deps: PodDeps, s: Sandbox): Promise<PodSandboxStats> {
 export function podSandboxStatsHandler(deps: PodDeps): RuntimeHandlers['podSandboxStats'] {
   return async (req) => {
     if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
-    const id = deps.sandboxes.resolve(req.podSandboxId);
-    const s = id === undefined ? undefined : deps.sandboxes.get(id);
-    if (!s) throw notFound(`pod sandbox ${JSON.stringify(req.podSandboxId)} not found`);
-    return { stats: await statsOf(deps, s) };
+    return { stats: await statsOf(deps, deps.sandboxes.find(req.podSandboxId)) };
   };
 }
 

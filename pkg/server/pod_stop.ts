@@ -7,10 +7,10 @@ import type { PodDeps } from './pod_deps';
 export function stopPodSandboxHandler(deps: PodDeps): RuntimeHandlers['stopPodSandbox'] {
   return async (req, ctx) => {
     if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
-    const id = deps.sandboxes.resolve(req.podSandboxId);
-    if (id === undefined) return {};
-    await deps.containers.stopAllInPod(id, ctx.log);
-    await deps.sandboxes.stop(id, ctx.log);
+    const s = deps.sandboxes.resolve(req.podSandboxId);
+    if (!s) return {};
+    await deps.containers.stopAllInPod(s.id, ctx.log);
+    await deps.sandboxes.stop(s.id, ctx.log);
     return {};
   };
 }

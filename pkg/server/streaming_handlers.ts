@@ -4,7 +4,9 @@
 // the pod's network namespace for port-forward).
 import type { Duplex } from 'node:stream';
 import type { ContainerManager } from '../container/manager';
+import type { Container } from '../container/types';
 import { failedPrecondition, invalidArgument, notFound } from '../errors/errors';
+import type { Launcher } from '../spawn/launcher';
 import { dialPodPort } from '../network/dial';
 import type { SandboxManager } from '../sandbox/manager';
 import type { StreamingBackend, TerminalSize } from '../streaming/backend';
@@ -15,7 +17,7 @@ async function applyResizes(sizes: AsyncIterable<TerminalSize>, resize: (w: numb
   for await (const size of sizes) await resize(size.width, size.height).catch(() => undefined);
 }
 
-export function streamingBackend(containers: ContainerManager, sandboxes: SandboxManager): StreamingBackend {
+export function streamingBackend(containers: ContainerManager, sandboxes: SandboxManager, launcher: Launcher): StreamingBackend {
   return {
     async exec(containerId, cmd, tty, streams, resize, signal) {
       const session = await containers.exec(containerId, cmd, tty, streams);
@@ -48,41 +50,36 @@ export function streamingBackend(containers: ContainerManager, sandboxes: Sandbo
     async portForward(podSandboxId, port, signal): Promise<Duplex> {
       const pod = sandboxes.get(podSandboxId);
       if (!pod) throw notFound(`pod sandbox ${podSandboxId} not found`);
-      const conn = await dialPodPort(pod.meta.namespaces.network, port, signal);
+      const conn = await dialPodPort(launcher, pod.meta.namespaces.network, port, signal);
       signal.addEventListener('abort', () => conn.destroy(), { once: true });
       return conn;
     },
   };
 }
 
-function runningContainer(containers: ContainerManager, idOrPrefix: string): string {
+function runningContainer(containers: ContainerManager, idOrPrefix: string): Container {
   if (!idOrPrefix) throw invalidArgument('container_id is required');
-  const id = containers.resolve(idOrPrefix);
-  const c = id === undefined ? undefined : containers.get(id);
-  if (!c || c.status.state === 'creating') throw notFound(`container ${JSON.stringify(idOrPrefix)} not found`);
+  const c = containers.find(idOrPrefix);
   if (c.status.state !== 'running') throw failedPrecondition(`container ${c.id} is not running (it is ${c.status.state})`);
-  return c.id;
+  return c;
 }
 
 export function streamingHandlers(containers: ContainerManager, sandboxes: SandboxManager, server: StreamingServer): Partial<RuntimeHandlers> {
   return {
     exec: async (req) => {
-      const containerId = runningContainer(containers, req.containerId);
-      return { url: server.register('exec', { ...req, containerId }) };
+      const c = runningContainer(containers, req.containerId);
+      return { url: server.register('exec', { ...req, containerId: c.id }) };
     },
     attach: async (req) => {
-      const containerId = runningContainer(containers, req.containerId);
-      const c = containers.get(containerId)!;
-      if (req.stdin && !c.meta.config.stdin) throw invalidArgument(`stdin: container ${containerId} was not created with stdin open`);
+      const c = runningContainer(containers, req.containerId);
+      if (req.stdin && !c.meta.config.stdin) throw invalidArgument(`stdin: container ${c.id} was not created with stdin open`);
       // A tty that does not match the container's is served as well as it can be (containerd and CRI-O do
       // the same): a terminal's output all arrives on stdout; without one, stderr joins stdout.
-      return { url: server.register('attach', { ...req, containerId }) };
+      return { url: server.register('attach', { ...req, containerId: c.id }) };
     },
     portForward: async (req) => {
       if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
-      const id = sandboxes.resolve(req.podSandboxId);
-      const pod = id === undefined ? undefined : sandboxes.get(id);
-      if (!pod) throw notFound(`pod sandbox ${JSON.stringify(req.podSandboxId)} not found`);
+      const pod = sandboxes.find(req.podSandboxId);
       if (pod.status.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
       return { url: server.register('portforward', { ...req, podSandboxId: pod.id }) };
     },

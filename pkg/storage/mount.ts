@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { KrillError } from '../errors/errors';
-import { run } from '../util/exec';
+import type { Launcher } from '../spawn/launcher';
+import { run } from '../spawn/run';
 import { mountPointsIn, pointsUnder } from '../util/mountinfo';
 
 const MOUNTINFO = '/proc/self/mountinfo';
@@ -30,17 +31,17 @@ export interface MountOptions {
   cwd?: string;
 }
 
-export async function mount(target: string, opts: MountOptions): Promise<void> {
+export async function mount(launcher: Launcher, target: string, opts: MountOptions): Promise<void> {
   const args = ['-t', opts.type, opts.source, target];
   if (opts.options.length) args.splice(2, 0, '-o', opts.options.join(','));
-  const r = await run('mount', args, { cwd: opts.cwd, timeoutMs: 60_000 });
+  const r = await run(launcher, 'mount', args, { cwd: opts.cwd, timeoutMs: 60_000 });
   if (r.code !== 0) throw new KrillError('Internal', `mount ${opts.type} on ${target} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 /** Unmounts `target`; a target that is not mounted is fine. */
-export async function unmount(target: string): Promise<void> {
+export async function unmount(launcher: Launcher, target: string): Promise<void> {
   if (!(await isMountPoint(target))) return;
-  const r = await run('umount', [target], { timeoutMs: 60_000 });
+  const r = await run(launcher, 'umount', [target], { timeoutMs: 60_000 });
   if (r.code !== 0 && (await isMountPoint(target))) {
     throw new KrillError('Internal', `umount ${target} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
   }

@@ -3,7 +3,8 @@
 import { chmod, chown, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, KrillError } from '../errors/errors';
-import { runChecked } from '../util/exec';
+import type { Launcher } from '../spawn/launcher';
+import { runChecked } from '../spawn/run';
 import { ensureDir, PRIVATE_DIR } from '../util/modes';
 import { mount, unmount } from './mount';
 import { overlayOptions, shortLinkName } from './overlay';
@@ -30,6 +31,7 @@ export class RootfsManager {
    * upper and work directories, <fsDir>/<id>/{upper,work}.
    */
   constructor(
+    private readonly launcher: Launcher,
     private readonly layersDir: string,
     private readonly fsDir: string,
     /** The krill-idmap helper, for containers of user-namespaced pods. */
@@ -81,7 +83,7 @@ export class RootfsManager {
         await Promise.all([chown(upper, idmap.rootUid, idmap.rootGid), chown(work, idmap.rootUid, idmap.rootGid)]);
       }
       for (const d of lowers) await this.ensureLink(d);
-      await mount(target, { type: 'overlay', source: 'overlay', options: overlayOptions({ lowerDirs: lowers, upperDir: upper, workDir: work }), cwd: this.layersDir });
+      await mount(this.launcher, target, { type: 'overlay', source: 'overlay', options: overlayOptions({ lowerDirs: lowers, upperDir: upper, workDir: work }), cwd: this.layersDir });
     } catch (err) {
       await this.remove(id, target).catch(() => undefined);
       throw err;
@@ -94,7 +96,7 @@ export class RootfsManager {
     for (const [i, lower] of lowers.entries()) {
       const view = join(base, 'lower', String(i));
       await mkdir(view, { recursive: true });
-      await runChecked(this.idmapHelper, [idmap.userns, lower, view], { timeoutMs: 30_000 });
+      await runChecked(this.launcher, this.idmapHelper, [idmap.userns, lower, view], { timeoutMs: 30_000 });
       out.push(view);
     }
     return out;
@@ -103,12 +105,12 @@ export class RootfsManager {
   /** Unmounts `target` (if mounted) and any ID-mapped layers, and deletes the container's layer. Idempotent. */
   async remove(id: string, target: string): Promise<void> {
     this.usageCache.forget(id);
-    await unmount(target);
+    await unmount(this.launcher, target);
     const base = join(this.fsDir, id);
     const views = await readdir(join(base, 'lower')).catch(() => [] as string[]);
     for (const v of views) {
       const view = join(base, 'lower', v);
-      await unmount(view);
+      await unmount(this.launcher, view);
       await rm(join(this.linksDir(), shortLinkName(view)), { force: true });
     }
     await rm(base, { recursive: true, force: true });

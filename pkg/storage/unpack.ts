@@ -19,7 +19,8 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../util/exec';
+import { DirectLauncher, type Launcher } from '../spawn/launcher';
+import { run } from '../spawn/run';
 import { LayerTree, type Special, type TreeNode } from './layer_tree';
 import { entryComponents, UnsafeEntryError } from './safe_path';
 import { TarReader, type TarHeader } from './tar';
@@ -37,6 +38,8 @@ export interface UnpackOptions {
   /** Called with xattrs that could not be set (the filesystem refused them); the unpack continues. */
   onXattrWarning?: (message: string) => void;
   limits?: UnpackLimits;
+  /** Starts mknod and setfattr; default child_process (unpack runs in worker threads, away from the spawn server). */
+  launcher?: Launcher;
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -66,11 +69,14 @@ class LayerWriter {
   private pending: [string, Special][] = [];
   size = 0;
   inodes = 1;
+  private readonly launcher: Launcher;
 
   constructor(
     private readonly root: string,
     private readonly opts: UnpackOptions,
-  ) {}
+  ) {
+    this.launcher = opts.launcher ?? new DirectLauncher();
+  }
 
   private abs(key: string): string {
     return key === '' ? this.root : join(this.root, key);
@@ -250,7 +256,7 @@ class LayerWriter {
         if (s.op === 'p') args.push('p', this.abs(key));
         else args.push(s.op, this.abs(key), String(s.major), String(s.minor));
       }
-      const r = await run('/bin/sh', ['-c', MKNOD_SCRIPT, 'krill-mknod', ...args], { signal: this.opts.signal });
+      const r = await run(this.launcher, '/bin/sh', ['-c', MKNOD_SCRIPT, 'krill-mknod', ...args], { signal: this.opts.signal });
       if (r.code !== 0) throw new Error(`creating device nodes and fifos failed: ${r.stderr.trim() || `exit ${r.code}`}`);
       for (const [, s] of batch) s.state = 'made';
     }
@@ -264,7 +270,7 @@ class LayerWriter {
     }
     let r;
     try {
-      r = await run('setfattr', ['-h', '--restore=-'], { input: dump, cwd: this.root, signal: this.opts.signal });
+      r = await run(this.launcher, 'setfattr', ['-h', '--restore=-'], { input: dump, cwd: this.root, signal: this.opts.signal });
     } catch (err) {
       throw new Error(`setting extended attributes needs setfattr (Debian package "attr"): ${(err as Error).message}`);
     }

@@ -1,13 +1,7 @@
-// Starting child processes without blocking the event loop.
-//
-// child_process.spawn() fork()s the whole daemon and waits for the child's
-// exec: milliseconds of a blocked event loop per child. krilld instead starts
-// one small spawn server (cmd/krill-spawn) that starts the children and
-// relays their pipes; `spawn()` here goes through it once the daemon has
-// installed it (useSpawnServer) and falls back to child_process.spawn
-// otherwise (unit tests, tools). Both give the same shape of child: pid,
-// stdin/stdout/stderr/stdio[n] streams, 'spawn'/'exit'/'close'/'error'
-// events, kill().
+// The spawn server's client: krilld starts one small server (cmd/krill-spawn)
+// that starts the children, relays their pipes, and dials TCP inside pod
+// network namespaces; this is krilld's side of its wire protocol
+// (protocol.ts). The Launcher krilld gives its drivers in production.
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -31,53 +25,9 @@ import {
   type DialRequest,
   type FdMode,
   type Frame,
-} from './spawner_protocol';
-import { SpawnedSocket, type SocketLink } from './spawner_socket';
-
-/**
- * A child fd: /dev/null, or a pipe. 'pipe' is an input pipe (we write, the
- * child reads) on fd 0 and an output pipe on every other fd; 'input' and
- * 'output' say it explicitly (a sync pipe on fd 3, a start pipe on fd 4).
- */
-export type StdioMode = 'ignore' | 'pipe' | 'input' | 'output';
-
-export interface SpawnOptions {
-  /** The child's whole environment (default: process.env). */
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** A new session and process group (setsid), as child_process's `detached`. */
-  detached?: boolean;
-  /**
-   * umask 022 instead of krilld's 077: for the container runtime (conmon,
-   * runc, crun), which makes mount points and device nodes inside containers.
-   * (Without the spawn server, as in unit tests, children keep the process's umask.)
-   */
-  runtimeUmask?: boolean;
-  /** The child's fds 0..n-1 (default: three pipes). */
-  stdio?: readonly StdioMode[];
-}
-
-/** The part of ChildProcess that Krill uses; a ChildProcess is one. */
-export interface Child extends EventEmitter {
-  /** Known once the child has started ('spawn'). */
-  readonly pid?: number | undefined;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  /** The stream of each child fd (null for /dev/null): Writable for input pipes, Readable for output pipes. */
-  readonly stdio: readonly (Readable | Writable | null | undefined)[];
-  readonly exitCode: number | null;
-  readonly signalCode: NodeJS.Signals | null;
-  kill(signal?: NodeJS.Signals | number): boolean;
-  /** This child alone does not keep the event loop alive. */
-  unref(): void;
-  on(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-  on(event: 'spawn', listener: () => void): this;
-  once(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
-  once(event: 'error', listener: (err: Error) => void): this;
-  once(event: 'spawn', listener: () => void): this;
-}
+} from './protocol';
+import { SpawnedSocket, type SocketLink } from './socket';
+import type { Child, Launcher, SpawnOptions, StdioMode } from './launcher';
 
 /** How long stop() waits for the server to exit before killing it. */
 const STOP_TIMEOUT_MS = 5000;
@@ -540,7 +490,7 @@ export interface SpawnServerOptions {
  * The spawn server, restarted on the next spawn if it dies (its in-flight
  * children fail with an error naming it).
  */
-export class SpawnServer {
+export class SpawnServer implements Launcher {
   private conn: Connection;
   private nextId = 1;
   private stopped = false;
@@ -622,36 +572,3 @@ export class SpawnServer {
   }
 }
 
-let installed: SpawnServer | undefined;
-
-/** Routes spawn() through `server` (the daemon's wiring), or back to child_process with undefined. */
-export function useSpawnServer(server: SpawnServer | undefined): void {
-  installed = server;
-}
-
-/** Starts `file` with `args`: through the spawn server when one is installed, else with child_process. */
-export function spawn(file: string, args: readonly string[], opts: SpawnOptions = {}): Child {
-  if (installed) return installed.spawn(file, args, opts);
-  const stdio = (opts.stdio ?? ['pipe', 'pipe', 'pipe']).map((m) => (m === 'input' || m === 'output' ? 'pipe' : m));
-  const child: ChildProcess = nodeSpawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: opts.detached, stdio });
-  return child;
-}
-
-/** SpawnServer.dial through the installed server: entering a network namespace needs one. */
-export async function dial(req: DialRequest, signal?: AbortSignal): Promise<Duplex> {
-  if (!installed) throw new Error(`cannot dial ${req.address}:${req.port} in ${req.netns || 'our network namespace'}: no spawn server is installed`);
-  return installed.dial(req, signal);
-}
-
-/** Signals the child's process group (a child started `detached`). */
-export function killProcessGroup(child: Child, signal: NodeJS.Signals | number): void {
-  if (child instanceof ServerChild) {
-    child.killGroup(signal);
-    return;
-  }
-  try {
-    if (child.pid) process.kill(-child.pid, signal);
-  } catch {
-    // the group is gone
-  }
-}

@@ -4,7 +4,7 @@
 // reads from it (paused and resumed with the readable side's backpressure).
 import { Duplex } from 'node:stream';
 import { errnoError, errnoName, type SpawnErrnoError } from './errno';
-import { DIAL_STEP, encodeDataHeader, encodeInts, INPUT_FRAME, INPUT_WINDOW, intAt, MSG, REQ, SOCKET_FD, type DialRequest, type Frame } from './spawner_protocol';
+import { DIAL_STEP, encodeDataHeader, encodeInts, INPUT_FRAME, INPUT_WINDOW, intAt, MSG, REQ, SOCKET_FD, type DialRequest, type Frame } from './protocol';
 
 /** What a socket needs from the connection to its spawn server. */
 export interface SocketLink {

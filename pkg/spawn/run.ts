@@ -1,6 +1,6 @@
-// Runs a child process without blocking the event loop: output collected,
-// an optional timeout and abort signal, stdin from a buffer.
-import { spawn } from './spawner';
+// Runs a child process to its end through a Launcher: output collected, an
+// optional timeout and abort signal, stdin from a buffer.
+import type { Launcher } from './launcher';
 
 export interface RunOptions {
   input?: string | Buffer;
@@ -35,10 +35,10 @@ export class CommandError extends Error {
   }
 }
 
-export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(launcher: Launcher, file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const max = opts.maxOutputBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], runtimeUmask: opts.runtimeUmask });
+    const child = launcher.spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], runtimeUmask: opts.runtimeUmask });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
@@ -84,8 +84,8 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
 }
 
 /** Like run(), but a non-zero exit, a signal or a timeout throws CommandError. */
-export async function runChecked(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const result = await run(file, args, opts);
+export async function runChecked(launcher: Launcher, file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const result = await run(launcher, file, args, opts);
   if (result.code !== 0 || result.timedOut) throw new CommandError([file, ...args.slice(0, 3)].join(' '), result);
   return result;
 }

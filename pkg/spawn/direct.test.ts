@@ -1,7 +1,10 @@
-// Without a spawn server installed (unit tests, tools), spawn() is child_process.spawn
-// with the same options; the server itself is tested in test/spawner.test.ts.
+// DirectLauncher (unit tests, tools, worker threads) is child_process.spawn with the
+// same options; the spawn server itself is tested in test/spawner.test.ts.
 import type { Readable, Writable } from 'node:stream';
-import { killProcessGroup, spawn, type Child } from './spawner';
+import { DirectLauncher, killProcessGroup, type Child } from './launcher';
+
+const launcher = new DirectLauncher();
+const spawn = launcher.spawn.bind(launcher);
 
 function closed(child: Child): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));

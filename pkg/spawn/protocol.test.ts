@@ -18,8 +18,8 @@ import {
   SOCKET_FD,
   type Frame,
   type SpawnRequest,
-} from './spawner_protocol';
-import * as protocol from './spawner_protocol';
+} from './protocol';
+import * as protocol from './protocol';
 
 function decodeAll(bytes: Buffer, splits: number[] = []): Frame[] {
   const d = new FrameDecoder();

@@ -1,4 +1,4 @@
-import { crunVersion } from './host_facts';
+import { crunVersion } from './oci_cli';
 
 test('crun versions are read from --version output', () => {
   expect(crunVersion('crun version 1.8.1\ncommit: abc\nspec: 1.0.0\n+SYSTEMD +SELINUX')).toEqual([1, 8]);

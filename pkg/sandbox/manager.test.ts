@@ -1,0 +1,216 @@
+// The sandbox manager's rules on fake namespaces, network and cgroups, in a
+// temporary directory: run, joined retries, name reservation, undo of a
+// failed run, stop and remove (idempotent), lookups, recovery. No root.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NamespaceMode, PodSandboxConfig, type DeepPartial, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
+import { silentLogger } from '../log/logger';
+import type { PodNetworkRequest, PodNetworkResult } from '../network/manager';
+import { Store } from '../store/db';
+import { SandboxManager, type PodCgroupDriver, type PodNetwork } from './manager';
+import type { PinRequest, PodNamespaceDriver } from './namespaces';
+import type { SandboxNamespaces } from './types';
+
+const log = silentLogger();
+
+class FakeNamespaces implements PodNamespaceDriver {
+  readonly pinned = new Map<string, SandboxNamespaces>();
+  readonly gone = new Set<string>();
+  async privateRoot(): Promise<void> {}
+  async releaseRoot(): Promise<void> {}
+  async pin(req: PinRequest): Promise<SandboxNamespaces> {
+    const ns: SandboxNamespaces = { ...(req.net ? { network: join(req.dir, 'net') } : {}), ...(req.ipc ? { ipc: join(req.dir, 'ipc') } : {}), ...(req.uts ? { uts: join(req.dir, 'uts') } : {}) };
+    this.pinned.set(req.dir, ns);
+    return ns;
+  }
+  async unpin(dir: string): Promise<void> {
+    this.pinned.delete(dir);
+  }
+  async missing(ns: SandboxNamespaces): Promise<string[]> {
+    return Object.values(ns).filter((p): p is string => typeof p === 'string' && this.gone.has(p));
+  }
+  async isMounted(path: string): Promise<boolean> {
+    return !this.gone.has(path);
+  }
+  async writeSysctls(): Promise<void> {}
+  async readNetDev(): Promise<string> {
+    return '';
+  }
+}
+
+class FakeNetwork implements PodNetwork {
+  readonly up = new Set<string>();
+  fail?: Error;
+  gate?: Promise<void>;
+  async setUp(req: PodNetworkRequest): Promise<PodNetworkResult> {
+    if (this.gate) await this.gate;
+    if (this.fail) throw this.fail;
+    this.up.add(req.podId);
+    return { networkName: 'test', configSource: 'fake', ips: ['10.9.0.2'], result: {} };
+  }
+  async tearDown(podId: string): Promise<void> {
+    this.up.delete(podId);
+  }
+  async check(): Promise<void> {}
+}
+
+const cgroups: PodCgroupDriver & { made: Set<string> } = {
+  made: new Set<string>(),
+  driver: 'cgroupfs',
+  podPath: (parent: string) => parent,
+  async ensure(path: string) {
+    if (cgroups.made.has(path)) return [];
+    cgroups.made.add(path);
+    return [path];
+  },
+  async removeIfEmpty(path: string) {
+    return cgroups.made.delete(path);
+  },
+  exists: async () => false,
+  stats: async () => ({}),
+  processCount: async () => 0n,
+  procs: async () => [],
+} as unknown as PodCgroupDriver & { made: Set<string> };
+
+let dir: string;
+let store: Store;
+let ns: FakeNamespaces;
+let net: FakeNetwork;
+let m: SandboxManager;
+
+function open(): SandboxManager {
+  return new SandboxManager({
+    root: join(dir, 'root'),
+    state: join(dir, 'state'),
+    store,
+    network: net,
+    cgroups,
+    namespaces: ns,
+    log,
+    shmSizeBytes: 1 << 20,
+    defaultCgroupParent: '/krill-test',
+    oomFloor: -999,
+    handlers: ['runc'],
+    defaultHandler: 'runc',
+    nodeHostname: 'node',
+  });
+}
+
+function req(name: string, extra: DeepPartial<PodSandboxConfig> = {}): RunPodSandboxRequest {
+  const config = PodSandboxConfig.fromPartial({
+    metadata: { name, namespace: 'ns', uid: `uid-${name}` },
+    hostname: name,
+    linux: { cgroupParent: `/kubepods/${name}`, securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } } },
+    ...extra,
+  });
+  return { config, runtimeHandler: '' };
+}
+
+async function run(name: string, extra: DeepPartial<PodSandboxConfig> = {}): Promise<string> {
+  return (await m.run(await m.validate(req(name, extra)), log)).id;
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'krill-pods-'));
+  store = new Store(join(dir, 'krill.db'));
+  ns = new FakeNamespaces();
+  net = new FakeNetwork();
+  cgroups.made.clear();
+  m = open();
+  await m.prepare();
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a pod runs: ready, with its IP, files, namespaces and cgroup', async () => {
+  const id = await run('web');
+  const s = m.find(id);
+  expect(s.status).toMatchObject({ state: 'ready', ips: ['10.9.0.2'] });
+  expect(existsSync(s.meta.paths.hosts) && existsSync(s.meta.paths.resolvConf) && existsSync(s.meta.paths.hostname)).toBe(true);
+  expect(ns.pinned.get(s.meta.paths.nsDir)).toEqual(s.meta.namespaces);
+  expect(cgroups.made.has('/kubepods/web')).toBe(true);
+  expect(net.up.has(id)).toBe(true);
+  expect(m.list().map((p) => p.id)).toEqual([id]);
+});
+
+test('a retry while the first run is in flight joins it; a later one is AlreadyExists', async () => {
+  let open!: () => void;
+  net.gate = new Promise((r) => (open = r));
+  const spec = await m.validate(req('web'));
+  const a = m.run(spec, log);
+  const b = m.run(spec, log);
+  open();
+  const [ra, rb] = await Promise.all([a, b]);
+  expect(ra.id).toBe(rb.id);
+  expect(rb.joined).toBe(true);
+  await expect(m.run(spec, log)).rejects.toMatchObject({ code: 'AlreadyExists' });
+});
+
+test('a failed run is undone: no record, no files, namespaces unpinned, cgroup released', async () => {
+  net.fail = new Error('CNI ADD failed: no addresses left');
+  await expect(run('web')).rejects.toThrow('no addresses left');
+  expect(m.records()).toEqual([]);
+  expect(ns.pinned.size).toBe(0);
+  expect(cgroups.made.size).toBe(0);
+  expect(existsSync(join(dir, 'root', 'pods'))).toBe(true);
+  expect(readdirSync(join(dir, 'root', 'pods'))).toEqual([]);
+  net.fail = undefined;
+  await expect(run('web')).resolves.toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('a bad request is refused before anything is made', async () => {
+  await expect(m.validate(req('web', { metadata: { name: '' } }))).rejects.toMatchObject({ code: 'InvalidArgument' });
+  await expect(m.validate({ ...req('web'), runtimeHandler: 'kata' })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('kata') });
+  await expect(m.validate(req('web', { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD } } } }))).rejects.toMatchObject({ code: 'Unimplemented' });
+  expect(m.records()).toEqual([]);
+  expect(ns.pinned.size).toBe(0);
+});
+
+test('stop and remove are idempotent, for unknown IDs too; remove deletes everything', async () => {
+  const id = await run('web');
+  const s = m.find(id);
+  await m.stop(id, log);
+  expect(m.find(id).status).toMatchObject({ state: 'notready', ips: [] });
+  expect(net.up.has(id)).toBe(false);
+  await m.stop(id, log);
+  await m.stop('f'.repeat(64), log);
+  await m.remove(id.slice(0, 10), log);
+  await m.remove(id, log);
+  await m.remove('f'.repeat(64), log);
+  expect(m.records()).toEqual([]);
+  expect(existsSync(s.meta.paths.dir)).toBe(false);
+  expect(cgroups.made.size).toBe(0);
+  expect(() => m.find(id)).toThrow(/not found \(pod_sandbox_id\)/);
+});
+
+test('recovery: a half-made pod is removed; a ready one whose namespaces are gone is not ready; the others stay ready', async () => {
+  const kept = await run('kept');
+  const broken = await run('broken');
+  net.gate = new Promise(() => undefined);
+  const half = m.run(await m.validate(req('half')), log);
+  await waitFor(() => m.records().some((s) => s.status.state === 'creating'));
+  const halfId = m.records().find((s) => s.status.state === 'creating')!.id;
+  // krilld dies here; while it is down the node loses broken's network namespace.
+  ns.gone.add(m.find(broken).meta.namespaces.network!);
+  m = open();
+  net.gate = undefined;
+  const outcomes = Object.fromEntries(await Promise.all(m.records().map(async (s) => [s.id, await m.recover(s.id, log)] as const)));
+  expect(outcomes).toEqual({ [kept]: 'ready', [broken]: 'no longer ready', [halfId]: 'half-created, removed' });
+  expect(m.find(broken).status.state).toBe('notready');
+  expect(m.find(broken).status.reason).toMatch(/gone while krilld was down/);
+  expect(m.records().map((s) => s.id)).not.toContain(halfId);
+  // The first manager's run never goes on: it died with krilld.
+  void half.catch(() => undefined);
+});
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
