@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ListContainersResponse } from '../api/runtime/v1/api';
 import { connectCri, type CriClient } from '../pkg/criclient/client';
-import { kubeletContainer } from '../pkg/server/testing/kubelet_container';
+import { kubeletContainer } from './lib/kubelet_container';
 import { REPO_ROOT } from './lib/krilld';
 import { log } from './lib/log';
 import { cpuSeconds } from './lib/proc';

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NamespaceMode } from '../api/runtime/v1/api';
-import { PortForwardClient, spdyRemoteCommand, type RemoteCommandSession } from '../pkg/streaming/client';
+import { PortForwardClient, spdyRemoteCommand, type RemoteCommandSession } from '../pkg/streaming/testing/client';
 import { testImage } from './harness/containers';
 import { containerFixture, TestPod, type ContainerFixture } from './harness/ctr_fixture';
 import { asNobody, buildShowEuid, openModes, type Allowance } from './harness/permissions';

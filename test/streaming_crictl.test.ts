@@ -65,8 +65,8 @@ maybe('crictl against the streaming server', () => {
     streaming = await StreamingServer.start({ config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0 }, backend, log: silentLogger() });
     cri = new CriServer({
       log: silentLogger(),
-      image: {},
-      runtime: {
+      imageService: {},
+      runtimeService: {
         version: versionHandler('test'),
         exec: async (req) => ({ url: streaming.register('exec', req) }),
         attach: async (req) => ({ url: streaming.register('attach', req) }),

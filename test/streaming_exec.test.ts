@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { defaultConfig } from '../pkg/config/config';
 import { silentLogger } from '../pkg/log/logger';
-import { HttpStatusError, dialSpdy, dialWebSocket, spdyRemoteCommand, wsRemoteCommand, type RemoteCommandOptions, type RemoteCommandSession } from '../pkg/streaming/client';
+import { HttpStatusError, dialSpdy, dialWebSocket, spdyRemoteCommand, wsRemoteCommand, type RemoteCommandOptions, type RemoteCommandSession } from '../pkg/streaming/testing/client';
 import { StreamingServer } from '../pkg/streaming/server';
 import { LocalProcessBackend } from '../pkg/streaming/testing/local_backend';
 import { testBaseDir } from './harness/paths';

@@ -13,7 +13,7 @@ import {
   wsRemoteCommand,
   type RemoteCommandOptions,
   type RemoteCommandSession,
-} from '../pkg/streaming/client';
+} from '../pkg/streaming/testing/client';
 import type { SpdyStream } from '../pkg/streaming/spdy/connection';
 import { testImage, waitExited } from './harness/containers';
 import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';

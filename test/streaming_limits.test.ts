@@ -8,7 +8,7 @@ import type { ExecRequest } from '../api/runtime/v1/api';
 import { defaultConfig } from '../pkg/config/config';
 import { KrillError } from '../pkg/errors/errors';
 import { silentLogger } from '../pkg/log/logger';
-import { PortForwardClient, spdyRemoteCommand, wsRemoteCommand } from '../pkg/streaming/client';
+import { PortForwardClient, spdyRemoteCommand, wsRemoteCommand } from '../pkg/streaming/testing/client';
 import { StreamingServer } from '../pkg/streaming/server';
 import { LocalProcessBackend } from '../pkg/streaming/testing/local_backend';
 

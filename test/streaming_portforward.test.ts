@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { defaultConfig } from '../pkg/config/config';
 import { silentLogger } from '../pkg/log/logger';
-import { HttpStatusError, PortForwardClient, dialWebSocket } from '../pkg/streaming/client';
+import { HttpStatusError, PortForwardClient, dialWebSocket } from '../pkg/streaming/testing/client';
 import { StreamingServer } from '../pkg/streaming/server';
 import { LocalProcessBackend } from '../pkg/streaming/testing/local_backend';
 

@@ -8,7 +8,7 @@ import { defaultConfig } from '../pkg/config/config';
 import { silentLogger } from '../pkg/log/logger';
 import { CriServer } from '../pkg/server/server';
 import { versionHandler } from '../pkg/server/version';
-import { PortForwardClient, spdyRemoteCommand, wsRemoteCommand } from '../pkg/streaming/client';
+import { PortForwardClient, spdyRemoteCommand, wsRemoteCommand } from '../pkg/streaming/testing/client';
 import { StreamingServer } from '../pkg/streaming/server';
 import { LocalProcessBackend } from '../pkg/streaming/testing/local_backend';
 import { testBaseDir } from './harness/paths';
@@ -86,8 +86,8 @@ test('port-forward tunnelled in wss', async () => {
   const socket = join(dir, 'cri.sock');
   const cri = new CriServer({
     log: silentLogger(),
-    image: {},
-    runtime: { version: versionHandler('test'), exec: async (req) => ({ url: server.register('exec', req) }) },
+    imageService: {},
+    runtimeService: { version: versionHandler('test'), exec: async (req) => ({ url: server.register('exec', req) }) },
   });
   await cri.listen(socket);
   try {

@@ -10,15 +10,15 @@ import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { ImageServiceService, RuntimeServiceService, type Container } from '../../api/runtime/v1/api';
 import { silentLogger } from '../../pkg/log/logger';
-import { buildService, type RuntimeHandlers } from '../../pkg/server/rpc';
+import { buildService, type RuntimeServiceHandlers } from '../../pkg/server/rpc';
 import { CriServer, MAX_MESSAGE_BYTES } from '../../pkg/server/server';
-import { kubeletContainer } from '../../pkg/server/testing/kubelet_container';
+import { kubeletContainer } from './kubelet_container';
 
 /** ListContainers answers with this many containers when the filter's label selector names it. */
 export const SIZE_LABEL = 'bench.krill.dev/containers';
 const MOST = 5000;
 
-function handlers(): RuntimeHandlers {
+function handlers(): RuntimeServiceHandlers {
   const containers: Container[] = Array.from({ length: MOST }, (_, i) => kubeletContainer(i));
   return {
     version: async () => ({ version: '0.1.0', runtimeName: 'krill', runtimeVersion: 'bench', runtimeApiVersion: 'v1' }),
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const shimSocket = join(dir, 'shim.sock');
   const bindSocket = join(dir, 'bind.sock');
 
-  const shim = new CriServer({ log, runtime, image: {} });
+  const shim = new CriServer({ log, runtimeService: runtime, imageService: {} });
   await shim.listen(shimSocket);
 
   const bind = new grpc.Server({ 'grpc.max_send_message_length': MAX_MESSAGE_BYTES, 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Cgroups } from '../../pkg/cgroups/cgroups';
 import { configToPlain, type LoadedConfig } from '../../pkg/config/load';
 import { loadDefaultAppArmorProfile } from '../../pkg/container/apparmor';
-import { listDevices, probeHost } from '../../pkg/container/host_facts';
+import { listDevices, probeHost } from '../../pkg/container/node_probe';
 import { ContainerManager, type ImageLookup, type PodLookup, type PodView } from '../../pkg/container/manager';
 import { ImageManager } from '../../pkg/image/manager';
 import type { Logger } from '../../pkg/log/logger';
@@ -23,8 +23,7 @@ import { PodNamespaces } from '../../pkg/sandbox/namespaces';
 import { readOwnOomScoreAdj } from '../../pkg/sandbox/oom';
 import { remappedRootGid, type Sandbox } from '../../pkg/sandbox/types';
 import type { ContainerEvent } from '../../pkg/container/manager';
-import { criHandlers } from '../../pkg/server/handlers';
-import type { ImageHandlers, RuntimeHandlers } from '../../pkg/server/rpc';
+import { criHandlers, type CriServices } from '../../pkg/server/handlers';
 import { runtimeHandlerList, runtimeReady } from '../../pkg/server/status';
 import { streamingBackend } from '../../pkg/server/streaming_handlers';
 import type { SpawnServer } from '../../pkg/spawn/server';
@@ -44,7 +43,8 @@ export interface Node {
   streaming: StreamingServer;
   /** Filled by recovery: STOPPED events of containers that exited while krilld was down. */
   exitedWhileDown: ContainerEvent[];
-  handlers: { runtime: RuntimeHandlers; image: ImageHandlers };
+  /** The CRI's two services, as the gRPC server serves them. */
+  services: CriServices;
   /** Where krilld serves metrics, once it does ('' while it does not). */
   metricsAddress: { value: string };
   close(): Promise<void>;
@@ -203,7 +203,7 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
   const defaultBinary = config.runtime.handlers[config.runtime.default_handler]!.binary;
   const metricsAddress = { value: '' };
   const exitedWhileDown: ContainerEvent[] = [];
-  const handlers = criHandlers({
+  const services = criHandlers({
     version: KRILL_VERSION,
     cgroupDriver: config.runtime.cgroup_driver,
     images,
@@ -243,7 +243,7 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
     containers,
     streaming,
     exitedWhileDown,
-    handlers,
+    services,
     metricsAddress,
     async close() {
       images.close();

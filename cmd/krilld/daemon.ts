@@ -34,7 +34,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
 
   const metricsServer = new MetricsServer(node.metrics.registry);
   if (config.metrics.enabled) node.metricsAddress.value = await metricsServer.listen(config.metrics.address);
-  const server = new CriServer({ log, runtime: node.handlers.runtime, image: node.handlers.image, observe: node.metrics.observeCall });
+  const server = new CriServer({ log, ...node.services, observe: node.metrics.observeCall });
   await server.listen(config.socket);
   log.info({ socket: config.socket, metrics: node.metricsAddress.value || 'disabled', version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
 

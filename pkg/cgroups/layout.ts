@@ -15,7 +15,7 @@ export interface CgroupLayout {
   hierarchies: string[];
 }
 
-const V1_OPTIONS_NOT_CONTROLLERS = new Set(['rw', 'ro', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'xattr', 'nsdelegate', 'memory_recursiveprot', 'memory_localevents', 'favordynmods']);
+const V1_OPTIONS_NOT_CONTROLLERS: ReadonlySet<string> = new Set(['rw', 'ro', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'xattr', 'nsdelegate', 'memory_recursiveprot', 'memory_localevents', 'favordynmods']);
 
 /** Parses mountinfo text. Only mounts of a hierarchy's root ("/") count; bind mounts of subtrees are skipped. */
 export function parseCgroupLayout(mountinfo: string): CgroupLayout {

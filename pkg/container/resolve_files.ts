@@ -10,7 +10,7 @@ import type { SpecRequirements } from '../oci/spec';
 import { readFileInRoot } from '../storage/in_root';
 import { readRegularFile, ReadRegularError } from '../util/read_regular';
 import { loadedAppArmorProfiles } from './apparmor';
-import { deviceAt, listDevices } from './host_facts';
+import { deviceAt, listDevices } from './node_probe';
 
 /** A seccomp profile is JSON listing syscalls: tens of KiB at most in practice. */
 export const MAX_SECCOMP_PROFILE_BYTES = 1 << 20;

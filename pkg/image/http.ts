@@ -17,6 +17,8 @@ export interface TlsSettings {
 }
 
 export interface RequestOptions {
+  /** The keep-alive agents to use (one set per image manager). */
+  agents: Agents;
   method?: 'GET' | 'HEAD' | 'POST';
   headers?: Record<string, string>;
   body?: string;
@@ -47,24 +49,33 @@ export class StallError extends Error {
   }
 }
 
-const agents = new Map<string, http.Agent>();
+/** Keep-alive agents, one per TLS setting, so that pulls from one registry reuse connections. */
+export class Agents {
+  private readonly byKey = new Map<string, http.Agent>();
 
-function agentFor(url: URL, tls: TlsSettings | undefined): http.Agent {
-  const key = url.protocol === 'https:' ? `https|${tls?.skipVerify ? 1 : 0}|${tls?.ca ?? ''}` : 'http';
-  let agent = agents.get(key);
-  if (!agent) {
-    agent =
-      url.protocol === 'https:'
-        ? new https.Agent({
-            keepAlive: true,
-            maxSockets: 32,
-            rejectUnauthorized: !tls?.skipVerify,
-            ...(tls?.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
-          })
-        : new http.Agent({ keepAlive: true, maxSockets: 32 });
-    agents.set(key, agent);
+  for(url: URL, tls: TlsSettings | undefined): http.Agent {
+    const key = url.protocol === 'https:' ? `https|${tls?.skipVerify ? 1 : 0}|${tls?.ca ?? ''}` : 'http';
+    let agent = this.byKey.get(key);
+    if (!agent) {
+      agent =
+        url.protocol === 'https:'
+          ? new https.Agent({
+              keepAlive: true,
+              maxSockets: 32,
+              rejectUnauthorized: !tls?.skipVerify,
+              ...(tls?.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
+            })
+          : new http.Agent({ keepAlive: true, maxSockets: 32 });
+      this.byKey.set(key, agent);
+    }
+    return agent;
   }
-  return agent;
+
+  /** Closes every idle connection (krilld stopping). */
+  destroy(): void {
+    for (const a of this.byKey.values()) a.destroy();
+    this.byKey.clear();
+  }
 }
 
 /** Drains and discards a response body (so its socket can be reused). */
@@ -93,7 +104,7 @@ function once(url: URL, opts: RequestOptions): Promise<Response> {
     const mod = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'krill', ...opts.headers };
     if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent: agentFor(url, opts.tls) });
+    const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent: opts.agents.for(url, opts.tls) });
     const onAbort = (): void => {
       req.destroy(opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('request aborted'));
     };
@@ -167,7 +178,7 @@ export async function request(url: URL, opts: RequestOptions): Promise<Response>
   }
 }
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** A connection-level failure that a retry may cure (not a stall, not a cancellation). */
 export function isTransientNetworkError(err: unknown): boolean {

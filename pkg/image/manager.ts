@@ -19,7 +19,7 @@ import { PullProgress, type ProgressSnapshot } from './progress';
 import { Puller } from './pull';
 import { formatReference, isFullImageId, looksLikeIdPrefix, parseReference, repoDigest, repository, repoTag, ReferenceError, type Reference } from './reference';
 import { ImageStore, type StoredImage } from './records';
-import { TokenCache } from './registry';
+import { RegistrySession } from './registry';
 import { SharedWork } from './shared';
 import { UnpackPool } from './unpack_pool';
 
@@ -81,7 +81,7 @@ export class ImageManager {
   readonly stats: ImageStats = { pullsStarted: 0, pullsSucceeded: 0, pullsFailed: 0, bytesDownloaded: 0 };
   private readonly pulls = new SharedWork<string>();
   private readonly layerWork = new SharedWork<void>();
-  private readonly tokens = new TokenCache();
+  private readonly session = new RegistrySession();
   private readonly unpackPool: UnpackPool;
   private readonly platform: Platform;
   private readonly pinnedRef: string | undefined;
@@ -178,7 +178,7 @@ export class ImageManager {
         ref,
         credentials,
         ca,
-        { config: this.config.image, content: this.content, layers: this.layers, images: this.images, tokens: this.tokens, authFile, platform: this.platform, layerWork: this.layerWork, unpackPool: this.unpackPool },
+        { config: this.config.image, content: this.content, layers: this.layers, images: this.images, session: this.session, authFile, platform: this.platform, layerWork: this.layerWork, unpackPool: this.unpackPool },
         progress,
         signal,
         log,
@@ -316,5 +316,6 @@ export class ImageManager {
     this.pulls.abortAll(reason);
     this.layerWork.abortAll(reason);
     void this.unpackPool.close();
+    this.session.close();
   }
 }

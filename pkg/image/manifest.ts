@@ -18,7 +18,7 @@ export const MediaType = {
 /** What Krill asks a registry for, best first. */
 export const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.DockerList, MediaType.OciManifest, MediaType.DockerManifest].join(', ');
 
-const LAYER_TYPES = new Set([
+const LAYER_TYPES: ReadonlySet<string> = new Set([
   'application/vnd.oci.image.layer.v1.tar',
   'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.oci.image.layer.v1.tar+zstd',

@@ -20,7 +20,7 @@ import { normalizePlatform, platformRank, formatPlatform, type Platform } from '
 import type { LayerTracker, PullProgress } from './progress';
 import { repoDigest, repoTag, type Reference } from './reference';
 import type { ImageStore, StoredImage, StoredLayer, RefKind } from './records';
-import { RegistryError, RepositoryClient, type TokenCache } from './registry';
+import { RegistryError, RepositoryClient, type RegistrySession } from './registry';
 import type { SharedWork } from './shared';
 import type { UnpackPool } from './unpack_pool';
 import { VerifyError } from './verify';
@@ -32,7 +32,7 @@ export interface PullDeps {
   content: ContentStore;
   layers: LayerStore;
   images: ImageStore;
-  tokens: TokenCache;
+  session: RegistrySession;
   authFile: AuthFile;
   platform: Platform;
   /** Layer downloads in flight, shared by every pull. */
@@ -97,7 +97,7 @@ export class Puller {
       log.debug({ server_address: credentials.serverAddress }, `the request's credentials are for ${owner}, not ${ref.domain}: only an endpoint on ${owner} gets them; the auth file applies to the others`);
     }
     this.client = new RepositoryClient(endpoints, ref.path, {
-      tokens: deps.tokens,
+      session: deps.session,
       credentials: (ep) => credentialsForEndpoint(ep, sources),
       idleTimeoutMs: deps.config.pull_progress_timeout,
       signal,

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger';
 import { parseChallenges, type Challenge, type Credentials } from './auth';
 import { realmTls, realmWithholdReason } from './credential_policy';
 import type { Endpoint } from './endpoints';
-import { discard, isTlsProtocolError, isTransientNetworkError, readBody, request, StallError, type Response } from './http';
+import { Agents, discard, isTlsProtocolError, isTransientNetworkError, readBody, request, StallError, type Response } from './http';
 import { MANIFEST_ACCEPT, MAX_METADATA_BYTES, type Descriptor } from './manifest';
 
 export type RegistryErrorKind = 'not-found' | 'unauthorized' | 'denied' | 'unavailable' | 'stalled' | 'invalid';
@@ -55,10 +55,22 @@ export class TokenCache {
 }
 
 /** Hosts (host:port) of insecure registries found to speak plain HTTP only. */
-const plainHttpHosts = new Set<string>();
+/**
+ * What pulls share: bearer tokens, keep-alive connections, and which
+ * insecure registries turned out to speak plain HTTP. One per image manager.
+ */
+export class RegistrySession {
+  readonly tokens = new TokenCache();
+  readonly agents = new Agents();
+  readonly plainHttpHosts = new Set<string>();
+
+  close(): void {
+    this.agents.destroy();
+  }
+}
 
 export interface RepositoryClientOptions {
-  tokens: TokenCache;
+  session: RegistrySession;
   /** The credentials to offer an endpoint when it asks for them (credential_policy.ts decides). */
   credentials: (ep: Endpoint) => Credentials | undefined;
   idleTimeoutMs: number;
@@ -185,10 +197,10 @@ export class RepositoryClient {
   /** GET with retries on connection errors and 5xx, and plain-HTTP fallback for insecure registries. */
   private async requestRetrying(ep: Endpoint, url: URL, headers: Record<string, string>): Promise<Response> {
     let target = url;
-    if (ep.httpFallback && plainHttpHosts.has(ep.host)) target = withProtocol(url, 'http:');
+    if (ep.httpFallback && this.opts.session.plainHttpHosts.has(ep.host)) target = withProtocol(url, 'http:');
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await request(target, { headers, tls: ep.tls, idleTimeoutMs: this.opts.idleTimeoutMs, signal: this.opts.signal });
+        const res = await request(target, { agents: this.opts.session.agents, headers, tls: ep.tls, idleTimeoutMs: this.opts.idleTimeoutMs, signal: this.opts.signal });
         if (res.status >= 500 && attempt < RETRIES) {
           discard(res);
           this.opts.log.debug({ url: target.href, status: res.status, attempt }, 'registry error; retrying');
@@ -200,7 +212,7 @@ export class RepositoryClient {
         if (this.opts.signal.aborted) throw this.opts.signal.reason;
         if (err instanceof StallError) throw new RegistryError('stalled', err.message, { cause: err });
         if (ep.httpFallback && target.protocol === 'https:' && isTlsProtocolError(err)) {
-          plainHttpHosts.add(ep.host);
+          this.opts.session.plainHttpHosts.add(ep.host);
           target = withProtocol(url, 'http:');
           attempt--;
           continue;
@@ -222,7 +234,7 @@ export class RepositoryClient {
    */
   private async answerChallenge(ep: Endpoint, challenges: Challenge[]): Promise<{ header: string; withheld?: string } | undefined> {
     const creds = this.opts.credentials(ep);
-    const overHttp = ep.base.protocol === 'http:' || (ep.httpFallback && plainHttpHosts.has(ep.host));
+    const overHttp = ep.base.protocol === 'http:' || (ep.httpFallback && this.opts.session.plainHttpHosts.has(ep.host));
     const cleartext = creds && overHttp && !ep.plainHttp ? `${ep.host} is reached over plain HTTP and is not configured insecure (image.registries."${ep.host}".insecure)` : undefined;
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
@@ -271,12 +283,12 @@ export class RepositoryClient {
   private async requestToken(ep: Endpoint, realmUrl: URL, service: string | undefined, scope: string, creds: Credentials | undefined): Promise<string> {
     const identity = creds?.identityToken ? `it:${hash(creds.identityToken)}` : creds?.username ? `u:${creds.username}:${hash(creds.password ?? '')}` : 'anon';
     const key = `${realmUrl.href}|${service ?? ''}|${scope}|${identity}`;
-    const cached = this.opts.tokens.get(key);
+    const cached = this.opts.session.tokens.get(key);
     if (cached) return cached;
 
     const headers: Record<string, string> = { accept: 'application/json' };
     let res: Response;
-    const common = { tls: realmTls(realmUrl, ep), idleTimeoutMs: this.opts.idleTimeoutMs, signal: this.opts.signal };
+    const common = { agents: this.opts.session.agents, tls: realmTls(realmUrl, ep), idleTimeoutMs: this.opts.idleTimeoutMs, signal: this.opts.signal };
     try {
       if (creds?.identityToken) {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'krill', scope });
@@ -313,7 +325,7 @@ export class RepositoryClient {
     const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
     if (!token) throw new RegistryError('unauthorized', `token server ${realmUrl.origin} sent no token`);
     const ttl = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S;
-    this.opts.tokens.set(key, token, ttl);
+    this.opts.session.tokens.set(key, token, ttl);
     return token;
   }
 }

@@ -45,42 +45,48 @@ class ChunkQueue implements AsyncIterable<Buffer> {
   }
 }
 
-let current: { queue: ChunkQueue; controller: AbortController } | undefined;
+/** The worker's one job at a time, as its messages drive it. */
+class Worker {
+  private current: { queue: ChunkQueue; controller: AbortController } | undefined;
 
-function start(job: UnpackJob, limits: LayerLimits): void {
-  const queue = new ChunkQueue();
-  const controller = new AbortController();
-  current = { queue, controller };
-  runUnpackJob(job, limits, queue, controller.signal, (message) => post({ t: 'warn', message })).then(
-    (result) => {
-      current = undefined;
-      post({ t: 'done', result });
-    },
-    (err: unknown) => {
-      current = undefined;
-      const e = err instanceof Error ? err : new Error(String(err));
-      post({ t: 'error', name: e.name, message: e.message });
-    },
-  );
-}
-
-port.on('message', (m: ToWorker) => {
-  switch (m.t) {
-    case 'start':
-      start(m.job, m.limits);
-      break;
-    case 'data':
-      current?.queue.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
-      break;
-    case 'end':
-      current?.queue.end();
-      break;
-    case 'abort': {
-      const err = new Error('unpack aborted');
-      err.name = 'AbortError';
-      current?.controller.abort(err);
-      current?.queue.fail(err);
-      break;
+  handle(m: ToWorker): void {
+    switch (m.t) {
+      case 'start':
+        this.start(m.job, m.limits);
+        break;
+      case 'data':
+        this.current?.queue.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
+        break;
+      case 'end':
+        this.current?.queue.end();
+        break;
+      case 'abort': {
+        const err = new Error('unpack aborted');
+        err.name = 'AbortError';
+        this.current?.controller.abort(err);
+        this.current?.queue.fail(err);
+        break;
+      }
     }
   }
-});
+
+  private start(job: UnpackJob, limits: LayerLimits): void {
+    const queue = new ChunkQueue();
+    const controller = new AbortController();
+    this.current = { queue, controller };
+    runUnpackJob(job, limits, queue, controller.signal, (message) => post({ t: 'warn', message })).then(
+      (result) => {
+        this.current = undefined;
+        post({ t: 'done', result });
+      },
+      (err: unknown) => {
+        this.current = undefined;
+        const e = err instanceof Error ? err : new Error(String(err));
+        post({ t: 'error', name: e.name, message: e.message });
+      },
+    );
+  }
+}
+
+const worker = new Worker();
+port.on('message', (m: ToWorker) => worker.handle(m));

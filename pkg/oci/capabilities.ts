@@ -68,7 +68,7 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_AUDIT_WRITE',
 ];
 
-const RANK = new Map(KNOWN_CAPABILITIES.map((c, i) => [c, i]));
+const RANK: ReadonlyMap<string, number> = new Map(KNOWN_CAPABILITIES.map((c, i) => [c, i]));
 
 /** The capability names of a mask as /proc/<pid>/status shows it (CapBnd: 000001ffffffffff). */
 export function capabilitiesFromMask(hex: string): string[] {

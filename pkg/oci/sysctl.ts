@@ -3,7 +3,7 @@
 import { invalidArgument } from '../errors/errors';
 import type { NamespaceResult } from './namespaces';
 
-const IPC_SYSCTLS = new Set([
+const IPC_SYSCTLS: ReadonlySet<string> = new Set([
   'kernel.sem',
   'kernel.shmall',
   'kernel.shmmax',

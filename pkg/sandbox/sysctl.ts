@@ -4,7 +4,7 @@
 
 export type SysctlNamespace = 'ipc' | 'net' | 'uts';
 
-const IPC_EXACT = new Set([
+const IPC_EXACT: ReadonlySet<string> = new Set([
   'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem',
   'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced',
 ]);

@@ -8,7 +8,7 @@ import { ContainerEventType, type ContainerEventResponse, type PodSandboxStatus 
 import type { ContainerEvent, ContainerEventKind, ContainerManager } from '../container/manager';
 import { KrillError } from '../errors/errors';
 import { criContainerStatus } from './container_view';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 
 /** Events a subscriber may have waiting before it is dropped. */
 export const MAX_PENDING_EVENTS = 1024;
@@ -41,7 +41,7 @@ export async function eventResponse(e: ContainerEvent, sources: EventSources): P
   };
 }
 
-export function getContainerEventsHandler(sources: EventSources): RuntimeHandlers['getContainerEvents'] {
+export function getContainerEventsHandler(sources: EventSources): RuntimeServiceHandlers['getContainerEvents'] {
   return (_req, ctx, stream) =>
     new Promise<void>((resolve, reject) => {
       const queue: ContainerEvent[] = Date.now() - sources.startedAt < BACKLOG_WINDOW_MS ? [...sources.backlog] : [];

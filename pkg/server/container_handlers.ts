@@ -1,5 +1,5 @@
 // The container RPCs, as one table for the daemon to add.
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { ContainerDeps } from './container_deps';
 import { createContainerHandler } from './container_create';
 import { listContainersHandler } from './container_list';
@@ -12,7 +12,7 @@ import { stopContainerHandler } from './container_stop';
 import { updateContainerResourcesHandler } from './container_update';
 import { execSyncHandler } from './exec_sync';
 
-export function containerHandlers(deps: ContainerDeps): RuntimeHandlers {
+export function containerHandlers(deps: ContainerDeps): RuntimeServiceHandlers {
   return {
     createContainer: createContainerHandler(deps),
     startContainer: startContainerHandler(deps),

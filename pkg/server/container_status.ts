@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument } from '../errors/errors';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { ContainerDeps } from './container_deps';
 import { criContainerStatus } from './container_view';
 
-export function containerStatusHandler(deps: ContainerDeps): RuntimeHandlers['containerStatus'] {
+export function containerStatusHandler(deps: ContainerDeps): RuntimeServiceHandlers['containerStatus'] {
   return async (req) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
     const c = deps.containers.find(req.containerId);

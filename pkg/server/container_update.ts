@@ -1,8 +1,8 @@
 import { invalidArgument } from '../errors/errors';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { ContainerDeps } from './container_deps';
 
-export function updateContainerResourcesHandler(deps: ContainerDeps): RuntimeHandlers['updateContainerResources'] {
+export function updateContainerResourcesHandler(deps: ContainerDeps): RuntimeServiceHandlers['updateContainerResources'] {
   return async (req) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
     if (!req.linux) throw invalidArgument('linux resources are required (Windows resources are not supported)');

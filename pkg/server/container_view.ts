@@ -11,7 +11,7 @@ import type { Container, ContainerState } from '../container/types';
 import { criCpu, criMemory, u64 } from './usage_view';
 import { msToNs } from '../util/time';
 
-export function criState(state: ContainerState): CriState {
+export function criContainerState(state: ContainerState): CriState {
   switch (state) {
     case 'created':
       return CriState.CONTAINER_CREATED;
@@ -33,7 +33,7 @@ export function criContainer(c: Container): CriContainer {
     image: cfg.image,
     imageRef: c.meta.image.ref,
     imageId: c.meta.image.id,
-    state: criState(c.status.state),
+    state: criContainerState(c.status.state),
     createdAt: c.meta.createdAt,
     labels: cfg.labels,
     annotations: cfg.annotations,
@@ -46,7 +46,7 @@ export function criContainerStatus(c: Container): ContainerStatus {
   return {
     id: c.id,
     metadata: cfg.metadata,
-    state: criState(c.status.state),
+    state: criContainerState(c.status.state),
     createdAt: c.meta.createdAt,
     startedAt: c.status.startedAt,
     finishedAt: c.status.finishedAt,

@@ -1,8 +1,8 @@
 import { invalidArgument, KrillError } from '../errors/errors';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { ContainerDeps } from './container_deps';
 
-export function execSyncHandler(deps: ContainerDeps): RuntimeHandlers['execSync'] {
+export function execSyncHandler(deps: ContainerDeps): RuntimeServiceHandlers['execSync'] {
   return async (req, ctx) => {
     if (!req.containerId) throw invalidArgument('container_id is required');
     if (req.cmd.length === 0) throw invalidArgument('cmd must not be empty');

@@ -17,7 +17,7 @@ import { podContainers } from './pod_containers';
 import type { PodDeps } from './pod_deps';
 import { podHandlers } from './pod_handlers';
 import { podSandboxStatusOf } from './pod_status';
-import type { ImageHandlers, RuntimeHandlers } from './rpc';
+import type { ImageServiceHandlers, RuntimeServiceHandlers } from './rpc';
 import { runtimeConfigHandler } from './runtime_config';
 import { statusHandler, type StatusSources } from './status';
 import { streamingHandlers } from './streaming_handlers';
@@ -41,7 +41,12 @@ export interface CriDeps {
   observeExecSync?: (result: string, seconds: number) => void;
 }
 
-export function criHandlers(d: CriDeps): { runtime: RuntimeHandlers; image: ImageHandlers } {
+export interface CriServices {
+  runtimeService: RuntimeServiceHandlers;
+  imageService: ImageServiceHandlers;
+}
+
+export function criHandlers(d: CriDeps): CriServices {
   const containerDeps: ContainerDeps = {
     containers: d.containers,
     fsMountpoint: d.fsMountpoint,
@@ -49,7 +54,7 @@ export function criHandlers(d: CriDeps): { runtime: RuntimeHandlers; image: Imag
     ...(d.observeExecSync ? { observeExecSync: d.observeExecSync } : {}),
   };
   const podDeps: PodDeps = { sandboxes: d.sandboxes, containers: podContainers(containerDeps), network: d.network, settings: d.settings };
-  const runtime: RuntimeHandlers = {
+  const runtimeService: RuntimeServiceHandlers = {
     version: versionHandler(d.version),
     runtimeConfig: runtimeConfigHandler(d.cgroupDriver),
     status: statusHandler(d.status),
@@ -66,5 +71,5 @@ export function criHandlers(d: CriDeps): { runtime: RuntimeHandlers; image: Imag
       startedAt: d.startedAt,
     }),
   };
-  return { runtime, image: imageHandlers(d.images) };
+  return { runtimeService, imageService: imageHandlers(d.images) };
 }

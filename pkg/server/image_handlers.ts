@@ -5,9 +5,9 @@ import { listImagesHandler } from './image_list';
 import { pullImageHandler } from './image_pull';
 import { removeImageHandler } from './image_remove';
 import { imageStatusHandler } from './image_status';
-import type { ImageHandlers } from './rpc';
+import type { ImageServiceHandlers } from './rpc';
 
-export function imageHandlers(images: ImageManager): ImageHandlers {
+export function imageHandlers(images: ImageManager): ImageServiceHandlers {
   return {
     pullImage: pullImageHandler(images),
     listImages: listImagesHandler(images),

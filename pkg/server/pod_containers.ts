@@ -5,7 +5,7 @@
 import type { ContainerStats, ContainerStatus } from '../../api/runtime/v1/api';
 import type { Logger } from '../log/logger';
 import type { ContainerDeps } from './container_deps';
-import { statsOf } from './container_stats';
+import { containerStatsOf } from './container_stats';
 import { criContainerStatus } from './container_view';
 
 export interface PodContainers {
@@ -28,7 +28,7 @@ export function podContainers(deps: ContainerDeps): PodContainers {
   return {
     stopAllInPod: (podId, log) => containers.stopAllInPod(podId, log),
     removeAllInPod: (podId, log) => containers.removeAllInPod(podId, log),
-    statsInPod: (podId) => Promise.all(containers.inPod(podId).filter((c) => c.status.state === 'running').map((c) => statsOf(deps, c))),
+    statsInPod: (podId) => Promise.all(containers.inPod(podId).filter((c) => c.status.state === 'running').map((c) => containerStatsOf(deps, c))),
     statusesInPod: (podId) => containers.inPod(podId).filter((c) => c.status.state !== 'creating').map(criContainerStatus),
   };
 }

@@ -1,5 +1,5 @@
 // The pod sandbox RPCs, for the daemon to spread into its handler table.
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
 import { listPodSandboxHandler } from './pod_list';
 import { removePodSandboxHandler } from './pod_remove';
@@ -9,7 +9,7 @@ import { podSandboxStatusHandler } from './pod_status';
 import { stopPodSandboxHandler } from './pod_stop';
 import { updateRuntimeConfigHandler } from './update_runtime_config';
 
-export function podHandlers(deps: PodDeps): Partial<RuntimeHandlers> {
+export function podHandlers(deps: PodDeps): Partial<RuntimeServiceHandlers> {
   return {
     runPodSandbox: runPodSandboxHandler(deps),
     stopPodSandbox: stopPodSandboxHandler(deps),

@@ -1,11 +1,11 @@
 // ListPodSandbox: every pod, or those matching the filter (ID or ID prefix,
 // state, labels).
 import { matchesFilter } from '../sandbox/filter';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
-import { criMetadata, criState } from './pod_view';
+import { criMetadata, criPodState } from './pod_view';
 
-export function listPodSandboxHandler(deps: PodDeps): RuntimeHandlers['listPodSandbox'] {
+export function listPodSandboxHandler(deps: PodDeps): RuntimeServiceHandlers['listPodSandbox'] {
   return async (req) => {
     const f = req.filter;
     const filter = f ? { id: f.id, ...(f.state ? { state: f.state.state } : {}), labelSelector: f.labelSelector } : undefined;
@@ -14,7 +14,7 @@ export function listPodSandboxHandler(deps: PodDeps): RuntimeHandlers['listPodSa
     // kubelet lists every second: check every pod's namespaces and infra at once, not one pod after another.
     const states = await Promise.all(pods.map((s) => deps.sandboxes.currentState(s)));
     for (const [i, s] of pods.entries()) {
-      const state = criState(states[i]!);
+      const state = criPodState(states[i]!);
       if (!matchesFilter({ id: s.id, state, labels: s.meta.config.labels }, filter)) continue;
       items.push({
         id: s.id,

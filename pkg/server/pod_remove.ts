@@ -1,10 +1,10 @@
 // RemovePodSandbox: the pod's containers first, then the pod with everything
 // it holds. Idempotent: an unknown or already removed pod is fine.
 import { invalidArgument } from '../errors/errors';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
 
-export function removePodSandboxHandler(deps: PodDeps): RuntimeHandlers['removePodSandbox'] {
+export function removePodSandboxHandler(deps: PodDeps): RuntimeServiceHandlers['removePodSandbox'] {
   return async (req, ctx) => {
     if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
     const s = deps.sandboxes.resolve(req.podSandboxId);

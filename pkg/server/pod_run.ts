@@ -1,8 +1,8 @@
 // RunPodSandbox: validate the whole request, then create the pod.
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
 
-export function runPodSandboxHandler(deps: PodDeps): RuntimeHandlers['runPodSandbox'] {
+export function runPodSandboxHandler(deps: PodDeps): RuntimeServiceHandlers['runPodSandbox'] {
   return async (req, ctx) => {
     const spec = await deps.sandboxes.validate(req);
     const { id, joined } = await deps.sandboxes.run(spec, ctx.log);

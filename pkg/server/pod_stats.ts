@@ -7,7 +7,7 @@ import type { InterfaceCounters } from '../sandbox/netdev';
 import type { PodUsage } from '../sandbox/usage';
 import type { Sandbox } from '../sandbox/types';
 import { POD_IFNAME } from '../network/manager';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
 import { criCpu, criMemory, u64 } from './usage_view';
 import { criMetadata } from './pod_view';
@@ -29,7 +29,7 @@ export function linuxPodStats(u: PodUsage): Omit<LinuxPodSandboxStats, 'containe
   };
 }
 
-async function statsOf(deps: PodDeps, s: Sandbox): Promise<PodSandboxStats> {
+async function podStatsOf(deps: PodDeps, s: Sandbox): Promise<PodSandboxStats> {
   const [usage, containers] = await Promise.all([deps.sandboxes.usage(s), deps.containers.statsInPod(s.id)]);
   return {
     attributes: { id: s.id, metadata: criMetadata(s), labels: s.meta.config.labels, annotations: s.meta.config.annotations },
@@ -38,14 +38,14 @@ async function statsOf(deps: PodDeps, s: Sandbox): Promise<PodSandboxStats> {
   };
 }
 
-export function podSandboxStatsHandler(deps: PodDeps): RuntimeHandlers['podSandboxStats'] {
+export function podSandboxStatsHandler(deps: PodDeps): RuntimeServiceHandlers['podSandboxStats'] {
   return async (req) => {
     if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
-    return { stats: await statsOf(deps, deps.sandboxes.find(req.podSandboxId)) };
+    return { stats: await podStatsOf(deps, deps.sandboxes.find(req.podSandboxId)) };
   };
 }
 
-export function listPodSandboxStatsHandler(deps: PodDeps): RuntimeHandlers['listPodSandboxStats'] {
+export function listPodSandboxStatsHandler(deps: PodDeps): RuntimeServiceHandlers['listPodSandboxStats'] {
   return async (req) => {
     const f = req.filter;
     const pods = deps.sandboxes.list().filter((s) => {
@@ -54,7 +54,7 @@ export function listPodSandboxStatsHandler(deps: PodDeps): RuntimeHandlers['list
     });
     const stats: PodSandboxStats[] = [];
     // One pod at a time: each may spawn nsenter, and kubelet asks every few seconds.
-    for (const s of pods) stats.push(await statsOf(deps, s));
+    for (const s of pods) stats.push(await podStatsOf(deps, s));
     return { stats };
   };
 }

@@ -4,9 +4,9 @@ import type { PodSandboxStatusResponse } from '../../api/runtime/v1/api';
 import { invalidArgument } from '../errors/errors';
 import type { Sandbox } from '../sandbox/types';
 import { nowNs } from '../util/time';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
-import { criMetadata, criNamespaceOptions, criState, toInfoJson } from './pod_view';
+import { criMetadata, criNamespaceOptions, criPodState, toInfoJson } from './pod_view';
 
 /** PodSandboxStatus of a pod (also what GetContainerEvents sends with each event). */
 export async function podSandboxStatusOf(deps: PodDeps, s: Sandbox, verbose: boolean): Promise<PodSandboxStatusResponse> {
@@ -43,7 +43,7 @@ export async function podSandboxStatusOf(deps: PodDeps, s: Sandbox, verbose: boo
     status: {
       id: s.id,
       metadata: criMetadata(s),
-      state: criState(state),
+      state: criPodState(state),
       createdAt: s.meta.createdAt,
       network: { ip: ips[0] ?? '', additionalIps: ips.slice(1).map((ip) => ({ ip })) },
       linux: { namespaces: { options: criNamespaceOptions(s) } },
@@ -57,7 +57,7 @@ export async function podSandboxStatusOf(deps: PodDeps, s: Sandbox, verbose: boo
   };
 }
 
-export function podSandboxStatusHandler(deps: PodDeps): RuntimeHandlers['podSandboxStatus'] {
+export function podSandboxStatusHandler(deps: PodDeps): RuntimeServiceHandlers['podSandboxStatus'] {
   return async (req) => {
     if (!req.podSandboxId) throw invalidArgument('pod_sandbox_id is required');
     return podSandboxStatusOf(deps, deps.sandboxes.find(req.podSandboxId), req.verbose);

@@ -2,7 +2,7 @@
 import { NamespaceMode, PodSandboxState, type NamespaceOption, type PodSandboxMetadata } from '../../api/runtime/v1/api';
 import type { Sandbox, SandboxState } from '../sandbox/types';
 
-export function criState(state: SandboxState): PodSandboxState {
+export function criPodState(state: SandboxState): PodSandboxState {
   return state === 'ready' ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
 }
 

@@ -28,8 +28,8 @@ export type Handlers<D extends Definition> = {
     ? StreamHandler<Req<D[K]>, Res<D[K]>>
     : UnaryHandler<Req<D[K]>, Res<D[K]>>;
 };
-export type RuntimeHandlers = Handlers<typeof RuntimeServiceService>;
-export type ImageHandlers = Handlers<typeof ImageServiceService>;
+export type RuntimeServiceHandlers = Handlers<typeof RuntimeServiceService>;
+export type ImageServiceHandlers = Handlers<typeof ImageServiceService>;
 
 /** Called once per finished call: method name, gRPC code name and seconds. */
 export type CallObserver = (method: string, code: string, seconds: number) => void;

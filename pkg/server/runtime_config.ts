@@ -1,7 +1,7 @@
 import { CgroupDriver } from '../../api/runtime/v1/api';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 
-export function runtimeConfigHandler(driver: 'cgroupfs' | 'systemd'): RuntimeHandlers['runtimeConfig'] {
+export function runtimeConfigHandler(driver: 'cgroupfs' | 'systemd'): RuntimeServiceHandlers['runtimeConfig'] {
   const cgroupDriver = driver === 'systemd' ? CgroupDriver.SYSTEMD : CgroupDriver.CGROUPFS;
   return async () => ({ linux: { cgroupDriver } });
 }

@@ -21,7 +21,7 @@ import { KrillError } from '../errors/errors';
 import { EXEC_SYNC_OUTPUT_BUDGET } from '../runtime/exec_output';
 import { createLogger, type Logger } from '../log/logger';
 import { CriServer, MAX_MESSAGE_BYTES } from './server';
-import { kubeletContainer } from './testing/kubelet_container';
+import { kubeletContainer } from '../../bench/lib/kubelet_container';
 import type { CallContext } from './rpc';
 
 const VERSION = { version: '0.1.0', runtimeName: 'krill', runtimeVersion: 'test', runtimeApiVersion: 'v1' };
@@ -83,8 +83,8 @@ async function start(): Promise<Harness> {
   const server = new CriServer({
     log: collectingLogger(logs),
     observe: (method, code) => calls.push([method, code]),
-    image: {},
-    runtime: {
+    imageService: {},
+    runtimeService: {
       version: async () => VERSION,
       listContainers: async () => listed,
       execSync: async () => execReply,

@@ -5,7 +5,7 @@ import { ImageServiceService, RuntimeServiceService } from '../../api/runtime/v1
 import type { Logger } from '../log/logger';
 import { KUBELET_MAX_MESSAGE } from '../runtime/exec_output';
 import { CriListener } from './listener';
-import { buildService, type CallObserver, type ImageHandlers, type RuntimeHandlers } from './rpc';
+import { buildService, type CallObserver, type ImageServiceHandlers, type RuntimeServiceHandlers } from './rpc';
 
 /**
  * The largest message either way: kubelet's and crictl's own limit (16 MiB),
@@ -16,8 +16,8 @@ import { buildService, type CallObserver, type ImageHandlers, type RuntimeHandle
 export const MAX_MESSAGE_BYTES = KUBELET_MAX_MESSAGE;
 
 export interface CriServerOptions {
-  runtime: RuntimeHandlers;
-  image: ImageHandlers;
+  runtimeService: RuntimeServiceHandlers;
+  imageService: ImageServiceHandlers;
   log: Logger;
   observe?: CallObserver;
 }
@@ -34,8 +34,8 @@ export class CriServer {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     });
     const common = { log: opts.log, observe: opts.observe };
-    this.server.addService(RuntimeServiceService, buildService(RuntimeServiceService, opts.runtime, common));
-    this.server.addService(ImageServiceService, buildService(ImageServiceService, opts.image, common));
+    this.server.addService(RuntimeServiceService, buildService(RuntimeServiceService, opts.runtimeService, common));
+    this.server.addService(ImageServiceService, buildService(ImageServiceService, opts.imageService, common));
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
 

@@ -3,7 +3,7 @@
 import { access, constants } from 'node:fs/promises';
 import type { RuntimeCondition, RuntimeHandler, RuntimeFeatures } from '../../api/runtime/v1/api';
 import type { HandlerFeatures } from '../runtime/types';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 
 /** Computes one condition fresh for each Status call. */
 export type ConditionSource = () => Promise<RuntimeCondition>;
@@ -17,7 +17,7 @@ export interface StatusSources {
   info(): Record<string, string>;
 }
 
-export function statusHandler(sources: StatusSources): RuntimeHandlers['status'] {
+export function statusHandler(sources: StatusSources): RuntimeServiceHandlers['status'] {
   return async (req) => ({
     status: { conditions: await Promise.all(sources.conditions.map((c) => c())) },
     info: req.verbose ? sources.info() : {},

@@ -11,7 +11,7 @@ import { dialPodPort } from '../network/dial';
 import type { SandboxManager } from '../sandbox/manager';
 import type { StreamingBackend, TerminalSize } from '../streaming/backend';
 import type { StreamingServer } from '../streaming/server';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 
 async function applyResizes(sizes: AsyncIterable<TerminalSize>, resize: (w: number, h: number) => Promise<void>): Promise<void> {
   for await (const size of sizes) await resize(size.width, size.height).catch(() => undefined);
@@ -64,7 +64,7 @@ function runningContainer(containers: ContainerManager, idOrPrefix: string): Con
   return c;
 }
 
-export function streamingHandlers(containers: ContainerManager, sandboxes: SandboxManager, server: StreamingServer): Partial<RuntimeHandlers> {
+export function streamingHandlers(containers: ContainerManager, sandboxes: SandboxManager, server: StreamingServer): Partial<RuntimeServiceHandlers> {
   return {
     exec: async (req) => {
       const c = runningContainer(containers, req.containerId);

@@ -3,10 +3,10 @@
 // restarts (kubelet sends it only when it changes).
 import { invalidArgument } from '../errors/errors';
 import { parsePodCidrs } from '../network/settings';
-import type { RuntimeHandlers } from './rpc';
+import type { RuntimeServiceHandlers } from './rpc';
 import type { PodDeps } from './pod_deps';
 
-export function updateRuntimeConfigHandler(deps: Pick<PodDeps, 'network' | 'settings'>): RuntimeHandlers['updateRuntimeConfig'] {
+export function updateRuntimeConfigHandler(deps: Pick<PodDeps, 'network' | 'settings'>): RuntimeServiceHandlers['updateRuntimeConfig'] {
   return async (req, ctx) => {
     const text = req.runtimeConfig?.networkConfig?.podCidr ?? '';
     if (text === '') return {};

@@ -2,7 +2,7 @@
 // syscall), from the positive errno numbers the spawn server reports.
 import { constants } from 'node:os';
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
 /** 'ECONNREFUSED' for 111; 'E<n>' for a number Node does not name. */
 export function errnoName(errno: number): string {

@@ -32,7 +32,7 @@ import type { Child, Launcher, SpawnOptions, StdioMode } from './launcher';
 /** How long stop() waits for the server to exit before killing it. */
 const STOP_TIMEOUT_MS = 5000;
 
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+const SIGNAL_NAMES: ReadonlyMap<number, NodeJS.Signals> = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 function signalNumber(signal: NodeJS.Signals | number): number {
   if (typeof signal === 'number') return signal;

@@ -1,6 +1,6 @@
 // ListContainers entries shaped like kubelet's (its labels and annotations,
 // realistic lengths), for message-size tests and the shim benchmark.
-import { ContainerState, type Container } from '../../../api/runtime/v1/api';
+import { ContainerState, type Container } from '../../api/runtime/v1/api';
 
 const hex = (seed: number, n = 64): string => seed.toString(16).padStart(8, '0').repeat(Math.ceil(n / 8)).slice(0, n);
 

@@ -1,4 +1,4 @@
-// Facts about the node that the OCI spec builder needs, found once at start
+// Probing the node for the facts the OCI spec builder needs, once at start
 // (devices only when a privileged container asks for them).
 import { readdir, readFile, lstat, stat } from 'node:fs/promises';
 import { hostname, release } from 'node:os';
@@ -48,7 +48,7 @@ export async function probeHost(cgroups: Cgroups): Promise<Omit<HostFacts, 'recu
   };
 }
 
-const SKIP_DEV = new Set(['/dev/pts', '/dev/shm', '/dev/mqueue', '/dev/fd', '/dev/.lxc', '/dev/.udev']);
+const SKIP_DEV: ReadonlySet<string> = new Set(['/dev/pts', '/dev/shm', '/dev/mqueue', '/dev/fd', '/dev/.lxc', '/dev/.udev']);
 
 /** Every device node under `dir` (recursively), as privileged containers get them. */
 export async function listDevices(dir = '/dev'): Promise<HostDevice[]> {

@@ -7,12 +7,12 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { WebSocket } from 'ws';
-import type { TerminalSize } from './backend';
-import { CHANNEL_CLOSE_SIGNAL, PORTFORWARD_PROTOCOL, PORTFORWARD_TUNNEL_PROTOCOL, REMOTECOMMAND_WS_PROTOCOLS } from './protocols';
-import { SpdyConnection, type SpdyStream } from './spdy/connection';
-import type { Status } from './status';
-import { decodeChannelMessage, encodeChannelMessage } from './wschannels';
-import { WebSocketDuplex } from './ws_duplex';
+import type { TerminalSize } from '../backend';
+import { CHANNEL_CLOSE_SIGNAL, PORTFORWARD_PROTOCOL, PORTFORWARD_TUNNEL_PROTOCOL, REMOTECOMMAND_WS_PROTOCOLS } from '../protocols';
+import { SpdyConnection, type SpdyStream } from '../spdy/connection';
+import type { Status } from '../status';
+import { decodeChannelMessage, encodeChannelMessage } from '../wschannels';
+import { WebSocketDuplex } from '../ws_duplex';
 
 export interface DialOptions {
   /** Trusted CA for https URLs (PEM). */
