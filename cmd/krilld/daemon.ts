@@ -9,6 +9,7 @@ import { CriServer } from '../../pkg/server/server';
 import { SpawnServer } from '../../pkg/spawn/server';
 import { prepareLayout } from '../../pkg/storage/layout';
 import { Store } from '../../pkg/store/db';
+import { checkCrashPointSetting } from '../../pkg/util/crash_points';
 import { helperBinary } from '../../pkg/version/install';
 import { KRILL_VERSION } from '../../pkg/version/version';
 import { compose } from './compose';
@@ -22,6 +23,7 @@ export interface Daemon {
 
 export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Daemon> {
   const { config } = loaded;
+  checkCrashPointSetting();
   // Whatever krilld makes is private unless the code says otherwise (pkg/util/modes.ts).
   process.umask(0o077);
   await prepareLayout(config);

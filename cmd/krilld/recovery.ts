@@ -8,7 +8,12 @@
 //      namespaces, shm, infra or network are gone are marked not ready;
 //   4. containers, one by one: half-created ones are torn down, exits
 //      recorded while krilld was down are stored (and replayed to event
-//      subscribers), containers the runtime lost are marked exited.
+//      subscribers), containers the runtime lost are marked exited;
+//   5. leftovers: what exists under Krill's roots that no record owns
+//      (runtime containers and their monitors, bundles, root filesystems,
+//      pinned namespaces, pod directories, CNI networks) is removed.
+// A crash between any two steps of any operation leaves either a record
+// (completed or torn down in 3 and 4) or no record (swept in 5).
 // Every object gets a deadline and its outcome is logged; no object's
 // failure stops the daemon (its record stays as it was, and Stop/Remove
 // finish the cleanup).
@@ -24,14 +29,16 @@ export const OBJECT_DEADLINE_MS = 60_000;
 export interface RecoveryParts {
   images: Pick<ImageManager, 'recover'>;
   runtime: Pick<OciRuntime, 'recover'>;
-  sandboxes: Pick<SandboxManager, 'records' | 'recover'>;
-  containers: Pick<ContainerManager, 'records' | 'recover' | 'watchExits' | 'events'>;
+  sandboxes: Pick<SandboxManager, 'records' | 'recover' | 'sweepLeftovers'>;
+  containers: Pick<ContainerManager, 'records' | 'recover' | 'watchExits' | 'events' | 'sweepLeftovers'>;
 }
 
 export interface RecoveryReport {
   pods: Record<string, number>;
   containers: Record<string, number>;
   failed: number;
+  /** What no record owned and was removed. */
+  leftovers: string[];
   /** STOPPED events of containers found exited (replayed to GetContainerEvents subscribers). */
   exitedWhileDown: ContainerEvent[];
 }
@@ -69,7 +76,7 @@ async function eachObject<T extends string>(
 
 export async function recover(parts: RecoveryParts, log: Logger, deadlineMs = OBJECT_DEADLINE_MS): Promise<RecoveryReport> {
   const rlog = log.child({ component: 'recovery' });
-  const report: RecoveryReport = { pods: {}, containers: {}, failed: 0, exitedWhileDown: [] };
+  const report: RecoveryReport = { pods: {}, containers: {}, failed: 0, leftovers: [], exitedWhileDown: [] };
   const started = performance.now();
 
   await parts.images.recover();
@@ -87,6 +94,17 @@ export async function recover(parts: RecoveryParts, log: Logger, deadlineMs = OB
   } finally {
     parts.containers.events.off('event', collect);
   }
-  rlog.info({ pods: report.pods, containers: report.containers, failed: report.failed, ms: Math.round(performance.now() - started) }, 'recovery done');
+  try {
+    const podIds = new Set(parts.sandboxes.records().map((s) => s.id));
+    report.leftovers.push(...(await parts.containers.sweepLeftovers(podIds, rlog)));
+    report.leftovers.push(...(await parts.sandboxes.sweepLeftovers(rlog)));
+  } catch (err) {
+    report.failed++;
+    rlog.error({ err }, 'could not sweep every leftover; the next start tries again');
+  }
+  rlog.info(
+    { pods: report.pods, containers: report.containers, leftovers: report.leftovers.length, failed: report.failed, ms: Math.round(performance.now() - started) },
+    'recovery done',
+  );
   return report;
 }

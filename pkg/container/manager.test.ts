@@ -52,6 +52,7 @@ function open(): ContainerManager {
         rootfsRemoved.push(id);
       },
       usage: async () => undefined,
+      ids: async () => [],
     },
     cgroups: { containerCgroup: (parent, id) => ({ path: `${parent}/${id}`, ociPath: `${parent}/${id}` }), stats: async () => ({}) },
     pods: { get: (id) => pods.get(id) },
@@ -274,6 +275,26 @@ describe('recovery', () => {
     expect(m.find(alive).status.state).toBe('running');
     expect(m.records().map((c) => c.id)).not.toContain(half);
     expect(events.filter((e) => e.kind === 'stopped').map((e) => e.containerId).sort()).toEqual([exited, lost].sort());
+  });
+});
+
+describe('leftovers', () => {
+  test('runtime containers, monitor records and bundles no record owns are removed; pods\' infra and other engines\' containers are kept', async () => {
+    const kept = await create('kept');
+    const orphan = 'b'.repeat(64);
+    const infra = 'c'.repeat(64);
+    const foreign = 'd'.repeat(64);
+    await rt.create({ id: orphan, handler: 'runc', bundle: join(dir, 'bundles', orphan), logPath: '', terminal: false, stdin: false, stdinOnce: false });
+    await rt.create({ id: infra, handler: 'runc', bundle: join(dir, 'pods', infra, 'infra'), logPath: '', terminal: false, stdin: false, stdinOnce: false });
+    await rt.create({ id: foreign, handler: 'runc', bundle: '/var/lib/other-engine/x', logPath: '', terminal: false, stdin: false, stdinOnce: false });
+    mkdirSync(join(dir, 'bundles', orphan, 'rootfs'), { recursive: true });
+    const removed = await m.sweepLeftovers(new Set([infra]), log);
+    expect(removed).toEqual([`runtime container ${orphan}`, `bundle and root filesystem of ${orphan}`]);
+    expect(rt.calls).toContain(`discard ${orphan}`);
+    expect([...rt.containers.keys()].sort()).toEqual([kept, infra, foreign].sort());
+    expect(existsSync(join(dir, 'bundles', orphan))).toBe(false);
+    expect(existsSync(join(dir, 'bundles', kept))).toBe(true);
+    expect(await m.sweepLeftovers(new Set([infra]), log)).toEqual([]);
   });
 });
 

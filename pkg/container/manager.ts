@@ -5,8 +5,8 @@
 // narrow views it is given (ContainerRuntime for the runtime); it never
 // imports their managers' internals.
 import { EventEmitter } from 'node:events';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { NamespaceMode, type ContainerConfig, type CreateContainerRequest, type LinuxContainerResources, type PodSandboxConfig } from '../../api/runtime/v1/api';
 import type { CgroupStats } from '../cgroups/stats';
 import { failedPrecondition, invalidArgument, KrillError, notFound } from '../errors/errors';
@@ -33,6 +33,7 @@ import { Undo } from '../util/undo';
 import { readUserDb, resolveHostFiles } from './resolve_files';
 import type { Container, ContainerMeta, ContainerState, ContainerStatusRecord } from './types';
 import { containerKey, logPathIn, validateCreateRequest, type CreateSpec } from './validate';
+import { crashPoint } from '../util/crash_points';
 
 /** What the container manager needs to know of a pod. */
 export interface PodView {
@@ -76,6 +77,8 @@ export interface RootfsDriver {
   create(id: string, lowerDirs: string[], target: string, idmap?: IdMap): Promise<void>;
   remove(id: string, target: string): Promise<void>;
   usage(id: string): Promise<MeasuredUsage | undefined>;
+  /** The containers that have a writable layer (recovery's view of leftovers). */
+  ids(): Promise<string[]>;
 }
 
 /** Containers' cgroups (pkg/cgroups). */
@@ -263,6 +266,7 @@ export class ContainerManager {
       };
       this.store.insert({ id, meta, status: emptyStatus('creating') });
       undo.add('delete the record', async () => this.store.delete(id));
+      crashPoint('container.create.recorded');
 
       this.opts.images.acquireLayers(id, image.chainIds);
       undo.add('release the layers', async () => this.opts.images.releaseLayers(id));
@@ -274,6 +278,7 @@ export class ContainerManager {
       const lowers = [...image.chainIds].reverse().map((c) => this.opts.images.layerDir(c));
       await this.opts.rootfs.create(id, lowers, rootfs, pod.idmap);
       undo.add('remove the root filesystem', () => this.opts.rootfs.remove(id, rootfs));
+      crashPoint('container.create.rootfs');
 
       const userDb = await readUserDb(rootfs);
       const cgroup = this.opts.cgroups.containerCgroup(pod.cgroupParent, id);
@@ -295,6 +300,7 @@ export class ContainerManager {
       // Missing host directories of bind mounts, made as containerd and CRI-O make them.
       for (const dir of built.hostDirs) await mkdirpShared(dir, 0o755);
       await writeFileMode(join(bundle, 'config.json'), JSON.stringify(built.spec), PRIVATE_FILE);
+      crashPoint('container.create.spec');
 
       const finalMeta: ContainerMeta = {
         ...meta,
@@ -306,6 +312,7 @@ export class ContainerManager {
         this.opts.runtime.create({ id, handler: pod.handler, bundle, logPath, terminal: config.tty, stdin: config.stdin, stdinOnce: config.stdinOnce }),
       );
       undo.add('delete the runtime container', () => this.opts.runtime.delete({ id, handler: pod.handler, bundle }));
+      crashPoint('container.create.runtime');
       // Metadata is immutable once the container exists: replace the provisional record in one transaction.
       const c = this.store.replace({ id, meta: finalMeta, status: { ...emptyStatus('created'), pid: created.pid, resources: config.linux?.resources } });
       log.info({ name: key, image: image.id, pid: created.pid }, 'container created');
@@ -331,6 +338,7 @@ export class ContainerManager {
       const startedAt = nowNs();
       try {
         await this.time('start', () => this.opts.runtime.start(this.runtimeView(c)));
+        crashPoint('container.start.runtime');
       } catch (err) {
         // The runtime could not start it (e.g. exec failed): record why, as an exit.
         const exit = (await this.opts.runtime.exit(id)) ?? { exitCode: 128, finishedAt: nowNs(), oomKilled: false };
@@ -408,6 +416,7 @@ export class ContainerManager {
       this.stopDeadlines.set(id, Date.now() + timeoutMs);
       try {
         const exit = await this.time('stop', () => this.opts.runtime.stop(this.runtimeView(c), signal, timeoutMs));
+        crashPoint('container.stop.runtime');
         this.recordExit(id, exit);
         log.info({ container_id: id, exit_code: exit.exitCode }, 'container stopped');
       } finally {
@@ -436,8 +445,10 @@ export class ContainerManager {
     // The container has exited, so nothing uses its root filesystem any more:
     // unmounting need not wait for `runc delete` (each is a child process).
     await Promise.all([this.time('delete', () => this.opts.runtime.delete(rc)), this.opts.rootfs.remove(c.id, c.meta.rootfs)]);
+    crashPoint('container.remove.runtime');
     this.opts.images.releaseLayers(c.id);
     await rm(c.meta.bundle, { recursive: true, force: true });
+    crashPoint('container.remove.rootfs');
     const last = this.store.get(c.id) ?? c;
     this.store.delete(c.id);
     log.info({ container_id: c.id }, 'container removed');
@@ -560,6 +571,41 @@ export class ContainerManager {
       this.emit('stopped', next);
       return 'lost';
     });
+  }
+
+  /**
+   * Recovery's last step: what exists on the host under Krill's roots that no
+   * record owns (a crash between two steps of a create or a remove, or a
+   * record lost) is removed, and each removal logged. `podIds` are the pods'
+   * records: a pod's infra process is a runtime container with the pod's ID.
+   */
+  async sweepLeftovers(podIds: ReadonlySet<string>, log: Logger): Promise<string[]> {
+    const known = new Set([...this.store.all().map((c) => c.id), ...podIds]);
+    const removed: string[] = [];
+    const inventory = await this.opts.runtime.inventory();
+    // A runtime root may be shared with another engine: only bundles under Krill's state directory are Krill's.
+    const stateDir = dirname(this.opts.bundlesDir);
+    for (const rc of inventory.containers) {
+      if (known.has(rc.id) || !rc.bundle.startsWith(`${stateDir}/`)) continue;
+      await this.opts.runtime.discard(rc);
+      removed.push(`runtime container ${rc.id}`);
+    }
+    for (const id of inventory.records) {
+      if (known.has(id)) continue;
+      await this.opts.runtime.discard({ id, handler: '', bundle: '' });
+      removed.push(`monitor records of ${id}`);
+    }
+    const containerIds = new Set(this.store.all().map((c) => c.id));
+    const bundles = (await readdir(this.opts.bundlesDir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    for (const id of new Set([...bundles, ...(await this.opts.rootfs.ids())])) {
+      if (containerIds.has(id)) continue;
+      const bundle = join(this.opts.bundlesDir, id);
+      await this.opts.rootfs.remove(id, join(bundle, 'rootfs'));
+      await rm(bundle, { recursive: true, force: true });
+      removed.push(`bundle and root filesystem of ${id}`);
+    }
+    for (const what of removed) log.warn({ removed: what }, 'removed a leftover no record owns');
+    return removed;
   }
 
   close(): void {

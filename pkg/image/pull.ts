@@ -24,6 +24,7 @@ import { RegistryError, RepositoryClient, type RegistrySession } from './registr
 import type { SharedWork } from './shared';
 import type { UnpackPool } from './unpack_pool';
 import { VerifyError } from './verify';
+import { crashPoint } from '../util/crash_points';
 
 const LAYER_ATTEMPTS = 3;
 
@@ -205,6 +206,7 @@ export class Puller {
       if (tag) refs.push({ ref: tag, kind: 'tag' });
       refs.push({ ref: repoDigest(ref, top.digest), kind: 'digest' });
       deps.images.save(image, refs, [...blobs.keys()]);
+      crashPoint('image.pull.recorded');
       return { id: image.id, downloaded: this.downloaded };
     } finally {
       releaseBlobs();
@@ -278,7 +280,9 @@ export class Puller {
           },
           onWarning: (message) => this.log.warn({ layer: l.digest, chain_id: l.chainId }, message),
         });
+        crashPoint('image.pull.layer-unpacked');
         await prepared.commit({ diffId: l.diffId, ...(parent ? { parent } : {}), size: result.size, inodes: result.inodes });
+        crashPoint('image.pull.layer-committed');
         this.log.debug({ layer: l.digest, chain_id: l.chainId, size: result.size, compressed: l.size }, 'layer unpacked');
         return;
       } catch (err) {

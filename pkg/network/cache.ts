@@ -2,7 +2,7 @@
 // DEL runs with the same config and the same result after a krilld restart or
 // a config change. The entry is written before ADD (without a result) so that
 // a crash in the middle still leaves enough to run DEL.
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../errors/errors';
 import type { CniConfList } from './conf';
@@ -44,6 +44,12 @@ export class CniResultCache {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
+  }
+
+  /** The pods with a cached entry (a network set up, or being set up). */
+  async podIds(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)).filter((id) => ID_RE.test(id));
   }
 
   async remove(podId: string): Promise<void> {

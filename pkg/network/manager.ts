@@ -174,6 +174,11 @@ export class NetworkManager {
     await this.cache.remove(podId);
   }
 
+  /** The pods whose network was set up (or was being set up) and not torn down. */
+  podsWithNetwork(): Promise<string[]> {
+    return this.cache.podIds();
+  }
+
   /** Runs CHECK against the cached result; throws when a plugin finds the network broken. */
   async check(podId: string): Promise<void> {
     const entry = await this.cache.read(podId);

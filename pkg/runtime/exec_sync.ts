@@ -21,6 +21,7 @@ import { CappedBuffer, EXEC_SYNC_OUTPUT_BUDGET, fitOutput } from './exec_output'
 import { globalArgs } from './oci_cli';
 import type { ExecSyncResult, HandlerSpec } from './types';
 import { PRIVATE_FILE, writeFileMode } from '../util/modes';
+import { crashPoint } from '../util/crash_points';
 
 export { EXEC_SYNC_OUTPUT_BUDGET } from './exec_output';
 
@@ -76,6 +77,7 @@ export async function execSync(req: ExecSyncRequest): Promise<ExecSyncResult> {
   const files = { spec: `${base}.json`, pid: `${base}.pid` };
   // The spec carries the container's environment (Secrets, often): root's alone.
   await writeFileMode(files.spec, JSON.stringify({ ...req.process, args: req.cmd, terminal: false }), PRIVATE_FILE);
+  crashPoint('exec.spec-written');
   const args = [files.pid, req.handler.binary, ...globalArgs(req.handler), 'exec', '--detach', '--pid-file', files.pid, '--process', files.spec, req.id];
   const child = req.launcher.spawn(req.helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'output'], runtimeUmask: true });
   const stdout = child.stdout!;

@@ -63,6 +63,14 @@ export interface ContainerRuntime {
   exec(c: RuntimeContainer, req: { process: Record<string, unknown>; cmd: string[]; tty: boolean; io: AttachIO }): Promise<ExecSession>;
   attach(c: RuntimeContainer, io: AttachIO): AttachSession;
   resize(c: RuntimeContainer, width: number, height: number): Promise<void>;
+  /**
+   * Recovery's view of the host: every container the runtime roots hold
+   * (each handler's), and the monitor records (exit files, persistent and
+   * attach directories) of IDs the runtime no longer holds.
+   */
+  inventory(): Promise<{ containers: RuntimeContainer[]; records: string[] }>;
+  /** Removes what the runtime and its monitor keep of a container no record owns: it, its monitor, their files. */
+  discard(c: RuntimeContainer): Promise<void>;
   /** Makes the monitor reopen the container's log at `logPath` ('' for the runtime's own file) and waits until it has. */
   reopenLog(c: RuntimeContainer, logPath: string): Promise<void>;
 }

@@ -105,6 +105,13 @@ export class OciCli {
     return { status, pid: parsed.pid ?? 0 };
   }
 
+  /** The containers this runtime root holds, with their bundles. */
+  async list(): Promise<{ id: string; bundle: string }[]> {
+    const result = await this.call('list', ['--format', 'json']);
+    const parsed = JSON.parse(result.stdout || 'null') as { id?: string; bundle?: string }[] | null;
+    return (parsed ?? []).filter((c): c is { id: string; bundle: string } => typeof c.id === 'string').map((c) => ({ id: c.id, bundle: c.bundle ?? '' }));
+  }
+
   /** Applies new cgroup limits (an OCI LinuxResources object) to a live container. */
   async update(id: string, bundle: string, resources: object): Promise<void> {
     // crun takes no "-" for stdin, so both get a file.

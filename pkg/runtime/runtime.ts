@@ -1,7 +1,7 @@
 // The runtime driver: conmon + an OCI runtime (runc or crun) per handler,
 // behind the ContainerRuntime interface. The only place in Krill that
 // spawns either of them.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KrillConfig } from '../config/config';
 import { invalidArgument, KrillError } from '../errors/errors';
@@ -169,6 +169,38 @@ export class OciRuntime implements ContainerRuntime {
     ]);
   }
 
+  async inventory(): Promise<{ containers: RuntimeContainer[]; records: string[] }> {
+    const containers: RuntimeContainer[] = [];
+    for (const [handler, cli] of this.clis) {
+      const listed = await cli.list().catch(() => []);
+      for (const c of listed) containers.push({ id: c.id, handler, bundle: c.bundle });
+    }
+    const held = new Set(containers.map((c) => c.id));
+    const names = new Set<string>();
+    for (const dir of [this.paths.exitDir, this.paths.attachDir, this.opts.dirs.persistRoot]) {
+      for (const n of await readdir(dir).catch(() => [] as string[])) if (/^[0-9a-f]{64}$/.test(n) && !held.has(n)) names.add(n);
+    }
+    return { containers, records: [...names] };
+  }
+
+  async discard(c: RuntimeContainer): Promise<void> {
+    // The monitor goes with its container: conmon's pid is in the bundle it was started in.
+    const conmon = c.bundle ? await readFile(this.paths.conmonPidFile(c.bundle), 'utf8').then((t) => Number(t.trim()), () => 0) : 0;
+    if (this.clis.has(c.handler)) await this.cli(c.handler).remove(c.id, true).catch(() => undefined);
+    if (conmon > 1 && (await isConmon(conmon))) {
+      try {
+        process.kill(conmon, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await Promise.all([
+      rm(this.paths.exitFile(c.id), { force: true }),
+      rm(this.paths.persistDir(c.id), { recursive: true, force: true }),
+      rm(join(this.paths.attachDir, c.id), { recursive: true, force: true }),
+    ]);
+  }
+
   update(c: RuntimeContainer, resources: object): Promise<void> {
     return this.cli(c.handler).update(c.id, c.bundle, resources);
   }
@@ -213,4 +245,10 @@ async function signalIgnoringGone(cli: OciCli, id: string, signal: string, all: 
     if (err instanceof RuntimeCommandError) return;
     throw err;
   }
+}
+
+/** Whether `pid` is a conmon process (pids are reused: never kill what is not one). */
+async function isConmon(pid: number): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.split('\0')[0]?.endsWith('conmon') ?? false;
 }

@@ -1,7 +1,7 @@
 // The sandbox manager's rules on fake namespaces, network and cgroups, in a
 // temporary directory: run, joined retries, name reservation, undo of a
 // failed run, stop and remove (idempotent), lookups, recovery. No root.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NamespaceMode, PodSandboxConfig, type DeepPartial, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
@@ -22,10 +22,12 @@ class FakeNamespaces implements PodNamespaceDriver {
   async pin(req: PinRequest): Promise<SandboxNamespaces> {
     const ns: SandboxNamespaces = { ...(req.net ? { network: join(req.dir, 'net') } : {}), ...(req.ipc ? { ipc: join(req.dir, 'ipc') } : {}), ...(req.uts ? { uts: join(req.dir, 'uts') } : {}) };
     this.pinned.set(req.dir, ns);
+    mkdirSync(req.dir, { recursive: true });
     return ns;
   }
   async unpin(dir: string): Promise<void> {
     this.pinned.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
   }
   async missing(ns: SandboxNamespaces): Promise<string[]> {
     return Object.values(ns).filter((p): p is string => typeof p === 'string' && this.gone.has(p));
@@ -53,6 +55,9 @@ class FakeNetwork implements PodNetwork {
     this.up.delete(podId);
   }
   async check(): Promise<void> {}
+  async podsWithNetwork(): Promise<string[]> {
+    return [...this.up];
+  }
 }
 
 const cgroups: PodCgroupDriver & { made: Set<string> } = {
@@ -205,6 +210,21 @@ test('recovery: a half-made pod is removed; a ready one whose namespaces are gon
   expect(m.records().map((s) => s.id)).not.toContain(halfId);
   // The first manager's run never goes on: it died with krilld.
   void half.catch(() => undefined);
+});
+
+test('leftovers no pod record owns are removed: network, namespaces, directories', async () => {
+  const kept = await run('kept');
+  const gone = await run('gone');
+  // The record is lost (a crash between two steps of a remove); what it held is still there.
+  store.db.prepare('DELETE FROM sandboxes WHERE id = ?').run(gone);
+  m = open();
+  const removed = await m.sweepLeftovers(log);
+  expect(removed).toEqual([`pod network of ${gone} (CNI DEL)`, `pinned namespaces of ${gone}`, `run directory of ${gone}`, `pod directory of ${gone}`]);
+  expect(net.up.has(gone)).toBe(false);
+  expect([...ns.pinned.keys()].map((d) => d.split('/').pop())).toEqual([kept]);
+  expect(existsSync(join(dir, 'root', 'pods', gone))).toBe(false);
+  expect(existsSync(join(dir, 'root', 'pods', kept))).toBe(true);
+  expect(await m.sweepLeftovers(log)).toEqual([]);
 });
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {

@@ -4,7 +4,7 @@
 // business: pkg/server stops and removes them before calling stop/remove
 // here. Namespaces, network, cgroups and the infra process are reached
 // through narrow drivers (faked in its unit tests).
-import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import type { Cgroups } from '../cgroups/cgroups';
@@ -30,6 +30,7 @@ import { StepTimer } from './step_timer';
 import { remappedRootGid, type PodSpec, type Sandbox, type SandboxMeta, type SandboxNamespaces, type SandboxPaths, type SandboxState, type SandboxStatus } from './types';
 import { UsageReader, type PodUsage } from './usage';
 import { validateRunRequest } from './validate';
+import { crashPoint } from '../util/crash_points';
 
 const HOST_HOSTS = '/etc/hosts';
 const HOST_RESOLV_CONF = '/etc/resolv.conf';
@@ -37,7 +38,7 @@ const HOST_RESOLV_CONF = '/etc/resolv.conf';
 const POD_FILE_MODE = 0o644;
 
 /** The pod network (pkg/network): CNI ADD, DEL and CHECK by pod. */
-export type PodNetwork = Pick<NetworkManager, 'setUp' | 'tearDown' | 'check'>;
+export type PodNetwork = Pick<NetworkManager, 'setUp' | 'tearDown' | 'check' | 'podsWithNetwork'>;
 
 /** What pods need of the cgroup driver (pkg/cgroups). */
 export type PodCgroupDriver = Pick<Cgroups, 'driver' | 'podPath' | 'ensure' | 'removeIfEmpty' | 'exists' | 'stats' | 'processCount' | 'procs'>;
@@ -146,6 +147,7 @@ export class SandboxManager {
       const s = this.store.get(id);
       if (!s || s.status.state === 'creating') return;
       await this.teardown(s, log);
+      crashPoint('pod.stop.torn-down');
       if (s.status.state !== 'notready' || s.status.ips.length > 0 || s.status.infra) {
         const { infra: _gone, ...rest } = s.status;
         this.store.setStatus(id, { ...rest, state: 'notready', ips: [], stoppedAt: s.status.stoppedAt ?? nowNs() });
@@ -163,7 +165,9 @@ export class SandboxManager {
       const s = this.store.get(id);
       if (!s || s.status.state === 'creating') return;
       await this.teardown(s, log);
+      crashPoint('pod.remove.torn-down');
       await this.deleteFiles(s);
+      crashPoint('pod.remove.files');
       await this.podCgroups.release(s, this.store.all());
       this.store.delete(id);
       this.usageReader.forget(id);
@@ -269,6 +273,7 @@ export class SandboxManager {
     const sandbox: Sandbox = { id, meta, status: { state: 'creating', ips: [] } };
     // Recorded first: a crash halfway leaves a record that the next start cleans up.
     this.store.insert(sandbox);
+    crashPoint('pod.create.recorded');
     const undo = new Undo();
     try {
       await this.locks.run(id, () => this.createSteps(sandbox, spec, undo, plog));
@@ -299,6 +304,7 @@ export class SandboxManager {
     undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
     await this.podCgroups.ensure(meta.cgroupPath);
     undo.add('release the pod cgroup', () => this.podCgroups.release(s, this.store.all()));
+    crashPoint('pod.create.cgroup');
     await this.ensureNsRoot();
     timer.lap('dirs_cgroup');
 
@@ -313,6 +319,7 @@ export class SandboxManager {
       ...(spec.modes.ipc === 'pod' ? { shm: { path: paths.shm, sizeBytes: this.opts.shmSizeBytes } } : {}),
     });
     undo.add('unpin the namespaces and unmount shm', () => this.opts.namespaces.unpin(paths.nsDir, spec.modes.ipc === 'pod' ? [paths.shm] : []));
+    crashPoint('pod.create.namespaces');
     timer.lap('namespaces');
 
     // The network and the infra process need only the pinned namespaces: set both up at once.
@@ -330,6 +337,7 @@ export class SandboxManager {
         ...(spec.bandwidth ? { bandwidth: spec.bandwidth } : {}),
       });
       undo.add('tear the network down (CNI DEL)', () => this.opts.network.tearDown(s.id));
+      crashPoint('pod.create.network');
       status = { ...status, ips: net.ips, network: { name: net.networkName, source: net.configSource } };
       timer.since('network', branchStart);
       try {
@@ -342,6 +350,7 @@ export class SandboxManager {
       if (spec.modes.pid !== 'pod') return;
       const started = await this.opts.infra!.start(s);
       undo.add('stop the infra process', () => this.opts.infra!.remove(s, started));
+      crashPoint('pod.create.infra');
       status = { ...status, infra: started };
       timer.since('infra', branchStart);
     };
@@ -359,6 +368,7 @@ export class SandboxManager {
         : copyHostFile(HOST_HOSTS, paths.hosts, hostsContent(meta.hostname, [])),
       spec.dns ? writeFileMode(paths.resolvConf, resolvConfContent(spec.dns), POD_FILE_MODE) : copyHostFile(HOST_RESOLV_CONF, paths.resolvConf, ''),
     ]);
+    crashPoint('pod.create.files');
     this.store.setStatus(s.id, status);
     log.debug({ ms: timer.done() }, 'pod sandbox created');
   }
@@ -391,6 +401,41 @@ export class SandboxManager {
   }
 
   // ---- recovery --------------------------------------------------------------
+
+  /**
+   * Recovery's last step for pods: directories, pinned namespaces, shm
+   * mounts and CNI networks that no pod record owns are removed (the
+   * runtime's infra containers go with the containers' sweep), and each
+   * removal logged.
+   */
+  async sweepLeftovers(log: Logger): Promise<string[]> {
+    const known = new Set(this.store.all().map((s) => s.id));
+    const removed: string[] = [];
+    const unknownIn = async (dir: string): Promise<string[]> =>
+      (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}$/.test(n) && !known.has(n));
+    for (const id of await this.opts.network.podsWithNetwork()) {
+      if (known.has(id)) continue;
+      await this.opts.network.tearDown(id);
+      removed.push(`pod network of ${id} (CNI DEL)`);
+    }
+    for (const id of await unknownIn(this.nsRoot)) {
+      const runDir = join(this.opts.state, 'pods', id);
+      await this.opts.namespaces.unpin(join(this.nsRoot, id), [join(runDir, 'shm')]);
+      removed.push(`pinned namespaces of ${id}`);
+    }
+    for (const id of await unknownIn(join(this.opts.state, 'pods'))) {
+      const runDir = join(this.opts.state, 'pods', id);
+      await this.opts.namespaces.unpin(join(this.nsRoot, id), [join(runDir, 'shm')]);
+      await rm(runDir, { recursive: true, force: true });
+      removed.push(`run directory of ${id}`);
+    }
+    for (const id of await unknownIn(join(this.opts.root, 'pods'))) {
+      await rm(join(this.opts.root, 'pods', id), { recursive: true, force: true });
+      removed.push(`pod directory of ${id}`);
+    }
+    for (const what of removed) log.warn({ removed: what }, 'removed a leftover no record owns');
+    return removed;
+  }
 
   /**
    * Reconciles one pod's record with what survived a restart: a pod whose

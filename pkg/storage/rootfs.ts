@@ -116,6 +116,11 @@ export class RootfsManager {
     await rm(base, { recursive: true, force: true });
   }
 
+  /** The containers that have a writable layer directory here. */
+  async ids(): Promise<string[]> {
+    return (await readdir(this.fsDir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  }
+
   /** Removes short links whose layer is gone. */
   async pruneLinks(): Promise<void> {
     let names: string[];

@@ -51,8 +51,10 @@ export interface Krilld {
   stop(): Promise<number | null>;
   /** SIGKILL, as a crash would. */
   kill9(): Promise<void>;
-  /** Starts the daemon again on the same directories. */
-  restart(): Promise<void>;
+  /** Starts the daemon again on the same directories (with `env` instead of the first start's additions, when given). */
+  restart(env?: NodeJS.ProcessEnv): Promise<void>;
+  /** Resolves when the daemon process has exited (for a test that makes it die). */
+  exited(): Promise<number | null>;
   /** Stops the daemon if running and deletes its directories. */
   cleanup(): Promise<void>;
 }
@@ -139,11 +141,12 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
   let log!: WriteStream;
   const client = connectCri(socket);
 
+  let launchEnv = opts.env;
   const launch = async (): Promise<void> => {
     log = createWriteStream(logFile, { flags: 'a' });
     child = spawn(join(REPO_ROOT, 'bin/krilld'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...launchEnv },
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
@@ -178,7 +181,9 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
       child.kill('SIGKILL');
       await waitExit(child);
     },
-    async restart() {
+    exited: () => waitExit(child),
+    async restart(env?: NodeJS.ProcessEnv) {
+      if (env) launchEnv = env;
       if (running()) await handle.stop();
       await launch();
     },

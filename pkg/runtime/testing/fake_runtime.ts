@@ -150,6 +150,15 @@ export class FakeRuntime implements ContainerRuntime {
 
   async resize(): Promise<void> {}
 
+  async inventory(): Promise<{ containers: RuntimeContainer[]; records: string[] }> {
+    return { containers: [...this.containers.values()].filter((c) => !c.lost).map((c) => ({ id: c.req.id, handler: c.req.handler, bundle: c.req.bundle })), records: [] };
+  }
+
+  async discard(c: RuntimeContainer): Promise<void> {
+    this.calls.push(`discard ${c.id}`);
+    this.containers.delete(c.id);
+  }
+
   async reopenLog(c: RuntimeContainer): Promise<void> {
     this.calls.push(`reopenLog ${c.id}`);
   }
