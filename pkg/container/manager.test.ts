@@ -278,6 +278,21 @@ describe('recovery', () => {
   });
 });
 
+describe('monitors', () => {
+  test('a container whose conmon died is reported exited, and killed when it still runs', async () => {
+    const running = await create('running');
+    const healthy = await create('healthy');
+    await m.start(running, log);
+    await m.start(healthy, log);
+    rt.killMonitor(running);
+    expect(await m.checkMonitors()).toEqual([running]);
+    expect(m.find(running).status).toMatchObject({ state: 'exited', exitCode: 137, reason: 'Error', message: expect.stringContaining('conmon') });
+    expect(rt.calls).toContain(`kill ${running}`);
+    expect(m.find(healthy).status.state).toBe('running');
+    expect(await m.checkMonitors()).toEqual([]);
+  });
+});
+
 describe('leftovers', () => {
   test('runtime containers, monitor records and bundles no record owns are removed; pods\' infra and other engines\' containers are kept', async () => {
     const kept = await create('kept');

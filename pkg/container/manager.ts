@@ -117,6 +117,8 @@ export interface ContainerManagerOptions {
   bundlesDir: string;
   /** Observes runtime operations (metrics). */
   timeRuntime?: <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
+  /** How often every live container's monitor (conmon) is checked; default 10 s. */
+  monitorCheckMs?: number;
 }
 
 export interface ContainerStatsSample {
@@ -125,6 +127,8 @@ export interface ContainerStatsSample {
   /** The writable layer's usage as last measured (in the background). */
   writable?: MeasuredUsage;
 }
+
+const MONITOR_CHECK_MS = 10_000;
 
 /** What recovering one container found. */
 export type ContainerRecovery = 'running' | 'created' | 'exited' | 'exited while down' | 'lost' | 'half-created, removed';
@@ -144,6 +148,7 @@ export class ContainerManager {
   private readonly stopDeadlines = new Map<string, number>();
   private readonly log: Logger;
   private unwatchExits?: () => void;
+  private monitorTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: ContainerManagerOptions) {
     opts.store.migrate('containers', [{ version: 1, sql: RecordTable.createSql('containers') }]);
@@ -386,9 +391,53 @@ export class ContainerManager {
       .catch((err: unknown) => this.log.error({ err, container_id: id }, 'could not record a container exit'));
   };
 
-  /** Starts recording exits as the runtime sees them (before recovery, so that none is missed). */
+  /**
+   * Starts recording exits as the runtime sees them (before recovery, so that
+   * none is missed), and checking the live containers' monitors.
+   */
   watchExits(): void {
     this.unwatchExits ??= this.opts.runtime.onExit(this.onExit);
+    this.monitorTimer ??= setInterval(() => {
+      this.checkMonitors().catch((err: unknown) => this.log.error({ err }, 'could not check the containers\' monitors'));
+    }, this.opts.monitorCheckMs ?? MONITOR_CHECK_MS).unref();
+  }
+
+  /**
+   * A container whose monitor (conmon) died would never get an exit recorded
+   * and stay "running" for ever: it is reported exited instead, and killed if
+   * it still runs (nothing would collect its output or its exit any more).
+   * Returns the containers found so.
+   */
+  async checkMonitors(): Promise<string[]> {
+    const found: string[] = [];
+    for (const c0 of this.store.all()) {
+      if (c0.status.state !== 'running' && c0.status.state !== 'created') continue;
+      await this.locks.run(c0.id, async () => {
+        const c = this.store.get(c0.id);
+        if (!c || (c.status.state !== 'running' && c.status.state !== 'created')) return;
+        const rc = this.runtimeView(c);
+        if (await this.opts.runtime.monitorAlive(rc)) return;
+        const exit = await this.opts.runtime.exit(c.id);
+        if (exit) return this.recordExit(c.id, exit);
+        const st = await this.opts.runtime.state(rc).catch(() => undefined);
+        const killed = st !== undefined && st.status !== 'stopped';
+        if (killed) await this.opts.runtime.kill(rc).catch(() => undefined);
+        const next = this.store.setStatus(c.id, {
+          ...c.status,
+          state: 'exited',
+          exitCode: killed ? 137 : 255,
+          finishedAt: nowNs(),
+          reason: 'Error',
+          message: killed
+            ? 'the container\'s monitor (conmon) died; the container was killed, as nothing could collect its output or its exit any more'
+            : 'the container\'s monitor (conmon) died; its exit code is unknown',
+        });
+        this.log.warn({ container_id: c.id, killed }, 'the container\'s monitor died; the container is reported exited');
+        this.emit('stopped', next);
+        found.push(c.id);
+      });
+    }
+    return found;
   }
 
   // ---------------------------------------------------------------- stop / remove
@@ -611,6 +660,8 @@ export class ContainerManager {
   close(): void {
     this.unwatchExits?.();
     this.unwatchExits = undefined;
+    if (this.monitorTimer) clearInterval(this.monitorTimer);
+    this.monitorTimer = undefined;
   }
 }
 

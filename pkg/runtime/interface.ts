@@ -63,6 +63,8 @@ export interface ContainerRuntime {
   exec(c: RuntimeContainer, req: { process: Record<string, unknown>; cmd: string[]; tty: boolean; io: AttachIO }): Promise<ExecSession>;
   attach(c: RuntimeContainer, io: AttachIO): AttachSession;
   resize(c: RuntimeContainer, width: number, height: number): Promise<void>;
+  /** Whether the container's monitor (conmon) still runs: without it no exit would ever be recorded. */
+  monitorAlive(c: RuntimeContainer): Promise<boolean>;
   /**
    * Recovery's view of the host: every container the runtime roots hold
    * (each handler's), and the monitor records (exit files, persistent and

@@ -169,6 +169,13 @@ export class OciRuntime implements ContainerRuntime {
     ]);
   }
 
+  async monitorAlive(c: RuntimeContainer): Promise<boolean> {
+    const pid = await readFile(this.paths.conmonPidFile(c.bundle), 'utf8').then((t) => Number(t.trim()), () => 0);
+    if (!(pid > 1)) return false;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    return argv[0]?.endsWith('conmon') === true && argv.includes(c.id);
+  }
+
   async inventory(): Promise<{ containers: RuntimeContainer[]; records: string[] }> {
     const containers: RuntimeContainer[] = [];
     for (const [handler, cli] of this.clis) {

@@ -13,19 +13,41 @@ export interface Migration {
   sql: string;
 }
 
+/** The database cannot be opened or fails its check: krilld refuses to start over it. */
+export class DamagedStoreError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the state database ${path} is damaged (${reason}). krilld does not start over it, since starting empty would forget every pod and container. ` +
+        `Restore it from a backup, or move it aside (mv ${path} ${path}.damaged) to start with an empty state: the pods and containers still on the node are then removed as leftovers.`,
+    );
+    this.name = 'DamagedStoreError';
+  }
+}
+
 export class Store {
-  readonly db: DatabaseSync;
+  readonly db!: DatabaseSync;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA foreign_keys = ON;
-      PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS schema_versions (domain TEXT PRIMARY KEY, version INTEGER NOT NULL);
-    `);
+    try {
+      this.db = new DatabaseSync(path);
+      this.db.exec(`
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
+        PRAGMA foreign_keys = ON;
+        PRAGMA busy_timeout = 5000;
+      `);
+      // A damaged database must stop the start: starting empty over it would lose every pod and container.
+      const check = this.db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
+      const problems = check.map((r) => r.quick_check).filter((r) => r !== 'ok');
+      if (problems.length > 0) throw new Error(problems.slice(0, 3).join('; '));
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (domain TEXT PRIMARY KEY, version INTEGER NOT NULL);');
+    } catch (err) {
+      throw new DamagedStoreError(path, err instanceof Error ? err.message : String(err));
+    }
     // It holds every container's config, Secrets in environment variables included. SQLite gives the
     // -wal and -shm files the database's own mode; an older krilld's database may be more open.
     for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);

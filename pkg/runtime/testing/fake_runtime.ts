@@ -16,6 +16,7 @@ interface FakeContainer {
   exit?: ExitInfo;
   /** The monitor's record is gone (as after a reboot), though the runtime knew it. */
   lost?: boolean;
+  monitorDead?: boolean;
 }
 
 export class FakeRuntime implements ContainerRuntime {
@@ -97,6 +98,16 @@ export class FakeRuntime implements ContainerRuntime {
     fc.status = 'stopped';
     fc.exit = { exitCode, finishedAt: nowNs(), oomKilled };
     for (const l of this.listeners) l(id);
+  }
+
+  /** conmon of the container was killed: it runs on unmonitored. */
+  killMonitor(id: string): void {
+    this.must(id).monitorDead = true;
+  }
+
+  async monitorAlive(c: RuntimeContainer): Promise<boolean> {
+    const fc = this.containers.get(c.id);
+    return fc !== undefined && !fc.monitorDead;
   }
 
   /** The runtime forgets the container (its state and monitor records gone, as after a reboot). */
