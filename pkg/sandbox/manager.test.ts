@@ -8,6 +8,7 @@ import { NamespaceMode, PodSandboxConfig, type DeepPartial, type RunPodSandboxRe
 import { silentLogger } from '../log/logger';
 import type { PodNetworkRequest, PodNetworkResult } from '../network/manager';
 import { Store } from '../store/db';
+import { ancestorsAndSelf } from '../cgroups/paths';
 import { SandboxManager, type PodCgroupDriver, type PodNetwork } from './manager';
 import type { PinRequest, PodNamespaceDriver } from './namespaces';
 import type { SandboxNamespaces } from './types';
@@ -17,6 +18,9 @@ const log = silentLogger();
 class FakeNamespaces implements PodNamespaceDriver {
   readonly pinned = new Map<string, SandboxNamespaces>();
   readonly gone = new Set<string>();
+  /** While set, unpin waits for it (counted in `waiting`). */
+  gate?: Promise<void>;
+  waiting = 0;
   async privateRoot(): Promise<void> {}
   async releaseRoot(): Promise<void> {}
   async pin(req: PinRequest): Promise<SandboxNamespaces> {
@@ -26,6 +30,10 @@ class FakeNamespaces implements PodNamespaceDriver {
     return ns;
   }
   async unpin(dir: string): Promise<void> {
+    if (this.gate) {
+      this.waiting++;
+      await this.gate;
+    }
     this.pinned.delete(dir);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -65,12 +73,16 @@ const cgroups: PodCgroupDriver & { made: Set<string> } = {
   driver: 'cgroupfs',
   podPath: (parent: string) => parent,
   async ensure(path: string) {
-    if (cgroups.made.has(path)) return [];
-    cgroups.made.add(path);
-    return [path];
+    const created = ancestorsAndSelf(path).filter((p) => !cgroups.made.has(p));
+    for (const p of created) cgroups.made.add(p);
+    return created;
   },
   async removeIfEmpty(path: string) {
-    return cgroups.made.delete(path);
+    // A real cgroup with a child cgroup cannot be removed; a yield lets concurrent removals interleave.
+    await new Promise((r) => setImmediate(r));
+    if ([...cgroups.made].some((p) => p.startsWith(`${path}/`))) return false;
+    cgroups.made.delete(path);
+    return true;
   },
   exists: async () => false,
   stats: async () => ({}),
@@ -190,6 +202,23 @@ test('stop and remove are idempotent, for unknown IDs too; remove deletes everyt
   expect(existsSync(s.meta.paths.dir)).toBe(false);
   expect(cgroups.made.size).toBe(0);
   expect(() => m.find(id)).toThrow(/not found \(pod_sandbox_id\)/);
+});
+
+test('pods removed at the same time release the parent cgroup Krill created for them', async () => {
+  const under = (name: string): DeepPartial<PodSandboxConfig> => ({
+    linux: { cgroupParent: `/made-by-krill/${name}`, securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } } },
+  });
+  const ids = await Promise.all(['a', 'b', 'c', 'd'].map((n) => run(n, under(n))));
+  expect(cgroups.made.has('/made-by-krill')).toBe(true);
+  await Promise.all(ids.map((id) => m.stop(id, log)));
+  // All four removals reach the cgroups together, as they do on a busy node.
+  let open!: () => void;
+  ns.gate = new Promise((r) => (open = r));
+  const removals = Promise.all(ids.map((id) => m.remove(id, log)));
+  await waitFor(() => ns.waiting === 4);
+  open();
+  await removals;
+  expect([...cgroups.made]).toEqual([]);
 });
 
 test('recovery: a half-made pod is removed; a ready one whose namespaces are gone is not ready; the others stay ready', async () => {

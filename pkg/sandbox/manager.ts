@@ -168,7 +168,7 @@ export class SandboxManager {
       crashPoint('pod.remove.torn-down');
       await this.deleteFiles(s);
       crashPoint('pod.remove.files');
-      await this.podCgroups.release(s, this.store.all());
+      await this.podCgroups.release(s, () => this.store.all());
       this.store.delete(id);
       this.usageReader.forget(id);
       log.info({ pod_id: id }, 'pod sandbox removed');
@@ -303,7 +303,7 @@ export class SandboxManager {
     await (rootGid === undefined ? ensureDir(paths.runDir, PRIVATE_DIR) : ensureDir(paths.runDir, 0o710, rootGid));
     undo.add('delete the pod run directory', () => rm(paths.runDir, { recursive: true, force: true }));
     await this.podCgroups.ensure(meta.cgroupPath);
-    undo.add('release the pod cgroup', () => this.podCgroups.release(s, this.store.all()));
+    undo.add('release the pod cgroup', () => this.podCgroups.release(s, () => this.store.all()));
     crashPoint('pod.create.cgroup');
     await this.ensureNsRoot();
     timer.lap('dirs_cgroup');
@@ -450,7 +450,7 @@ export class SandboxManager {
       if (s.status.state === 'creating') {
         await this.teardown(s, log);
         await this.deleteFiles(s);
-        await this.podCgroups.release(s, this.store.all());
+        await this.podCgroups.release(s, () => this.store.all());
         this.store.delete(s.id);
         return 'half-created, removed';
       }

@@ -37,6 +37,8 @@ export class OwnedCgroups {
 
 export class PodCgroups {
   private readonly locks = new KeyedMutex();
+  /** Pods whose cgroups were released and whose records are on their way out. */
+  private readonly released = new Set<string>();
 
   constructor(
     private readonly cgroups: Pick<Cgroups, 'ensure' | 'removeIfEmpty'>,
@@ -58,15 +60,22 @@ export class PodCgroups {
 
   /**
    * Removes the pod's cgroup and its ancestors, as far as Krill created them,
-   * no other pod of `pods` uses them, and they are empty. kubelet's own
-   * cgroups are never touched.
+   * no other pod uses them, and they are empty. kubelet's own cgroups are
+   * never touched. `pods` is read under the lock: pods removed at the same
+   * time must see each other's release, or the last of them would keep the
+   * ancestors for a pod that is already gone.
    */
-  async release(s: Sandbox, pods: readonly Sandbox[]): Promise<void> {
+  async release(s: Sandbox, pods: () => readonly Sandbox[]): Promise<void> {
     const path = s.meta.cgroupPath;
     await this.locks.run(this.lockKey(path), async () => {
+      const live = pods();
+      const ids = new Set(live.map((o) => o.id));
+      for (const id of this.released) if (!ids.has(id)) this.released.delete(id);
+      this.released.add(s.id);
+      const others = live.filter((o) => !this.released.has(o.id));
       for (const p of ancestorsAndSelf(path).reverse()) {
         if (!this.owned.owns(p)) break;
-        const used = pods.some((o) => o.id !== s.id && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+        const used = others.some((o) => o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`));
         if (used) break;
         if (!(await this.cgroups.removeIfEmpty(p))) {
           if (p === path) this.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; left in place');
