@@ -117,7 +117,7 @@ export interface ContainerManagerOptions {
   bundlesDir: string;
   /** Observes runtime operations (metrics). */
   timeRuntime?: <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
-  /** How often every live container's monitor (conmon) is checked; default 10 s. */
+  /** How often every live container's monitor (conmon) is checked; default 10 s, 0 never. */
   monitorCheckMs?: number;
 }
 
@@ -397,9 +397,12 @@ export class ContainerManager {
    */
   watchExits(): void {
     this.unwatchExits ??= this.opts.runtime.onExit(this.onExit);
-    this.monitorTimer ??= setInterval(() => {
-      this.checkMonitors().catch((err: unknown) => this.log.error({ err }, 'could not check the containers\' monitors'));
-    }, this.opts.monitorCheckMs ?? MONITOR_CHECK_MS).unref();
+    const every = this.opts.monitorCheckMs ?? MONITOR_CHECK_MS;
+    if (every > 0) {
+      this.monitorTimer ??= setInterval(() => {
+        this.checkMonitors().catch((err: unknown) => this.log.error({ err }, 'could not check the containers\' monitors'));
+      }, every).unref();
+    }
   }
 
   /**
