@@ -32,6 +32,7 @@ import { nowNs } from '../util/time';
 import { Undo } from '../util/undo';
 import { readUserDb, resolveHostFiles } from './resolve_files';
 import type { Container, ContainerMeta, ContainerState, ContainerStatusRecord } from './types';
+import { prepareLogFile } from './log_file';
 import { containerKey, logPathIn, validateCreateRequest, type CreateSpec } from './validate';
 import { crashPoint } from '../util/crash_points';
 
@@ -280,6 +281,9 @@ export class ContainerManager {
       // pod's remapped root, which gets through by its group (as containerd does).
       await (pod.idmap ? ensureDir(bundle, 0o710, pod.idmap.rootGid) : ensureDir(bundle, PRIVATE_DIR));
       undo.add('remove the bundle', () => rm(bundle, { recursive: true, force: true }));
+      if (logPath && (await prepareLogFile(pod.config.logDirectory, logPath))) {
+        undo.add('remove the log file', () => rm(logPath, { force: true }));
+      }
       const lowers = [...image.chainIds].reverse().map((c) => this.opts.images.layerDir(c));
       await this.opts.rootfs.create(id, lowers, rootfs, pod.idmap);
       undo.add('remove the root filesystem', () => this.opts.rootfs.remove(id, rootfs));
@@ -552,6 +556,9 @@ export class ContainerManager {
 
   async reopenLog(idOrPrefix: string): Promise<void> {
     const c = this.mustRun(idOrPrefix);
+    // kubelet has just moved the file aside: what is at the path now is made sure of again.
+    const logDirectory = this.opts.pods.get(c.meta.podId)?.config.logDirectory;
+    if (c.meta.logPath && logDirectory) await prepareLogFile(logDirectory, c.meta.logPath);
     await this.opts.runtime.reopenLog(this.runtimeView(c), c.meta.logPath);
   }
 
