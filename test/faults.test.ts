@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { ContainerState, PodSandboxState } from '../api/runtime/v1/api';
 import { mountsUnder } from '../pkg/storage/mount';
 import { containerFixture, type ContainerFixture } from './harness/ctr_fixture';
-import { testImage } from './harness/containers';
+import { pull, testImage } from './harness/containers';
+import { grpc } from '../pkg/criclient/client';
 import { pickTestNetwork, type Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
 
@@ -233,5 +234,61 @@ if (process.env.CNI_COMMAND === fs.readFileSync(${JSON.stringify(hangOn)}, 'utf8
     writeFileSync(hangOn, '');
     await f.client.runtime.stopPodSandbox({ podSandboxId: pod.id });
     await f.client.runtime.removePodSandbox({ podSandboxId: pod.id });
+  });
+});
+
+describe('RemoveImage racing a pull and a CreateContainer', () => {
+  let f: ContainerFixture;
+  beforeAll(async () => {
+    f = await containerFixture('faults-rmi', []);
+  });
+  afterAll(() => f.cleanup());
+
+  const layerDirs = (): string[] => readdirSync(join(f.k.root, 'layers')).filter((e) => /^[0-9a-f]{64}$/.test(e)).sort();
+  const listed = async (ref: string): Promise<boolean> => (await f.client.image.imageStatus({ image: { image: ref, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, verbose: false })).image !== undefined;
+
+  test('a CreateContainer that resolved the image keeps its layers; otherwise it is NotFound; never a broken container', async () => {
+    const before = layerDirs();
+    const pod = await f.pod();
+    for (let round = 0; round < 8; round++) {
+      await pull(f.client, IMAGE);
+      // A hostPath mount makes CreateContainer wait on the filesystem between resolving the image and mounting it.
+      const creating = pod
+        .create(`racer-${round}`, IMAGE, { command: ['cat', '/etc/hostname'], mounts: [{ containerPath: '/mnt', hostPath: f.k.dir, readonly: true }] })
+        .then((id) => ({ id }), (err: { code?: number; details?: string }) => ({ err }));
+      const removing = f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      const [created] = await Promise.all([creating, removing]);
+      if ('err' in created) {
+        expect(created.err).toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringMatching(/not found: pull it first/) });
+        continue;
+      }
+      await f.client.runtime.startContainer({ containerId: created.id });
+      const s = await waitFor('the racer to exit', async () => {
+        const st = await pod.status(created.id);
+        return st.state === ContainerState.CONTAINER_EXITED ? st : undefined;
+      });
+      expect(s.exitCode).toBe(0);
+      expect(await listed(IMAGE)).toBe(false);
+      await f.client.runtime.removeContainer({ containerId: created.id });
+    }
+    await waitFor('the layers of the removed image to be collected', async () => (layerDirs().join() === before.join() ? true : undefined));
+  });
+
+  test('RemoveImage during a pull: the pull still ends with a whole, usable image (or none), never a partial one', async () => {
+    const before = layerDirs();
+    const pod = await f.pod();
+    for (let round = 0; round < 5; round++) {
+      const pulling = pull(f.client, IMAGE);
+      const removing = f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      await Promise.all([pulling, removing]);
+      if (!(await listed(IMAGE))) continue;
+      const r = await pod.sh(`after-pull-${round}`, IMAGE, 'ls / >/dev/null && echo whole');
+      expect(r.stdout).toBe('whole\n');
+      await f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+    }
+    await waitFor('the layers to be collected', async () => (layerDirs().join() === before.join() ? true : undefined));
+    // Nothing half-made is left: only layers, their short links (l/) and the scratch dir.
+    expect(readdirSync(join(f.k.root, 'layers')).filter((e) => !/^[0-9a-f]{64}$/.test(e) && e !== 'tmp' && e !== 'l')).toEqual([]);
+    expect(readdirSync(join(f.k.root, 'layers', 'l'))).toHaveLength(before.length);
   });
 });

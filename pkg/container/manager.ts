@@ -244,9 +244,6 @@ export class ContainerManager {
     const requirements = specRequirements(config, { seccompDefault: this.opts.specOptions.seccompDefault });
     if (requirements.imageMounts.length > 0) throw new KrillError('Unimplemented', 'image volume mounts (config.mounts[].image) are not supported yet');
     const targetPidNamespace = this.targetPidNamespace(config, pod);
-    const resolved = await resolveHostFiles(config, requirements);
-    const facts = this.opts.hostFacts(pod.handler);
-    const host = requirements.hostDevices ? { ...facts, devices: await this.opts.hostDevices() } : facts;
 
     const id = newId();
     const log = parentLog.child({ container_id: id, pod_id: pod.id });
@@ -272,10 +269,15 @@ export class ContainerManager {
       };
       this.store.insert({ id, meta, status: emptyStatus('creating') });
       undo.add('delete the record', async () => this.store.delete(id));
-      crashPoint('container.create.recorded');
-
+      // In the same synchronous step as resolving the image: a RemoveImage from now on removes the
+      // image's name but leaves its layers to this container.
       this.opts.images.acquireLayers(id, image.chainIds);
       undo.add('release the layers', async () => this.opts.images.releaseLayers(id));
+      crashPoint('container.create.recorded');
+
+      const resolved = await resolveHostFiles(config, requirements);
+      const facts = this.opts.hostFacts(pod.handler);
+      const host = requirements.hostDevices ? { ...facts, devices: await this.opts.hostDevices() } : facts;
 
       // Private: the mounted root filesystem is below it. A user-namespaced runc pivots into it as the
       // pod's remapped root, which gets through by its group (as containerd does).
