@@ -292,3 +292,55 @@ describe('RemoveImage racing a pull and a CreateContainer', () => {
     expect(readdirSync(join(f.k.root, 'layers', 'l'))).toHaveLength(before.length);
   });
 });
+
+describe('a full disk under the root directory', () => {
+  let f: ContainerFixture;
+  let disk: string;
+  const filler = (): string => join(disk, 'root', 'filler');
+  /** Fills the filesystem to the last byte but `leaveBytes`. */
+  const fill = (leaveBytes = 0): void => {
+    const reserve = join(disk, 'root', 'reserve');
+    if (leaveBytes > 0) writeFileSync(reserve, Buffer.alloc(leaveBytes));
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${filler()}`, 'bs=64k'], { stdio: 'ignore' });
+    } catch {
+      // dd stops at ENOSPC: that is the point
+    }
+    rmSync(reserve, { force: true });
+  };
+  beforeAll(async () => {
+    disk = mkdtempSync(join(testBaseDir(), 'enospc-'));
+    mkdirSync(join(disk, 'root'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'tmpfs', join(disk, 'root')]);
+    f = await containerFixture('faults-enospc', [], { args: ['--root', join(disk, 'root')] });
+  });
+  afterAll(async () => {
+    rmSync(filler(), { force: true });
+    await f.cleanup();
+    execFileSync('umount', [join(disk, 'root')]);
+    rmSync(disk, { recursive: true, force: true });
+  });
+
+  test('a pull that runs out of space fails clearly, leaves no partial image, and succeeds once there is space', async () => {
+    fill(256 * 1024);
+    await expect(pull(f.client, IMAGE)).rejects.toMatchObject({ details: expect.stringMatching(/no space left on device/i) });
+    expect((await f.client.image.listImages({ filter: undefined })).images).toEqual([]);
+    expect(readdirSync(join(disk, 'root', 'layers')).filter((e) => e.startsWith('tmp-') || e.startsWith('trash-'))).toEqual([]);
+    rmSync(filler());
+    await pull(f.client, IMAGE);
+    const pod = await f.pod();
+    expect((await pod.sh('works', IMAGE, 'echo fine')).stdout).toBe('fine\n');
+  });
+
+  test('a database write that finds the disk full fails the call clearly and makes nothing; krilld stays up', async () => {
+    fill();
+    const err = await f.pod().then(() => undefined, (e: { details?: string }) => e);
+    expect(err?.details).toMatch(/database or disk is full|no space left on device/i);
+    expect((await f.client.runtime.listPodSandbox({ filter: undefined })).items.filter((p) => p.state === PodSandboxState.SANDBOX_READY)).toHaveLength(1);
+    expect((await f.client.runtime.version({ version: '' })).runtimeName).toBe('krill');
+    expect(readdirSync(join(f.k.state, 'pods'))).toHaveLength(1);
+    rmSync(filler());
+    const pod = await f.pod();
+    expect((await pod.sh('after', IMAGE, 'echo fine')).stdout).toBe('fine\n');
+  });
+});
