@@ -42,6 +42,15 @@ function conmonPids(k: Krilld): number[] {
   return out;
 }
 
+/** A reboot empties the kernel's iptables: the rules CNI made for these pods (and their chains) go. */
+function forgetPodRules(podIds: string[]): void {
+  const text = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+  const rules = text.split('\n').filter((l) => l.startsWith('-A ') && podIds.some((id) => l.includes(id)));
+  const chains = new Set(rules.map((l) => / -j (CNI-[0-9a-f]{24})\b/.exec(l)?.[1]).filter((c): c is string => c !== undefined));
+  const script = ['*nat', ...rules.map((l) => `-D ${l.slice(3)}`), ...[...chains].flatMap((c) => [`-F ${c}`, `-X ${c}`]), 'COMMIT', ''].join('\n');
+  execFileSync('iptables-restore', ['--noflush'], { input: script });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -109,6 +118,7 @@ describe('the node rebooted under running containers', () => {
     }
     await waitFor('the containers\' processes to be gone', async () => (conmonPids(f.k).length === 0 ? true : undefined));
     for (const m of mountsUnder(f.k.dir).reverse()) execFileSync('umount', ['-l', m]);
+    forgetPodRules(pods.map((p) => p.id));
     for (const e of readdirSync(f.k.state)) rmSync(join(f.k.state, e), { recursive: true, force: true });
     await f.k.restart();
 
