@@ -21,6 +21,11 @@ class TotalsReporter {
     let unlisted = [];
     if (process.env.KRILL_STRICT_SKIPS === '1') {
       const allowed = require('./allowed-skips.js');
+      for (const a of allowed) {
+        if (typeof a.file !== 'string' || !(typeof a.test === 'string' || a.test instanceof RegExp) || typeof a.why !== 'string' || a.why.trim() === '') {
+          throw new Error(`test/jest/allowed-skips.js: every entry needs file, test and why: ${JSON.stringify(a)}`);
+        }
+      }
       const listed = (s) => allowed.some((a) => a.file === s.file && (a.test instanceof RegExp ? a.test.test(s.name) : a.test === s.name));
       unlisted = skipped.filter((s) => !listed(s));
       if (unlisted.length > 0) {
