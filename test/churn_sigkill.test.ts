@@ -132,4 +132,4 @@ test(`${ROUNDS} rounds of churn killed with SIGKILL at a random moment: after ea
   await removeAllPods(k.client);
   expect((await k.client.runtime.listContainers({ filter: undefined })).containers).toEqual([]);
   expect(await orphans()).toEqual([]);
-});
+}, 60_000 + ROUNDS * 15_000);

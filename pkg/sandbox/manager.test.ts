@@ -53,8 +53,13 @@ class FakeNetwork implements PodNetwork {
   readonly up = new Set<string>();
   fail?: Error;
   gate?: Promise<void>;
+  /** Runs held at the gate. */
+  waiting = 0;
   async setUp(req: PodNetworkRequest): Promise<PodNetworkResult> {
-    if (this.gate) await this.gate;
+    if (this.gate) {
+      this.waiting++;
+      await this.gate;
+    }
     if (this.fail) throw this.fail;
     this.up.add(req.podId);
     return { networkName: 'test', configSource: 'fake', ips: ['10.9.0.2'], result: {} };
@@ -68,8 +73,9 @@ class FakeNetwork implements PodNetwork {
   }
 }
 
-const cgroups: PodCgroupDriver & { made: Set<string> } = {
+const cgroups: PodCgroupDriver & { made: Set<string>; busy: Set<string> } = {
   made: new Set<string>(),
+  busy: new Set<string>(),
   driver: 'cgroupfs',
   podPath: (parent: string) => parent,
   async ensure(path: string) {
@@ -80,7 +86,7 @@ const cgroups: PodCgroupDriver & { made: Set<string> } = {
   async removeIfEmpty(path: string) {
     // A real cgroup with a child cgroup cannot be removed; a yield lets concurrent removals interleave.
     await new Promise((r) => setImmediate(r));
-    if ([...cgroups.made].some((p) => p.startsWith(`${path}/`))) return false;
+    if (cgroups.busy.has(path) || [...cgroups.made].some((p) => p.startsWith(`${path}/`))) return false;
     cgroups.made.delete(path);
     return true;
   },
@@ -88,7 +94,7 @@ const cgroups: PodCgroupDriver & { made: Set<string> } = {
   stats: async () => ({}),
   processCount: async () => 0n,
   procs: async () => [],
-} as unknown as PodCgroupDriver & { made: Set<string> };
+} as unknown as PodCgroupDriver & { made: Set<string>; busy: Set<string> };
 
 let dir: string;
 let store: Store;
@@ -134,6 +140,7 @@ beforeEach(async () => {
   ns = new FakeNamespaces();
   net = new FakeNetwork();
   cgroups.made.clear();
+  cgroups.busy.clear();
   m = open();
   await m.prepare();
 });
@@ -221,12 +228,29 @@ test('pods removed at the same time release the parent cgroup Krill created for 
   expect([...cgroups.made]).toEqual([]);
 });
 
+test('a pod cgroup still busy at RemovePodSandbox is removed once empty; recovery sweeps one no pod owns', async () => {
+  const id = await run('busy');
+  await m.stop(id, log);
+  cgroups.busy.add('/kubepods/busy');
+  await m.remove(id, log);
+  expect(m.records()).toEqual([]);
+  expect(cgroups.made.has('/kubepods/busy')).toBe(true);
+  cgroups.busy.clear();
+  await waitFor(() => !cgroups.made.has('/kubepods/busy') && !cgroups.made.has('/kubepods'));
+  // A cgroup recorded as Krill's that no pod has (krilld died before removing it) goes with the leftovers.
+  await cgroups.ensure('/kubepods/orphan');
+  store.db.prepare('INSERT INTO sandbox_cgroups (path) VALUES (?), (?)').run('/kubepods', '/kubepods/orphan');
+  const reopened = open();
+  expect(await reopened.sweepLeftovers(log)).toEqual(['pod cgroup /kubepods/orphan', 'pod cgroup /kubepods']);
+  expect(cgroups.made.size).toBe(0);
+});
+
 test('recovery: a half-made pod is removed; a ready one whose namespaces are gone is not ready; the others stay ready', async () => {
   const kept = await run('kept');
   const broken = await run('broken');
   net.gate = new Promise(() => undefined);
   const half = m.run(await m.validate(req('half')), log);
-  await waitFor(() => m.records().some((s) => s.status.state === 'creating'));
+  await waitFor(() => net.waiting === 1);
   const halfId = m.records().find((s) => s.status.state === 'creating')!.id;
   // krilld dies here; while it is down the node loses broken's network namespace.
   ns.gone.add(m.find(broken).meta.namespaces.network!);
@@ -248,7 +272,7 @@ test('leftovers no pod record owns are removed: network, namespaces, directories
   store.db.prepare('DELETE FROM sandboxes WHERE id = ?').run(gone);
   m = open();
   const removed = await m.sweepLeftovers(log);
-  expect(removed).toEqual([`pod network of ${gone} (CNI DEL)`, `pinned namespaces of ${gone}`, `run directory of ${gone}`, `pod directory of ${gone}`]);
+  expect(removed).toEqual([`pod network of ${gone} (CNI DEL)`, `pinned namespaces of ${gone}`, `run directory of ${gone}`, `pod directory of ${gone}`, 'pod cgroup /kubepods/gone']);
   expect(net.up.has(gone)).toBe(false);
   expect([...ns.pinned.keys()].map((d) => d.split('/').pop())).toEqual([kept]);
   expect(existsSync(join(dir, 'root', 'pods', gone))).toBe(false);

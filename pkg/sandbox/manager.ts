@@ -107,6 +107,7 @@ export class SandboxManager {
 
   /** Drops the namespace directory's own mount when no pod needs it any more. */
   async close(): Promise<void> {
+    this.podCgroups.close();
     await this.opts.namespaces.releaseRoot(this.nsRoot).catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount the namespace directory'));
   }
 
@@ -433,6 +434,7 @@ export class SandboxManager {
       await rm(join(this.opts.root, 'pods', id), { recursive: true, force: true });
       removed.push(`pod directory of ${id}`);
     }
+    for (const p of await this.podCgroups.sweep(() => this.store.all())) removed.push(`pod cgroup ${p}`);
     for (const what of removed) log.warn({ removed: what }, 'removed a leftover no record owns');
     return removed;
   }

@@ -21,6 +21,11 @@ export class OwnedCgroups {
     return this.paths.has(path);
   }
 
+  /** Every owned path, deepest first. */
+  all(): string[] {
+    return [...this.paths].sort((a, b) => b.split('/').length - a.split('/').length || a.localeCompare(b));
+  }
+
   add(paths: readonly string[]): void {
     this.store.transaction(() => {
       const stmt = this.store.db.prepare('INSERT OR IGNORE INTO sandbox_cgroups (path) VALUES (?)');
@@ -35,8 +40,12 @@ export class OwnedCgroups {
   }
 }
 
+/** When a released cgroup was still busy (its last processes exiting), it is tried again after these delays. */
+const RETRY_DELAYS_MS = [500, 2_000, 8_000, 30_000];
+
 export class PodCgroups {
   private readonly locks = new KeyedMutex();
+  private retry?: NodeJS.Timeout;
   /** Pods whose cgroups were released and whose records are on their way out. */
   private readonly released = new Set<string>();
 
@@ -83,11 +92,51 @@ export class PodCgroups {
         const used = others.some((o) => o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`));
         if (used) break;
         if (!(await this.cgroups.removeIfEmpty(p))) {
-          if (p === path) this.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; left in place');
+          if (p === path) this.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; it is removed once empty');
+          this.sweepLater(pods);
           break;
         }
         this.owned.drop(p);
       }
     });
+  }
+
+  /**
+   * Removes the owned cgroups that no pod uses any more and that are empty
+   * now: those a release found busy, or that krilld died before removing.
+   * Returns the paths removed.
+   */
+  async sweep(pods: () => readonly Sandbox[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const p of this.owned.all()) {
+      await this.locks.run(this.lockKey(p), async () => {
+        if (!this.owned.owns(p)) return;
+        const used = pods().some((o) => !this.released.has(o.id) && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+        if (used || !(await this.cgroups.removeIfEmpty(p))) return;
+        this.owned.drop(p);
+        removed.push(p);
+      });
+    }
+    return removed;
+  }
+
+  /** Sweeps again a few times, later, until nothing owned and unused is left. */
+  private sweepLater(pods: () => readonly Sandbox[], attempt = 0): void {
+    if (this.retry || attempt >= RETRY_DELAYS_MS.length) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.sweep(pods)
+        .then((removed) => {
+          if (removed.length > 0) this.log.info({ cgroups: removed }, 'removed pod cgroups once they were empty');
+          const left = this.owned.all().some((p) => !pods().some((o) => o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+          if (left) this.sweepLater(pods, attempt + 1);
+        })
+        .catch((err: unknown) => this.log.warn({ err }, 'could not sweep pod cgroups'));
+    }, RETRY_DELAYS_MS[attempt]).unref();
+  }
+
+  close(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
   }
 }
