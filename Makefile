@@ -15,7 +15,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec dist/bin/krill-spawn
+build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec dist/bin/krill-spawn dist/bin/krill-notify
 	tsc -p tsconfig.build.json
 
 # conmon serves attach on SOCK_SEQPACKET sockets, which Node.js cannot open.
@@ -35,6 +35,11 @@ dist/bin/krill-spawn: cmd/krill-spawn/krill-spawn.c
 
 # ID-mapped mounts for user-namespaced pods: mount_setattr(2) is in neither Node.js nor util-linux 2.38.
 dist/bin/krill-idmap: cmd/krill-idmap/krill-idmap.c
+	mkdir -p dist/bin
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
+
+# sd_notify(3) for the systemd unit (Type=notify): Node.js cannot send a unix datagram.
+dist/bin/krill-notify: cmd/krill-notify/krill-notify.c
 	mkdir -p dist/bin
 	cc -O2 -Wall -Wextra -Werror -o $@ $<
 

@@ -4,6 +4,7 @@ import { loadConfig, formatConfig } from '../../pkg/config/load';
 import { parseArgs, usage, UsageError } from '../../pkg/config/flags';
 import { ConfigError } from '../../pkg/config/schema';
 import { createLogger } from '../../pkg/log/logger';
+import { takeNotifySocket } from '../../pkg/systemd/notify';
 import { KRILL_VERSION } from '../../pkg/version/version';
 import { startDaemon } from './daemon';
 
@@ -13,6 +14,8 @@ function fail(message: string, code: number): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // Before anything starts a child: none may inherit it (pkg/systemd/notify.ts).
+  const notifySocket = takeNotifySocket(process.env);
   let args;
   try {
     args = parseArgs(argv);
@@ -45,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   });
   try {
-    await startDaemon(loaded, log);
+    await startDaemon(loaded, log, { notifySocket });
   } catch (err) {
     log.fatal({ err }, 'krilld failed to start');
     log.flush();
