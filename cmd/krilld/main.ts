@@ -1,5 +1,6 @@
 // krilld: the Krill CRI daemon. Parses flags, loads the config, then either
 // prints something and exits or runs the daemon until SIGTERM/SIGINT.
+import { renderDefaultConfigFile } from '../../pkg/config/default_file';
 import { loadConfig, formatConfig } from '../../pkg/config/load';
 import { parseArgs, usage, UsageError } from '../../pkg/config/flags';
 import { ConfigError } from '../../pkg/config/schema';
@@ -29,6 +30,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (args.command === 'version') {
     process.stdout.write(`krilld ${KRILL_VERSION} (CRI v1, Node.js ${process.versions.node})\n`);
+    return;
+  }
+  if (args.command === 'config-default') {
+    process.stdout.write(renderDefaultConfigFile(KRILL_VERSION));
     return;
   }
   let loaded;
