@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean
+.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean dist test-dist
 
 all: build
 
@@ -75,6 +75,18 @@ cluster: deps build
 
 cluster-down:
 	hack/testbed down
+
+# Release artifacts of the committed tree (HEAD) in release/ (not dist/, tsc's output):
+# krill-<version>-linux-amd64.tar.gz (self-contained bundle with install.sh) and
+# krill_<version>_amd64.deb. Reproducible: two runs on one commit give the same bytes.
+dist: node_modules/.installed
+	hack/dist
+
+# Checks the artifacts: bundle contents, install.sh into a temporary PREFIX, the .deb's
+# contents and lintian, the .deb installed and purged in a clean Debian root, and a
+# second build giving the same bytes (root; installs lintian and debootstrap if missing).
+test-dist: node_modules/.installed
+	hack/test-dist
 
 clean:
 	rm -rf dist
