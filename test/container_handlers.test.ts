@@ -1,18 +1,18 @@
 // Runtime handlers (RuntimeClass): the same container under runc and crun,
 // each run by its own binary with its own state root; Status lists both with
 // their features. Then the crictl commands a node admin uses, driven through
-// the real crictl binary when cri-tools is installed (skipped otherwise).
+// the real crictl binary (test/harness/crictl.ts finds it).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ContainerState, SecurityProfile_ProfileType } from '../api/runtime/v1/api';
 import { testImage, waitExited } from './harness/containers';
 import { containerFixture, type ContainerFixture } from './harness/ctr_fixture';
 import { uniqueName } from './harness/pods';
+import { CRICTL, crictlTest } from './harness/crictl';
 
 const BUSYBOX = testImage('layered');
-const CRICTL = process.env.KRILL_CRICTL ?? '/usr/local/lib/cri-tools-1.32/crictl';
 const run = promisify(execFile);
 
 let f: ContainerFixture;
@@ -87,10 +87,6 @@ describe.each(['runc', 'crun'])('the %s handler', (handler) => {
 });
 
 // ---------------------------------------------------------------- crictl
-
-const haveCrictl = existsSync(CRICTL);
-if (!haveCrictl) console.warn(`crictl tests skipped: ${CRICTL} is not installed (set KRILL_CRICTL to use another)`);
-const crictlTest = haveCrictl ? test : test.skip;
 
 async function crictl(...args: string[]): Promise<string> {
   const endpoint = `unix://${f.k.socket}`;

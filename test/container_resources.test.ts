@@ -2,7 +2,7 @@
 // inside: memory limit and OOM kills, cpu quota/period/shares and cpusets,
 // oom_score_adj, UpdateContainerResources applied live, ContainerStats and
 // ListContainerStats, and log rotation through ReopenContainerLog.
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerState, type LinuxContainerResources } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
@@ -248,6 +248,28 @@ describe('logs', () => {
     await expect(f.client.runtime.reopenContainerLog({ containerId: id })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
     await f.client.runtime.removeContainer({ containerId: id });
     await expect(f.client.runtime.reopenContainerLog({ containerId: id })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  test('a log path through a symlink out of the log directory is refused, at create and at reopen, and nothing is written there', async () => {
+    const outside = mkdtempSync(join(f.k.dir, 'outside-'));
+    const linkDir = nextName('linkdir');
+    symlinkSync(outside, join(pod.logDir, linkDir));
+    await expect(pod.create(nextName('through-dir'), BUSYBOX, { logPath: `${linkDir}/0.log` })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/goes through a symlink/),
+    });
+    const linkFile = `${nextName('linkfile')}.log`;
+    symlinkSync(join(outside, 'target'), join(pod.logDir, linkFile));
+    await expect(pod.create(nextName('to-file'), BUSYBOX, { logPath: linkFile })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/is a symlink/) });
+
+    // A rotation that finds a symlink where the log was: refused, the file outside never made.
+    const id = await pod.start(nextName('swap'), BUSYBOX, { command: ['sleep', '3600'] });
+    const { logPath } = await pod.status(id);
+    renameSync(logPath, `${logPath}.1`);
+    symlinkSync(join(outside, 'swapped'), logPath);
+    await expect(f.client.runtime.reopenContainerLog({ containerId: id })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect(readdirSync(outside)).toEqual([]);
+    await f.client.runtime.removeContainer({ containerId: id });
   });
 
   test('a long line without a newline is written as partial chunks ending in a full one', async () => {

@@ -1,7 +1,7 @@
-// crictl v1.32 against a real krilld: exec -s, exec -it under tmux (prompt,
+// crictl (cri-tools v1.34) against a real krilld: exec -s, exec -it under tmux (prompt,
 // typing, resize, exit code), exec over WebSocket, attach -it, and
-// port-forward to busybox httpd in a pod. Skipped where cri-tools is absent
-// (CI): the same paths are covered with Krill's own client in
+// port-forward to busybox httpd in a pod. crictl comes from test/harness/crictl.ts
+// (make test builds it); the same paths are covered with Krill's own client in
 // streaming_krilld.test.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,13 +11,11 @@ import { ContainerState } from '../api/runtime/v1/api';
 import { EXEC_SYNC_OUTPUT_BUDGET } from '../pkg/runtime/exec_output';
 import { testImage, waitExited } from './harness/containers';
 import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
+import { CRICTL, crictlDescribe, HAVE_CRICTL } from './harness/crictl';
 
-const CRICTL = '/usr/local/lib/cri-tools-1.32/crictl';
-const HAVE_CRICTL = existsSync(CRICTL);
 const HAVE_TMUX = spawnSync('tmux', ['-V']).status === 0;
-if (!HAVE_CRICTL) console.warn(`exec_crictl: skipped, ${CRICTL} is not installed (cri-tools 1.32)`);
-else if (!HAVE_TMUX) console.warn('exec_crictl: the -it tests are skipped, tmux is not installed');
-const maybe = HAVE_CRICTL ? describe : describe.skip;
+if (HAVE_CRICTL && !HAVE_TMUX) console.warn('exec_crictl: the -it tests are skipped, tmux is not installed');
+const maybe = crictlDescribe;
 const maybeTmux = HAVE_CRICTL && HAVE_TMUX ? describe : describe.skip;
 
 const IMAGE = testImage('httpd');

@@ -7,6 +7,7 @@ import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { grpc } from '../pkg/criclient/client';
 import type { Krilld } from './harness/krilld';
+import { CRICTL, crictlTest } from './harness/crictl';
 import {
   closedPort,
   contentBlobs,
@@ -24,7 +25,6 @@ import {
 } from './image_helpers';
 
 const images = testImages();
-const CRICTL = '/usr/local/lib/cri-tools-1.32/crictl';
 
 describe('pulling the test images', () => {
   let k: Krilld;
@@ -297,7 +297,7 @@ describe('crictl', () => {
     if (r.status !== 0) throw new Error(`crictl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return r.stdout;
   };
-  const maybe = existsSync(CRICTL) ? test : test.skip;
+  const maybe = crictlTest;
 
   maybe('pull, images, inspecti, imagefsinfo, rmi', () => {
     const ref = images.httpd!.reference;

@@ -1,16 +1,14 @@
 // crictl against krilld, as an operator debugging a node would use it:
 // runp, pods (with filters), inspectp, statsp, stopp, rmp.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKrilld, type Krilld } from './harness/krilld';
 import { testCgroupParent } from './harness/paths';
 import { uniqueName, removeAllPods } from './harness/pods';
+import { CRICTL, crictlDescribe } from './harness/crictl';
 
-const CRICTL = process.env.CRICTL ?? '/usr/local/lib/cri-tools-1.32/crictl';
-
-// crictl is built outside the repo (see ../shared/critest); without it there is nothing to drive.
-(existsSync(CRICTL) ? describe : describe.skip)('crictl', () => {
+crictlDescribe('crictl', () => {
   let k: Krilld;
   let crictlConfig: string;
   const crictl = (...args: string[]): string =>

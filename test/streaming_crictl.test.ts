@@ -1,8 +1,8 @@
-// crictl v1.32 (client-go's SPDY and WebSocket clients) against the streaming
+// crictl v1.34 (client-go's SPDY and WebSocket clients) against the streaming
 // server: a minimal CRI server hands out the URLs, host processes stand in
 // for containers. This is the real client the protocols must satisfy.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { defaultConfig } from '../pkg/config/config';
@@ -12,9 +12,9 @@ import { versionHandler } from '../pkg/server/version';
 import { StreamingServer } from '../pkg/streaming/server';
 import { LocalProcessBackend } from '../pkg/streaming/testing/local_backend';
 import { testBaseDir } from './harness/paths';
+import { CRICTL, crictlDescribe } from './harness/crictl';
 
-const CRICTL = '/usr/local/lib/cri-tools-1.32/crictl';
-const maybe = existsSync(CRICTL) ? describe : describe.skip;
+const maybe = crictlDescribe;
 
 const backend = new LocalProcessBackend();
 let streaming: StreamingServer;
@@ -65,7 +65,8 @@ maybe('crictl against the streaming server', () => {
     streaming = await StreamingServer.start({ config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0 }, backend, log: silentLogger() });
     cri = new CriServer({
       log: silentLogger(),
-      imageService: {},
+      // crictl 1.34 (cri-client) checks the image service with ImageFsInfo before any command.
+      imageService: { imageFsInfo: async () => ({ imageFilesystems: [], containerFilesystems: [] }) },
       runtimeService: {
         version: versionHandler('test'),
         exec: async (req) => ({ url: streaming.register('exec', req) }),

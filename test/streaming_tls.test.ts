@@ -2,7 +2,7 @@
 // client verifying the certificate, and crictl (which skips verification
 // unless given --tls-ca) over https and wss.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig } from '../pkg/config/config';
 import { silentLogger } from '../pkg/log/logger';
@@ -12,8 +12,8 @@ import { PortForwardClient, spdyRemoteCommand, wsRemoteCommand } from '../pkg/st
 import { StreamingServer } from '../pkg/streaming/server';
 import { LocalProcessBackend } from '../pkg/streaming/testing/local_backend';
 import { testBaseDir } from './harness/paths';
+import { CRICTL, crictlTest } from './harness/crictl';
 
-const CRICTL = '/usr/local/lib/cri-tools-1.32/crictl';
 const backend = new LocalProcessBackend();
 let server: StreamingServer;
 let dir: string;
@@ -82,11 +82,12 @@ test('port-forward tunnelled in wss', async () => {
   }
 });
 
-(existsSync(CRICTL) ? test : test.skip)('crictl exec over https and wss', async () => {
+crictlTest('crictl exec over https and wss', async () => {
   const socket = join(dir, 'cri.sock');
   const cri = new CriServer({
     log: silentLogger(),
-    imageService: {},
+    // crictl 1.34 (cri-client) checks the image service with ImageFsInfo before any command.
+    imageService: { imageFsInfo: async () => ({ imageFilesystems: [], containerFilesystems: [] }) },
     runtimeService: { version: versionHandler('test'), exec: async (req) => ({ url: server.register('exec', req) }) },
   });
   await cri.listen(socket);

@@ -178,6 +178,7 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
       ...(appArmor && 'error' in appArmor ? { appArmorDefaultProfileError: appArmor.error } : {}),
     },
     bundlesDir: join(config.state, 'containers'),
+    monitorCheckMs: config.runtime.monitor_check,
     timeRuntime: (operation, fn) => metrics.time(metrics.runtimeSeconds, operation, fn),
   });
 

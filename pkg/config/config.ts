@@ -46,6 +46,10 @@ export const configSchema = table({
       false,
       'Give containers whose request names no seccomp profile the RuntimeDefault profile instead of none (the CRI says none; kubelet always names one).',
     ),
+    monitor_check: duration(
+      '10s',
+      'How often every live container\'s monitor (conmon) is checked; a container whose conmon died is then reported exited (and killed if it still runs); "0s" never.',
+    ),
     handlers: map(
       handler,
       { runc: { binary: '/usr/bin/runc', root: '' }, crun: { binary: '/usr/bin/crun', root: '' } },

@@ -32,6 +32,7 @@ import { nowNs } from '../util/time';
 import { Undo } from '../util/undo';
 import { readUserDb, resolveHostFiles } from './resolve_files';
 import type { Container, ContainerMeta, ContainerState, ContainerStatusRecord } from './types';
+import { prepareLogFile } from './log_file';
 import { containerKey, logPathIn, validateCreateRequest, type CreateSpec } from './validate';
 import { crashPoint } from '../util/crash_points';
 
@@ -117,7 +118,7 @@ export interface ContainerManagerOptions {
   bundlesDir: string;
   /** Observes runtime operations (metrics). */
   timeRuntime?: <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
-  /** How often every live container's monitor (conmon) is checked; default 10 s. */
+  /** How often every live container's monitor (conmon) is checked; default 10 s, 0 never. */
   monitorCheckMs?: number;
 }
 
@@ -243,9 +244,6 @@ export class ContainerManager {
     const requirements = specRequirements(config, { seccompDefault: this.opts.specOptions.seccompDefault });
     if (requirements.imageMounts.length > 0) throw new KrillError('Unimplemented', 'image volume mounts (config.mounts[].image) are not supported yet');
     const targetPidNamespace = this.targetPidNamespace(config, pod);
-    const resolved = await resolveHostFiles(config, requirements);
-    const facts = this.opts.hostFacts(pod.handler);
-    const host = requirements.hostDevices ? { ...facts, devices: await this.opts.hostDevices() } : facts;
 
     const id = newId();
     const log = parentLog.child({ container_id: id, pod_id: pod.id });
@@ -271,15 +269,23 @@ export class ContainerManager {
       };
       this.store.insert({ id, meta, status: emptyStatus('creating') });
       undo.add('delete the record', async () => this.store.delete(id));
-      crashPoint('container.create.recorded');
-
+      // In the same synchronous step as resolving the image: a RemoveImage from now on removes the
+      // image's name but leaves its layers to this container.
       this.opts.images.acquireLayers(id, image.chainIds);
       undo.add('release the layers', async () => this.opts.images.releaseLayers(id));
+      crashPoint('container.create.recorded');
+
+      const resolved = await resolveHostFiles(config, requirements);
+      const facts = this.opts.hostFacts(pod.handler);
+      const host = requirements.hostDevices ? { ...facts, devices: await this.opts.hostDevices() } : facts;
 
       // Private: the mounted root filesystem is below it. A user-namespaced runc pivots into it as the
       // pod's remapped root, which gets through by its group (as containerd does).
       await (pod.idmap ? ensureDir(bundle, 0o710, pod.idmap.rootGid) : ensureDir(bundle, PRIVATE_DIR));
       undo.add('remove the bundle', () => rm(bundle, { recursive: true, force: true }));
+      if (logPath && (await prepareLogFile(pod.config.logDirectory, logPath))) {
+        undo.add('remove the log file', () => rm(logPath, { force: true }));
+      }
       const lowers = [...image.chainIds].reverse().map((c) => this.opts.images.layerDir(c));
       await this.opts.rootfs.create(id, lowers, rootfs, pod.idmap);
       undo.add('remove the root filesystem', () => this.opts.rootfs.remove(id, rootfs));
@@ -397,9 +403,12 @@ export class ContainerManager {
    */
   watchExits(): void {
     this.unwatchExits ??= this.opts.runtime.onExit(this.onExit);
-    this.monitorTimer ??= setInterval(() => {
-      this.checkMonitors().catch((err: unknown) => this.log.error({ err }, 'could not check the containers\' monitors'));
-    }, this.opts.monitorCheckMs ?? MONITOR_CHECK_MS).unref();
+    const every = this.opts.monitorCheckMs ?? MONITOR_CHECK_MS;
+    if (every > 0) {
+      this.monitorTimer ??= setInterval(() => {
+        this.checkMonitors().catch((err: unknown) => this.log.error({ err }, 'could not check the containers\' monitors'));
+      }, every).unref();
+    }
   }
 
   /**
@@ -549,6 +558,9 @@ export class ContainerManager {
 
   async reopenLog(idOrPrefix: string): Promise<void> {
     const c = this.mustRun(idOrPrefix);
+    // kubelet has just moved the file aside: what is at the path now is made sure of again.
+    const logDirectory = this.opts.pods.get(c.meta.podId)?.config.logDirectory;
+    if (c.meta.logPath && logDirectory) await prepareLogFile(logDirectory, c.meta.logPath);
     await this.opts.runtime.reopenLog(this.runtimeView(c), c.meta.logPath);
   }
 

@@ -84,7 +84,7 @@ const cgroups: PodCgroupDriver & { made: Set<string> } = {
     cgroups.made.delete(path);
     return true;
   },
-  exists: async () => false,
+  exists: async (path: string) => cgroups.made.has(path),
   stats: async () => ({}),
   processCount: async () => 0n,
   procs: async () => [],

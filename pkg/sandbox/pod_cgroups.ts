@@ -41,7 +41,7 @@ export class PodCgroups {
   private readonly released = new Set<string>();
 
   constructor(
-    private readonly cgroups: Pick<Cgroups, 'ensure' | 'removeIfEmpty'>,
+    private readonly cgroups: Pick<Cgroups, 'ensure' | 'removeIfEmpty' | 'exists'>,
     private readonly owned: OwnedCgroups,
     private readonly log: Logger,
   ) {}
@@ -53,8 +53,13 @@ export class PodCgroups {
 
   async ensure(path: string): Promise<void> {
     await this.locks.run(this.lockKey(path), async () => {
+      const missing: string[] = [];
+      for (const p of ancestorsAndSelf(path)) if (!(await this.cgroups.exists(p))) missing.push(p);
+      // Recorded before they are made: krilld killed halfway through leaves them owned, so that
+      // recovery removes them with the half-made pod instead of leaving them to nobody.
+      if (missing.length > 0) this.owned.add(missing);
       const created = await this.cgroups.ensure(path);
-      if (created.length > 0) this.owned.add(created);
+      for (const p of missing) if (!created.includes(p)) this.owned.drop(p);
     });
   }
 

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { silentLogger } from '../log/logger';
 import { Store } from '../store/db';
 import { LayerStore } from './layers';
+import { shortLinkName } from './overlay';
 
 const digest = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
@@ -75,6 +76,19 @@ test('gc removes what nothing uses: images (isUsed), holders and leases keep lay
   release();
   expect((await layers.gc(() => false)).sort()).toEqual([a, b, c].sort());
   expect(readdirSync(join(dir, 'layers'))).toEqual([]);
+});
+
+test('a collected layer takes its overlay short link with it; at open, links to nothing are removed', async () => {
+  const layersDir = join(dir, 'layers');
+  const layers = await LayerStore.open(store, layersDir, silentLogger());
+  const [a, b] = await Promise.all(['a', 'b'].map((n) => addLayer(layers, n)));
+  mkdirSync(join(layersDir, 'l'));
+  for (const id of [a!, b!]) symlinkSync(layers.diffDir(id), join(layersDir, 'l', shortLinkName(layers.diffDir(id))));
+  symlinkSync(join(dir, 'gone-long-ago'), join(layersDir, 'l', 'deadbeef0000'));
+  expect(await layers.gc((id) => id === b)).toEqual([a]);
+  expect(readdirSync(join(layersDir, 'l')).sort()).toEqual([shortLinkName(layers.diffDir(b!)), 'deadbeef0000'].sort());
+  await LayerStore.open(store, layersDir, silentLogger());
+  expect(readdirSync(join(layersDir, 'l'))).toEqual([shortLinkName(layers.diffDir(b!))]);
 });
 
 test('acquire refuses unknown layers and changes nothing then', async () => {

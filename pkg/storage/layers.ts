@@ -13,12 +13,13 @@
 // and pulls in progress (in-memory leases, which a crash drops with the pull).
 import { Leases } from '../util/leases';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KrillError } from '../errors/errors';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/db';
 import { KeyedMutex } from '../util/keyed_mutex';
+import { shortLinkName } from './overlay';
 
 export interface LayerInfo {
   chainId: string;
@@ -112,6 +113,26 @@ export class LayerStore {
       this.log.info({ chain_id: chainId }, 'removing a layer directory that was never recorded');
       await rm(join(this.dir, hexOf(chainId)), { recursive: true, force: true });
     }
+    await this.removeDanglingLinks();
+  }
+
+  /** overlay's short names for lower directories (l/<name>), made by the root filesystems. */
+  private linksDir(): string {
+    return join(this.dir, 'l');
+  }
+
+  /** Short links whose layer (or ID-mapped view) is gone: left by a crash, or by a krilld before they were collected with their layer. */
+  private async removeDanglingLinks(): Promise<void> {
+    const links = await readdir(this.linksDir()).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of links) {
+      const link = join(this.linksDir(), name);
+      const target = await readlink(link).catch(() => undefined);
+      if (target !== undefined && (await stat(target).then(() => true, () => false))) continue;
+      await rm(link, { force: true });
+      removed++;
+    }
+    if (removed > 0) this.log.info({ removed }, 'removed short links of layers that are gone');
   }
 
   get(chainId: string): LayerInfo | undefined {
@@ -213,6 +234,7 @@ export class LayerStore {
         const hex = hexOf(info.chainId);
         const trash = join(this.dir, `trash-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
         await rename(join(this.dir, hex), trash);
+        await rm(join(this.linksDir(), shortLinkName(this.diffDir(info.chainId))), { force: true });
         await rm(trash, { recursive: true, force: true });
         removed.push(info.chainId);
         this.log.debug({ chain_id: info.chainId, size: info.size }, 'layer removed');

@@ -14,6 +14,10 @@ export interface Snapshot {
   veths: Set<string>;
   cgroups: Set<string>;
   processes: Map<number, string>;
+  /** Entries of this run's base directory (where tests make their temp dirs). */
+  files: Set<string>;
+  /** iptables rules CNI made for one pod of a test network. */
+  iptables: Set<string>;
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -86,6 +90,32 @@ function parentOf(pid: number): number {
   }
 }
 
+/**
+ * The nat and filter rules CNI plugins made for one pod (bridge's ipMasq,
+ * portmap: their comments name the container ID) with an address of the
+ * test networks (pickTestNetwork: 10.200.0.0 to 10.254.255.255).
+ */
+function podRules(): Set<string> {
+  const out = new Set<string>();
+  for (const table of ['nat', 'filter']) {
+    let text = '';
+    try {
+      text = execFileSync('iptables-save', ['-t', table], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (/id: \\?"[0-9a-f]{64}\\?"/.test(line) && /\b10\.2(0[0-9]|[1-4][0-9]|5[0-4])\.\d+\.\d+/.test(line)) out.add(`${table}: ${line}`);
+    }
+  }
+  return out;
+}
+
+function runFiles(): Set<string> {
+  const base = join(TEST_BASE_ROOT, process.env.KRILL_IT_RUN ?? 'none');
+  return new Set(listDir(base).map((e) => join(base, e)));
+}
+
 export function snapshot(): Snapshot {
   return {
     mounts: new Set(readMountPointsSync()),
@@ -93,6 +123,8 @@ export function snapshot(): Snapshot {
     veths: veths(),
     cgroups: cgroupDirs(),
     processes: processes(),
+    files: runFiles(),
+    iptables: podRules(),
   };
 }
 
@@ -102,6 +134,19 @@ function otherRun(text: string, runId: string): boolean {
   if (!m) return false;
   const strip = (id: string): string => id.replace(/^run-/, '');
   return strip(m[1] ?? m[2]!) !== strip(runId);
+}
+
+/**
+ * Whether `pid` is in a cgroup below this run's parent: a container process
+ * that outlived its conmon (re-parented to PID 1, its command line naming
+ * nothing of the run) is found so.
+ */
+function inRunCgroup(pid: number, runId: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/krill-it-${runId.replace(/^run-/, '')}/`);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `pid` descends from this process or from a process that names this run's directories. */
@@ -135,10 +180,12 @@ export function leaksBetween(before: Snapshot, after: Snapshot, runId: string): 
   for (const n of fresh(before.netns, after.netns)) if (krillish('netns', n, runId)) leaks.push(`network namespace /run/netns/${n}`);
   for (const v of fresh(before.veths, after.veths)) leaks.push(`veth ${v}`);
   for (const c of fresh(before.cgroups, after.cgroups)) if (krillish('cgroup', c, runId)) leaks.push(`cgroup ${c}`);
+  for (const f of after.files) if (!before.files.has(f)) leaks.push(`file ${f}`);
+  for (const r of after.iptables) if (!before.iptables.has(r)) leaks.push(`iptables rule ${r}`);
   const runDir = join(TEST_BASE_ROOT, runId);
   for (const [pid, cmd] of after.processes) {
     if (before.processes.get(pid) === cmd) continue;
-    if (pid === process.pid || !ours(pid, runDir, after.processes)) continue;
+    if (pid === process.pid || !(ours(pid, runDir, after.processes) || inRunCgroup(pid, runId))) continue;
     // The leak check's own helpers (ip, ps) are ours but gone by now.
     try {
       readlinkSync(`/proc/${pid}/exe`);
