@@ -13,7 +13,8 @@
 #                               when PREFIX is /usr/local, else /etc/systemd/system)
 #   $ETCDIR/krill.toml          the default config (every key commented out), only when
 #                               there is none: an existing config is never overwritten
-#   $ETCDIR/krill.d/            drop-ins, read after krill.toml
+#   $ETCDIR/krill.d/            drop-ins, read after krill.toml (ETCDIR=/etc/krill; another
+#                               one is passed to krilld in the unit with --config)
 #
 # DESTDIR, when set, is prepended to every path (a staging root: packagers, tests).
 # An upgrade is the same command with the newer bundle, then `systemctl restart krilld`:
@@ -71,7 +72,10 @@ cp -R "$bundle/share/doc/krill" "$DESTDIR$PREFIX/share/doc/krill"
 
 # The unit, pointing at this PREFIX's krilld.
 mkdir -p "$DESTDIR$UNITDIR"
-sed "s|^ExecStart=/usr/local/bin/krilld|ExecStart=$PREFIX/bin/krilld|" "$bundle/lib/systemd/system/krilld.service" >"$DESTDIR$UNITDIR/krilld.service.new"
+exec_start="$PREFIX/bin/krilld"
+[ "$ETCDIR" = /etc/krill ] || exec_start="$exec_start --config $ETCDIR/krill.toml"
+sed "s|^ExecStart=/usr/local/bin/krilld\$|ExecStart=$exec_start|" "$bundle/lib/systemd/system/krilld.service" >"$DESTDIR$UNITDIR/krilld.service.new"
+grep -q "^ExecStart=$exec_start\$" "$DESTDIR$UNITDIR/krilld.service.new" || die "could not point the unit at $exec_start"
 chmod 644 "$DESTDIR$UNITDIR/krilld.service.new"
 mv "$DESTDIR$UNITDIR/krilld.service.new" "$DESTDIR$UNITDIR/krilld.service"
 
