@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean
+.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean dist test-dist
 
 all: build
 
@@ -15,7 +15,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec dist/bin/krill-spawn
+build: node_modules/.installed dist/bin/krill-seqpacket dist/bin/krill-idmap dist/bin/krill-exec dist/bin/krill-spawn dist/bin/krill-notify
 	tsc -p tsconfig.build.json
 
 # conmon serves attach on SOCK_SEQPACKET sockets, which Node.js cannot open.
@@ -35,6 +35,11 @@ dist/bin/krill-spawn: cmd/krill-spawn/krill-spawn.c
 
 # ID-mapped mounts for user-namespaced pods: mount_setattr(2) is in neither Node.js nor util-linux 2.38.
 dist/bin/krill-idmap: cmd/krill-idmap/krill-idmap.c
+	mkdir -p dist/bin
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
+
+# sd_notify(3) for the systemd unit (Type=notify): Node.js cannot send a unix datagram.
+dist/bin/krill-notify: cmd/krill-notify/krill-notify.c
 	mkdir -p dist/bin
 	cc -O2 -Wall -Wextra -Werror -o $@ $<
 
@@ -74,6 +79,18 @@ cluster: deps build
 
 cluster-down:
 	hack/testbed down
+
+# Release artifacts of the committed tree (HEAD) in release/ (not dist/, tsc's output):
+# krill-<version>-linux-amd64.tar.gz (self-contained bundle with install.sh) and
+# krill_<version>_amd64.deb. Reproducible: two runs on one commit give the same bytes.
+dist: node_modules/.installed
+	hack/dist
+
+# Checks the artifacts: bundle contents, install.sh into a temporary PREFIX, the .deb's
+# contents and lintian, the .deb installed and purged in a clean Debian root, and a
+# second build giving the same bytes (root; installs lintian and debootstrap if missing).
+test-dist: node_modules/.installed
+	hack/test-dist
 
 clean:
 	rm -rf dist

@@ -9,6 +9,7 @@ import { CriServer } from '../../pkg/server/server';
 import { SpawnServer } from '../../pkg/spawn/server';
 import { prepareLayout } from '../../pkg/storage/layout';
 import { Store } from '../../pkg/store/db';
+import { SystemdNotifier } from '../../pkg/systemd/notify';
 import { checkCrashPointSetting } from '../../pkg/util/crash_points';
 import { helperBinary } from '../../pkg/version/install';
 import { KRILL_VERSION } from '../../pkg/version/version';
@@ -21,7 +22,12 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Daemon> {
+export interface DaemonOptions {
+  /** NOTIFY_SOCKET as systemd set it (taken out of the environment by main.ts); '' when not under systemd. */
+  notifySocket?: string;
+}
+
+export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const { config } = loaded;
   checkCrashPointSetting();
   // Whatever krilld makes is private unless the code says otherwise (pkg/util/modes.ts).
@@ -29,6 +35,13 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   await prepareLayout(config);
   // Children start from a small spawn server, not from a fork() of krilld (pkg/spawn).
   const spawner = await SpawnServer.start({ binary: helperBinary('krill-spawn'), log: log.child({ component: 'spawn-server' }) });
+  const notifier = new SystemdNotifier({
+    socket: opts.notifySocket ?? '',
+    launcher: spawner,
+    binary: helperBinary('krill-notify'),
+    mainPid: process.pid,
+    log: log.child({ component: 'systemd' }),
+  });
   const store = new Store(join(config.root, 'krill.db'));
   const node = await compose(loaded, store, spawner, log);
   const recovered = await recover(node, log);
@@ -39,10 +52,13 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const server = new CriServer({ log, ...node.services, observe: node.metrics.observeCall });
   await server.listen(config.socket);
   log.info({ socket: config.socket, metrics: node.metricsAddress.value || 'disabled', version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
+  // Type=notify: systemd counts the start done (and starts kubelet, ordered After=) only now.
+  await notifier.ready(`serving on ${config.socket}`);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      await notifier.stopping('stopping: finishing calls in flight; containers keep running');
       await server.shutdown(SHUTDOWN_GRACE_MS);
       await node.close();
       await metricsServer.close();

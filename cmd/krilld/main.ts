@@ -1,9 +1,11 @@
 // krilld: the Krill CRI daemon. Parses flags, loads the config, then either
 // prints something and exits or runs the daemon until SIGTERM/SIGINT.
+import { renderDefaultConfigFile } from '../../pkg/config/default_file';
 import { loadConfig, formatConfig } from '../../pkg/config/load';
 import { parseArgs, usage, UsageError } from '../../pkg/config/flags';
 import { ConfigError } from '../../pkg/config/schema';
 import { createLogger } from '../../pkg/log/logger';
+import { takeNotifySocket } from '../../pkg/systemd/notify';
 import { KRILL_VERSION } from '../../pkg/version/version';
 import { startDaemon } from './daemon';
 
@@ -13,6 +15,8 @@ function fail(message: string, code: number): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // Before anything starts a child: none may inherit it (pkg/systemd/notify.ts).
+  const notifySocket = takeNotifySocket(process.env);
   let args;
   try {
     args = parseArgs(argv);
@@ -26,6 +30,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (args.command === 'version') {
     process.stdout.write(`krilld ${KRILL_VERSION} (CRI v1, Node.js ${process.versions.node})\n`);
+    return;
+  }
+  if (args.command === 'config-default') {
+    process.stdout.write(renderDefaultConfigFile(KRILL_VERSION));
     return;
   }
   let loaded;
@@ -45,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   });
   try {
-    await startDaemon(loaded, log);
+    await startDaemon(loaded, log, { notifySocket });
   } catch (err) {
     log.fatal({ err }, 'krilld failed to start');
     log.flush();

@@ -39,6 +39,8 @@ test('--set takes TOML values and bare strings', () => {
 
 test('commands', () => {
   expect(parseArgs(['config']).command).toBe('config');
+  expect(parseArgs(['config', 'default']).command).toBe('config-default');
+  expect(() => parseArgs(['default'])).toThrow(/unexpected argument/);
   expect(parseArgs(['--help']).command).toBe('help');
   expect(parseArgs(['--version']).command).toBe('version');
 });

@@ -36,7 +36,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'set', arg: 'KEY=VALUE', help: 'set any krill.toml key; VALUE is TOML, or a bare string (repeatable)' },
 ];
 
-export type Command = 'serve' | 'config' | 'help' | 'version';
+export type Command = 'serve' | 'config' | 'config-default' | 'help' | 'version';
 
 export interface ParsedArgs {
   command: Command;
@@ -96,6 +96,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (arg === '--help' || arg === '-h' || arg === 'help') { command = 'help'; continue; }
     if (arg === '--version' || arg === '-v' || arg === 'version') { command = 'version'; continue; }
     if (arg === 'config' && command === 'serve') { command = 'config'; continue; }
+    if (arg === 'default' && command === 'config') { command = 'config-default'; continue; }
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(arg)} (see krilld --help)`);
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
@@ -143,6 +144,7 @@ export function usage(): string {
     'Commands:',
     '  (none)      start the daemon',
     '  config      print the effective configuration as TOML and exit',
+    '  config default  print the default krill.toml (every key, commented out) and exit',
     '  --version   print the version and exit',
     '  --help      print this help and exit',
     '',
