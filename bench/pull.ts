@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { ImageSpec } from '../api/runtime/v1/api';
 import type { CriClient } from '../pkg/criclient/client';
 import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
@@ -31,8 +32,8 @@ export const PARAMS = {
 
 const IMAGES_JSON = '/var/lib/krill-test/images.json';
 
-function spec(image: string): { image: string; annotations: Record<string, string>; userSpecifiedImage: string; runtimeHandler: string } {
-  return { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' };
+function spec(image: string): ImageSpec {
+  return { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' };
 }
 
 async function removeImage(client: CriClient, image: string): Promise<void> {

@@ -216,8 +216,8 @@ test('an image removed while a container uses it keeps its layers until the cont
   const before = layers();
   const id = await create('holds-layers', { image: { image }, command: ['sleep', '3600'] });
   await k.client.runtime.startContainer({ containerId: id });
-  await k.client.image.removeImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
-  expect((await k.client.image.imageStatus({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, verbose: false })).image).toBeUndefined();
+  await k.client.image.removeImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
+  expect((await k.client.image.imageStatus({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' }, verbose: false })).image).toBeUndefined();
   expect(layers()).toEqual(before);
   const r = await k.client.runtime.execSync({ containerId: id, cmd: ['id', '-u'], timeout: 5n });
   expect(r.stdout.toString()).toBe('1001\n');

@@ -29,6 +29,8 @@ function mount(partial: Partial<Mount> & { containerPath: string; hostPath: stri
     readonly: false,
     selinuxRelabel: false,
     propagation: MountPropagation.PROPAGATION_PRIVATE,
+    imageSubPath: '',
+    mountOptions: [],
     uidMappings: [],
     gidMappings: [],
     recursiveReadOnly: false,

@@ -148,7 +148,7 @@ test.each(CRASH_POINTS.map((p) => [p]))('killed at %s: nothing lost, everything 
       await expect(k.client.runtime.createContainer({ podSandboxId: p.id, config: c, sandboxConfig: p.config })).resolves.toBeDefined();
     }
     await pull(k.client, CRASH_IMAGE);
-    await k.client.image.removeImage({ image: { image: CRASH_IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+    await k.client.image.removeImage({ image: { image: CRASH_IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
   }
   for (const p of (await k.client.runtime.listPodSandbox({ filter: undefined })).items) {
     await k.client.runtime.stopPodSandbox({ podSandboxId: p.id });

@@ -255,7 +255,7 @@ describe('RemoveImage racing a pull and a CreateContainer', () => {
   afterAll(() => f.cleanup());
 
   const layerDirs = (): string[] => readdirSync(join(f.k.root, 'layers')).filter((e) => /^[0-9a-f]{64}$/.test(e)).sort();
-  const listed = async (ref: string): Promise<boolean> => (await f.client.image.imageStatus({ image: { image: ref, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, verbose: false })).image !== undefined;
+  const listed = async (ref: string): Promise<boolean> => (await f.client.image.imageStatus({ image: { image: ref, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' }, verbose: false })).image !== undefined;
 
   test('a CreateContainer that resolved the image keeps its layers; otherwise it is NotFound; never a broken container', async () => {
     const before = layerDirs();
@@ -266,7 +266,7 @@ describe('RemoveImage racing a pull and a CreateContainer', () => {
       const creating = pod
         .create(`racer-${round}`, IMAGE, { command: ['cat', '/etc/hostname'], mounts: [{ containerPath: '/mnt', hostPath: f.k.dir, readonly: true }] })
         .then((id) => ({ id }), (err: { code?: number; details?: string }) => ({ err }));
-      const removing = f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      const removing = f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
       const [created] = await Promise.all([creating, removing]);
       if ('err' in created) {
         expect(created.err).toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringMatching(/not found: pull it first/) });
@@ -289,12 +289,12 @@ describe('RemoveImage racing a pull and a CreateContainer', () => {
     const pod = await f.pod();
     for (let round = 0; round < 5; round++) {
       const pulling = pull(f.client, IMAGE);
-      const removing = f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      const removing = f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
       await Promise.all([pulling, removing]);
       if (!(await listed(IMAGE))) continue;
       const r = await pod.sh(`after-pull-${round}`, IMAGE, 'ls / >/dev/null && echo whole');
       expect(r.stdout).toBe('whole\n');
-      await f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      await f.client.image.removeImage({ image: { image: IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
     }
     await waitFor('the layers to be collected', async () => (layerDirs().join() === before.join() ? true : undefined));
     // Nothing half-made is left: only layers, their short links (l/) and the scratch dir.

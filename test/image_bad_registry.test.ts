@@ -46,7 +46,7 @@ async function expectCleanFailure(reference: string, message: RegExp | string, k
 test('a good image from the fake registry pulls (the fixture works)', async () => {
   const img = reg.addImage('ok/app', 'v1', [good]);
   await expect(k.client.image.pullImage(pullReq(img.reference))).resolves.toEqual({ imageRef: img.configDigest });
-  await k.client.image.removeImage({ image: { image: img.configDigest, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+  await k.client.image.removeImage({ image: { image: img.configDigest, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
   expect(layerDirs(k).layers).toEqual([]);
 });
 
@@ -156,7 +156,7 @@ describe('layers beyond the unpack bounds fail with ResourceExhausted, naming th
       // Exactly 1000 entries (the 10 directories the files need are made implicitly, they are no entries).
       const fits = reg.addImage('bounds/entries-ok', 'v1', [files(1000)]);
       await expect(k2.client.image.pullImage(pullReq(fits.reference))).resolves.toEqual({ imageRef: fits.configDigest });
-      await k2.client.image.removeImage({ image: { image: fits.configDigest, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' } });
+      await k2.client.image.removeImage({ image: { image: fits.configDigest, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' } });
       const img = reg.addImage('bounds/entries', 'v1', [good, files(1001)]);
       const err = await expectCleanFailure(img.reference, `pulling ${img.reference} failed: layer ${img.layerDigests[1]}: has more than 1000 entries (image.max_layer_entries)`, k2);
       expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);

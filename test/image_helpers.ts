@@ -59,7 +59,7 @@ export function testImages(): Record<string, ImageFacts> {
 }
 
 export function spec(image: string): ImageSpec {
-  return { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' };
+  return { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' };
 }
 
 export function pullReq(image: string, auth?: Partial<NonNullable<PullImageRequest['auth']>>): PullImageRequest {

@@ -81,7 +81,7 @@ beforeAll(async () => {
   rootSetuid = await pod.start('root-setuid', HTTPD, {
     command: ['sh', '-c', 'cp /tools/show-euid /made-setuid && chmod 4755 /made-setuid && exec sleep 3600'],
     mounts: [{ containerPath: '/tools', hostPath: tools, readonly: true }],
-    envs: [{ key: 'API_TOKEN', value: 'secret-in-env' }],
+    envs: [{ key: 'API_TOKEN', value: Buffer.from('secret-in-env') }],
   });
   containers.push(rootSetuid);
   await waitFor('the setuid copy', async () => (await pod.exec(rootSetuid, ['test', '-u', '/made-setuid'])).exitCode === 0);

@@ -68,7 +68,7 @@ export async function removePodDir(config: PodSandboxConfig): Promise<void> {
 }
 
 export async function pullImage(client: CriClient, image: string): Promise<string> {
-  const r = await client.image.pullImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, auth: undefined, sandboxConfig: undefined });
+  const r = await client.image.pullImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' }, auth: undefined, sandboxConfig: undefined });
   return r.imageRef;
 }
 

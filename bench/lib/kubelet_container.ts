@@ -12,7 +12,7 @@ export function kubeletContainer(i: number): Container {
     id: hex(i),
     podSandboxId: hex(i + 1_000_000),
     metadata: { name: `app-container-${i % 10}`, attempt: 3 },
-    image: { image: digest, annotations: {}, userSpecifiedImage: 'registry.example.com/team/web-frontend:v1.27.3', runtimeHandler: '' },
+    image: { image: digest, annotations: {}, userSpecifiedImage: 'registry.example.com/team/web-frontend:v1.27.3', runtimeHandler: '', imageRef: '' },
     imageRef: `registry.example.com/team/web-frontend@${digest}`,
     imageId: digest,
     state: ContainerState.CONTAINER_RUNNING,

@@ -226,8 +226,9 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
         },
       ],
       handlers: () => runtimeHandlerList(runtime.handlerNames(), config.runtime.default_handler, (name) => runtime.features(name)),
-      // pkg/oci resolves groups with both policies (Merge, Strict).
-      features: () => ({ supplementalGroupsPolicy: true }),
+      // pkg/oci resolves groups with both policies (Merge, Strict) and applies Mount.mount_options that
+      // take permissions away; a user-namespaced pod always gets a network namespace of its own.
+      features: () => ({ supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: true }),
       info: () => ({
         config: JSON.stringify(configToPlain(config)),
         configSources: JSON.stringify(loaded.sources),

@@ -108,6 +108,15 @@ describe('kubelet mounts', () => {
     expect(find(r, '/a')).toEqual([{ destination: '/a', type: 'bind', source: '/srv/real', options: ['rbind', 'rprivate', 'rw'] }]);
     expect(find(r, '/b')[0]!.options).toEqual(['rbind', 'rprivate', 'ro']);
   });
+  test('mount_options that take permissions away are applied; "ro" makes the mount read-only; others are refused', () => {
+    const r = build({ mounts: [{ containerPath: '/a', hostPath: '/data', mountOptions: ['noexec', 'nosuid', 'ro', 'noexec'] }] });
+    expect(find(r, '/a')[0]!.options).toEqual(['rbind', 'rprivate', 'ro', 'noexec', 'nosuid']);
+    expect(invalid(() => build({ mounts: [{ containerPath: '/a', hostPath: '/data', mountOptions: ['suid'] }] }))).toMatch(/config\.mounts\[0\]\.mount_options: "suid" is not one Krill applies/);
+    expect(invalid(() => build({ mounts: [{ containerPath: '/a', hostPath: '/data', mountOptions: ['exec'] }] }))).toMatch(/"exec"/);
+  });
+  test('image_sub_path without an image is refused', () => {
+    expect(invalid(() => build({ mounts: [{ containerPath: '/a', hostPath: '/data', imageSubPath: 'x' }] }))).toMatch(/image_sub_path is set without an image/);
+  });
   test('a host path that does not exist is InvalidArgument naming it', () => {
     expect(invalid(() => build({ mounts: [{ containerPath: '/a', hostPath: '/data' }, { containerPath: '/b', hostPath: '/missing' }] }))).toBe(
       'config.mounts[1].host_path "/missing" does not exist',

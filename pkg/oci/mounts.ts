@@ -126,9 +126,25 @@ const bind = (destination: string, source: string, options: string[]): Mount => 
 
 const MOUNT = (i: number): string => `config.mounts[${i}]`;
 
+/** Mount.mount_options Krill applies: those that only take permissions away ("ro" is folded into ro/rw). */
+const EXTRA_MOUNT_OPTIONS: readonly string[] = ['nosuid', 'nodev', 'noexec', 'noatime', 'nodiratime', 'relatime', 'strictatime'];
+
+function extraMountOptions(m: CriMount, i: number): string[] {
+  const out: string[] = [];
+  for (const o of m.mountOptions) {
+    if (o === 'ro') continue;
+    if (!EXTRA_MOUNT_OPTIONS.includes(o)) {
+      throw invalidArgument(`${MOUNT(i)}.mount_options: ${JSON.stringify(o)} is not one Krill applies (ro, ${EXTRA_MOUNT_OPTIONS.join(', ')})`);
+    }
+    if (!out.includes(o)) out.push(o);
+  }
+  return out;
+}
+
 function requestMount(m: CriMount, i: number, input: MountInput, propagation: { value?: 'rslave' | 'rshared' }): Mount {
   const destination = cleanPath(m.containerPath);
   const image = m.image?.image ?? '';
+  if (m.imageSubPath !== '' && image === '') throw invalidArgument(`${MOUNT(i)}.image_sub_path is set without an image`);
   let source: string;
   let readonly = m.readonly;
   let propOption = 'rprivate';
@@ -173,8 +189,9 @@ function requestMount(m: CriMount, i: number, input: MountInput, propagation: { 
     if (!input.recursiveReadOnlyMounts) throw invalidArgument(`${MOUNT(i)}.recursive_read_only is not supported by this node's kernel or runtime`);
     options.push('rro');
   } else {
-    options.push(readonly ? 'ro' : 'rw');
+    options.push(readonly || m.mountOptions.includes('ro') ? 'ro' : 'rw');
   }
+  options.push(...extraMountOptions(m, i));
   const out = bind(destination, source, options);
   if (m.uidMappings.length > 0 || m.gidMappings.length > 0) {
     if (!input.idmappedMounts) throw invalidArgument(`${MOUNT(i)}: ID-mapped mounts are not supported by this node's runtime`);

@@ -40,7 +40,7 @@ describe('process args follow the Kubernetes command/args rules', () => {
 });
 
 describe('environment', () => {
-  const kv = (key: string, value: string): KeyValue => ({ key, value });
+  const kv = (key: string, value: string): KeyValue => ({ key, value: Buffer.from(value) });
   test('default PATH, HOSTNAME, then image env, then request env', () => {
     const env = processEnv({ image: { Env: ['A=image', 'B=image'] }, envs: [kv('B', 'request'), kv('C', 'request')], hostname: 'pod-1', tty: false });
     expect(env).toEqual([DEFAULT_PATH_ENV, 'HOSTNAME=pod-1', 'A=image', 'B=request', 'C=request']);

@@ -56,10 +56,22 @@ export function processEnv(input: EnvInput): string[] {
   input.envs.forEach((kv, i) => {
     if (kv.key === '') throw invalidArgument(`config.envs[${i}].key is empty`);
     if (kv.key.includes('=')) throw invalidArgument(`config.envs[${i}].key ${JSON.stringify(kv.key)} contains "="`);
-    if (kv.key.includes('\0') || kv.value.includes('\0')) throw invalidArgument(`config.envs[${i}] contains a NUL byte`);
-    set(`${kv.key}=${kv.value}`);
+    const value = envValue(kv.value, i);
+    if (kv.key.includes('\0') || value.includes('\0')) throw invalidArgument(`config.envs[${i}] contains a NUL byte`);
+    set(`${kv.key}=${value}`);
   });
   return order.map((k) => values.get(k)!);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** An env value as the CRI sends it since 1.37 (bytes); the OCI spec holds it as a string, so it must be UTF-8. */
+function envValue(value: Uint8Array, i: number): string {
+  try {
+    return utf8.decode(value);
+  } catch {
+    throw invalidArgument(`config.envs[${i}].value is not valid UTF-8`);
+  }
 }
 
 /** The request's working_dir, else the image's WorkingDir, else "/". */

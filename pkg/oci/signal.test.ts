@@ -1,5 +1,6 @@
 import { KrillError } from '../errors/errors';
-import { imageStopSignal, parseSignal, SIGTERM } from './signal';
+import { Signal as CriSignal } from '../../api/runtime/v1/api';
+import { criStopSignal, imageStopSignal, parseSignal, SIGTERM, toCriSignal } from './signal';
 
 test('names with and without SIG, any case, and aliases', () => {
   expect(parseSignal('SIGQUIT')).toEqual({ name: 'SIGQUIT', number: 3 });
@@ -40,4 +41,21 @@ test('the image STOPSIGNAL, SIGTERM by default, a bad one names the image config
   expect(err).toBeInstanceOf(KrillError);
   expect((err as KrillError).code).toBe('InvalidArgument');
   expect((err as KrillError).message).toMatch(/StopSignal "SIGNOPE"/);
+});
+
+test('the CRI stop signal (ContainerConfig.stop_signal): by enum name, real-time ones included; 0 leaves it to the image', () => {
+  expect(criStopSignal(CriSignal.SIGNAL_RUNTIME_DEFAULT)).toBeUndefined();
+  expect(criStopSignal(CriSignal.SIGNAL_SIGQUIT)).toEqual({ name: 'SIGQUIT', number: 3 });
+  expect(criStopSignal(CriSignal.SIGNAL_SIGRTMINPLUS3)).toEqual({ name: 'SIGRTMIN+3', number: 37 });
+  expect(criStopSignal(CriSignal.SIGNAL_SIGRTMAXMINUS1)).toEqual({ name: 'SIGRTMAX-1', number: 63 });
+  expect(() => criStopSignal(999 as CriSignal)).toThrow(/config.stop_signal 999 is not a signal/);
+});
+
+test('every CRI signal maps to a Linux signal and back to itself (or to its alias)', () => {
+  for (const v of Object.values(CriSignal).filter((x): x is CriSignal => typeof x === 'number' && x > 0)) {
+    const sig = criStopSignal(v)!;
+    expect(sig.number).toBeGreaterThan(0);
+    expect(criStopSignal(toCriSignal(sig))).toEqual(sig);
+  }
+  expect(toCriSignal({ name: 'SIGTERM', number: 15 })).toBe(CriSignal.SIGNAL_SIGTERM);
 });

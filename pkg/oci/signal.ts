@@ -1,5 +1,6 @@
 // Stop signals as images write them (STOPSIGNAL SIGQUIT, QUIT, 3, SIGRTMIN+3)
 // turned into a name and the Linux signal number (x86, arm, s390, riscv, ppc).
+import { Signal as CriSignal, signalFromJSON, signalToJSON } from '../../api/runtime/v1/api';
 import { invalidArgument } from '../errors/errors';
 
 export interface Signal {
@@ -88,4 +89,19 @@ export function imageStopSignal(stopSignal: string | undefined): Signal {
   const sig = parseSignal(stopSignal);
   if (!sig) throw invalidArgument(`image config StopSignal ${JSON.stringify(stopSignal)} is not a signal`);
   return sig;
+}
+
+/** The signal a CRI ContainerConfig.stop_signal names (SIGNAL_SIGRTMINPLUS3...); undefined for "the runtime's choice". */
+export function criStopSignal(value: CriSignal): Signal | undefined {
+  if (value === CriSignal.SIGNAL_RUNTIME_DEFAULT) return undefined;
+  const name = signalToJSON(value).replace(/^SIGNAL_/, '').replace(/PLUS(\d+)$/, '+$1').replace(/MINUS(\d+)$/, '-$1');
+  const sig = parseSignal(name);
+  if (!sig) throw invalidArgument(`config.stop_signal ${value} is not a signal`);
+  return sig;
+}
+
+/** A signal as the CRI names it, for ContainerStatus.stop_signal. */
+export function toCriSignal(sig: Signal): CriSignal {
+  const v = signalFromJSON(`SIGNAL_${sig.name.replace('+', 'PLUS').replace('-', 'MINUS')}`);
+  return v === CriSignal.UNRECOGNIZED ? CriSignal.SIGNAL_RUNTIME_DEFAULT : v;
 }

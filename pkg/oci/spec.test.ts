@@ -3,6 +3,7 @@ import {
   NamespaceMode,
   PodSandboxConfig,
   SecurityProfile_ProfileType,
+  Signal,
   type DeepPartial,
 } from '../../api/runtime/v1/api';
 import { invalidArgumentMessage as invalid } from '../errors/testing';
@@ -23,7 +24,7 @@ const kubeletConfig: DeepPartial<ContainerConfig> = {
   metadata: { name: 'app', attempt: 0 },
   image: { image: 'sha256:1234' },
   args: ['sleep', '3600'],
-  envs: [{ key: 'FOO', value: 'bar' }],
+  envs: [{ key: 'FOO', value: Buffer.from('bar') }],
   mounts: [
     { containerPath: '/data', hostPath: '/var/lib/kubelet/pods/u1/volumes/kubernetes.io~empty-dir/data' },
     { containerPath: '/etc/hosts', hostPath: '/var/lib/kubelet/pods/u1/etc-hosts' },
@@ -177,6 +178,11 @@ describe('an ordinary kubelet container', () => {
     expect(rootfsDirs).toEqual(['/srv']);
     expect(hostDirs).toEqual([]);
   });
+});
+
+test('ContainerConfig.stop_signal overrides the image\'s STOPSIGNAL', () => {
+  const { stopSignal } = buildContainerSpec(input({ ...kubeletConfig, stopSignal: Signal.SIGNAL_SIGUSR1 }));
+  expect(stopSignal).toEqual({ name: 'SIGUSR1', number: 10 });
 });
 
 describe('security settings end to end', () => {

@@ -15,7 +15,7 @@ import { buildResources } from './resources';
 import { OCI_VERSION, type Process, type Rlimit, type Spec } from './runtime_spec';
 import { resolveSeccomp, seccompChoice } from './seccomp';
 import { namesAppArmorProfile, resolveAppArmor } from './security';
-import { imageStopSignal, type Signal } from './signal';
+import { criStopSignal, imageStopSignal, type Signal } from './signal';
 import { buildSysctls } from './sysctl';
 import { resolveUser, type ResolvedUser } from './user';
 
@@ -228,7 +228,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     oomScoreAdjFloor: options.oomScoreAdjFloor,
   });
   const sysctl = buildSysctls(sandboxConfig.linux?.sysctls ?? {}, namespaces);
-  const stopSignal = imageStopSignal(input.image.StopSignal);
+  const stopSignal = criStopSignal(config.stopSignal) ?? imageStopSignal(input.image.StopSignal);
 
   const cwd = processCwd(config.workingDir, input.image);
   const proc: Process = {

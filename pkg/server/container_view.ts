@@ -2,6 +2,7 @@
 // ContainerStats.
 import {
   ContainerState as CriState,
+  Signal as CriSignal,
   type Container as CriContainer,
   type ContainerStats,
   type ContainerStatus,
@@ -10,6 +11,7 @@ import type { ContainerStatsSample } from '../container/manager';
 import type { Container, ContainerState } from '../container/types';
 import { criCpu, criMemory, u64 } from './usage_view';
 import { msToNs } from '../util/time';
+import { parseSignal, toCriSignal } from '../oci/signal';
 
 export function criContainerState(state: ContainerState): CriState {
   switch (state) {
@@ -62,7 +64,14 @@ export function criContainerStatus(c: Container): ContainerStatus {
     logPath: c.meta.logPath,
     resources: c.status.resources ? { linux: c.status.resources, windows: undefined } : undefined,
     user: { linux: { uid: BigInt(u.uid), gid: BigInt(u.gid), supplementalGroups: u.supplementalGroups.map(BigInt) } },
+    stopSignal: criSignalNamed(c.meta.stopSignal),
   };
+}
+
+/** The recorded stop signal ("SIGQUIT") as the CRI enum; the runtime's default for one it cannot name. */
+function criSignalNamed(name: string): CriSignal {
+  const sig = parseSignal(name);
+  return sig ? toCriSignal(sig) : CriSignal.SIGNAL_RUNTIME_DEFAULT;
 }
 
 /** CPU rate from two samples of cumulative usage: nanoseconds of CPU per second. */
@@ -86,13 +95,14 @@ export function criContainerStats(c: Container, s: ContainerStatsSample, nanoCor
   const t = s.timestamp;
   return {
     attributes: { id: c.id, metadata: cfg.metadata, labels: cfg.labels, annotations: cfg.annotations },
-    cpu: s.cgroup.cpu ? criCpu(t, s.cgroup.cpu.usageNs, nanoCores) : { timestamp: t, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n) },
-    memory: s.cgroup.memory ? criMemory(t, s.cgroup.memory) : { timestamp: t, workingSetBytes: u64(0n), availableBytes: undefined, usageBytes: u64(0n), rssBytes: u64(0n), pageFaults: u64(0n), majorPageFaults: u64(0n) },
+    cpu: s.cgroup.cpu ? criCpu(t, s.cgroup.cpu.usageNs, nanoCores) : { timestamp: t, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n), psi: undefined },
+    memory: s.cgroup.memory ? criMemory(t, s.cgroup.memory) : { timestamp: t, workingSetBytes: u64(0n), availableBytes: undefined, usageBytes: u64(0n), rssBytes: u64(0n), pageFaults: u64(0n), majorPageFaults: u64(0n), psi: undefined },
     writableLayer: s.writable
       ? { timestamp: msToNs(s.writable.at), fsId: { mountpoint: fsMountpoint }, usedBytes: u64(s.writable.bytes), inodesUsed: u64(s.writable.inodes) }
       : undefined,
     swap: s.cgroup.memory?.swapUsageBytes !== undefined
       ? { timestamp: t, swapUsageBytes: u64(s.cgroup.memory.swapUsageBytes), swapAvailableBytes: undefined }
       : undefined,
+    io: undefined,
   };
 }

@@ -19,7 +19,7 @@ export function criImage(r: ImageRecord): Image {
     size: BigInt(Math.max(1, r.size)),
     uid: r.uid !== undefined ? { value: BigInt(r.uid) } : undefined,
     username: r.username ?? '',
-    spec: { image: r.id, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' },
+    spec: { image: r.id, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' },
     pinned: r.pinned,
   };
 }

@@ -26,6 +26,7 @@ export function linuxPodStats(u: PodUsage): Omit<LinuxPodSandboxStats, 'containe
       ? { timestamp: t, defaultInterface: interfaces.find((i) => i.name === POD_IFNAME) ?? interfaces[0], interfaces }
       : undefined,
     process: u.processes !== undefined ? { timestamp: t, processCount: u64(u.processes) } : undefined,
+    io: undefined,
   };
 }
 

@@ -5,7 +5,7 @@ import type { MemoryStats } from '../cgroups/stats';
 export const u64 = (value: bigint): { value: bigint } => ({ value });
 
 export function criCpu(timestamp: bigint, usageNs: bigint, nanoCores?: bigint): CpuUsage {
-  return { timestamp, usageCoreNanoSeconds: u64(usageNs), usageNanoCores: nanoCores !== undefined ? u64(nanoCores) : undefined };
+  return { timestamp, usageCoreNanoSeconds: u64(usageNs), usageNanoCores: nanoCores !== undefined ? u64(nanoCores) : undefined, psi: undefined };
 }
 
 export function criMemory(timestamp: bigint, m: MemoryStats): MemoryUsage {
@@ -17,5 +17,7 @@ export function criMemory(timestamp: bigint, m: MemoryStats): MemoryUsage {
     rssBytes: u64(m.rssBytes),
     pageFaults: u64(m.pageFaults),
     majorPageFaults: u64(m.majorPageFaults),
+    // Pressure stall figures exist on cgroup v2 only (memory.pressure); this node reads v1.
+    psi: undefined,
   };
 }

@@ -27,7 +27,7 @@ export function containerConfig(name: string, image: string, extra: ContainerCon
 }
 
 export async function pull(client: CriClient, image: string): Promise<string> {
-  return (await client.image.pullImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, auth: undefined, sandboxConfig: undefined })).imageRef;
+  return (await client.image.pullImage({ image: { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' }, auth: undefined, sandboxConfig: undefined })).imageRef;
 }
 
 export async function status(client: CriClient, id: string): Promise<ContainerStatus> {

@@ -402,6 +402,424 @@ export function cgroupDriverToJSON(object: CgroupDriver): string {
   }
 }
 
+/** A signal by name, for the stop signal of a container (KEP-4960). 0 leaves the choice to the runtime. */
+export enum Signal {
+  SIGNAL_RUNTIME_DEFAULT = 0,
+  SIGNAL_SIGABRT = 1,
+  SIGNAL_SIGALRM = 2,
+  SIGNAL_SIGBUS = 3,
+  SIGNAL_SIGCHLD = 4,
+  SIGNAL_SIGCLD = 5,
+  SIGNAL_SIGCONT = 6,
+  SIGNAL_SIGFPE = 7,
+  SIGNAL_SIGHUP = 8,
+  SIGNAL_SIGILL = 9,
+  SIGNAL_SIGINT = 10,
+  SIGNAL_SIGIO = 11,
+  SIGNAL_SIGIOT = 12,
+  SIGNAL_SIGKILL = 13,
+  SIGNAL_SIGPIPE = 14,
+  SIGNAL_SIGPOLL = 15,
+  SIGNAL_SIGPROF = 16,
+  SIGNAL_SIGPWR = 17,
+  SIGNAL_SIGQUIT = 18,
+  SIGNAL_SIGSEGV = 19,
+  SIGNAL_SIGSTKFLT = 20,
+  SIGNAL_SIGSTOP = 21,
+  SIGNAL_SIGSYS = 22,
+  SIGNAL_SIGTERM = 23,
+  SIGNAL_SIGTRAP = 24,
+  SIGNAL_SIGTSTP = 25,
+  SIGNAL_SIGTTIN = 26,
+  SIGNAL_SIGTTOU = 27,
+  SIGNAL_SIGURG = 28,
+  SIGNAL_SIGUSR1 = 29,
+  SIGNAL_SIGUSR2 = 30,
+  SIGNAL_SIGVTALRM = 31,
+  SIGNAL_SIGWINCH = 32,
+  SIGNAL_SIGXCPU = 33,
+  SIGNAL_SIGXFSZ = 34,
+  SIGNAL_SIGRTMIN = 35,
+  SIGNAL_SIGRTMINPLUS1 = 36,
+  SIGNAL_SIGRTMINPLUS2 = 37,
+  SIGNAL_SIGRTMINPLUS3 = 38,
+  SIGNAL_SIGRTMINPLUS4 = 39,
+  SIGNAL_SIGRTMINPLUS5 = 40,
+  SIGNAL_SIGRTMINPLUS6 = 41,
+  SIGNAL_SIGRTMINPLUS7 = 42,
+  SIGNAL_SIGRTMINPLUS8 = 43,
+  SIGNAL_SIGRTMINPLUS9 = 44,
+  SIGNAL_SIGRTMINPLUS10 = 45,
+  SIGNAL_SIGRTMINPLUS11 = 46,
+  SIGNAL_SIGRTMINPLUS12 = 47,
+  SIGNAL_SIGRTMINPLUS13 = 48,
+  SIGNAL_SIGRTMINPLUS14 = 49,
+  SIGNAL_SIGRTMINPLUS15 = 50,
+  SIGNAL_SIGRTMAXMINUS14 = 51,
+  SIGNAL_SIGRTMAXMINUS13 = 52,
+  SIGNAL_SIGRTMAXMINUS12 = 53,
+  SIGNAL_SIGRTMAXMINUS11 = 54,
+  SIGNAL_SIGRTMAXMINUS10 = 55,
+  SIGNAL_SIGRTMAXMINUS9 = 56,
+  SIGNAL_SIGRTMAXMINUS8 = 57,
+  SIGNAL_SIGRTMAXMINUS7 = 58,
+  SIGNAL_SIGRTMAXMINUS6 = 59,
+  SIGNAL_SIGRTMAXMINUS5 = 60,
+  SIGNAL_SIGRTMAXMINUS4 = 61,
+  SIGNAL_SIGRTMAXMINUS3 = 62,
+  SIGNAL_SIGRTMAXMINUS2 = 63,
+  SIGNAL_SIGRTMAXMINUS1 = 64,
+  SIGNAL_SIGRTMAX = 65,
+  UNRECOGNIZED = -1,
+}
+
+export function signalFromJSON(object: any): Signal {
+  switch (object) {
+    case 0:
+    case "SIGNAL_RUNTIME_DEFAULT":
+      return Signal.SIGNAL_RUNTIME_DEFAULT;
+    case 1:
+    case "SIGNAL_SIGABRT":
+      return Signal.SIGNAL_SIGABRT;
+    case 2:
+    case "SIGNAL_SIGALRM":
+      return Signal.SIGNAL_SIGALRM;
+    case 3:
+    case "SIGNAL_SIGBUS":
+      return Signal.SIGNAL_SIGBUS;
+    case 4:
+    case "SIGNAL_SIGCHLD":
+      return Signal.SIGNAL_SIGCHLD;
+    case 5:
+    case "SIGNAL_SIGCLD":
+      return Signal.SIGNAL_SIGCLD;
+    case 6:
+    case "SIGNAL_SIGCONT":
+      return Signal.SIGNAL_SIGCONT;
+    case 7:
+    case "SIGNAL_SIGFPE":
+      return Signal.SIGNAL_SIGFPE;
+    case 8:
+    case "SIGNAL_SIGHUP":
+      return Signal.SIGNAL_SIGHUP;
+    case 9:
+    case "SIGNAL_SIGILL":
+      return Signal.SIGNAL_SIGILL;
+    case 10:
+    case "SIGNAL_SIGINT":
+      return Signal.SIGNAL_SIGINT;
+    case 11:
+    case "SIGNAL_SIGIO":
+      return Signal.SIGNAL_SIGIO;
+    case 12:
+    case "SIGNAL_SIGIOT":
+      return Signal.SIGNAL_SIGIOT;
+    case 13:
+    case "SIGNAL_SIGKILL":
+      return Signal.SIGNAL_SIGKILL;
+    case 14:
+    case "SIGNAL_SIGPIPE":
+      return Signal.SIGNAL_SIGPIPE;
+    case 15:
+    case "SIGNAL_SIGPOLL":
+      return Signal.SIGNAL_SIGPOLL;
+    case 16:
+    case "SIGNAL_SIGPROF":
+      return Signal.SIGNAL_SIGPROF;
+    case 17:
+    case "SIGNAL_SIGPWR":
+      return Signal.SIGNAL_SIGPWR;
+    case 18:
+    case "SIGNAL_SIGQUIT":
+      return Signal.SIGNAL_SIGQUIT;
+    case 19:
+    case "SIGNAL_SIGSEGV":
+      return Signal.SIGNAL_SIGSEGV;
+    case 20:
+    case "SIGNAL_SIGSTKFLT":
+      return Signal.SIGNAL_SIGSTKFLT;
+    case 21:
+    case "SIGNAL_SIGSTOP":
+      return Signal.SIGNAL_SIGSTOP;
+    case 22:
+    case "SIGNAL_SIGSYS":
+      return Signal.SIGNAL_SIGSYS;
+    case 23:
+    case "SIGNAL_SIGTERM":
+      return Signal.SIGNAL_SIGTERM;
+    case 24:
+    case "SIGNAL_SIGTRAP":
+      return Signal.SIGNAL_SIGTRAP;
+    case 25:
+    case "SIGNAL_SIGTSTP":
+      return Signal.SIGNAL_SIGTSTP;
+    case 26:
+    case "SIGNAL_SIGTTIN":
+      return Signal.SIGNAL_SIGTTIN;
+    case 27:
+    case "SIGNAL_SIGTTOU":
+      return Signal.SIGNAL_SIGTTOU;
+    case 28:
+    case "SIGNAL_SIGURG":
+      return Signal.SIGNAL_SIGURG;
+    case 29:
+    case "SIGNAL_SIGUSR1":
+      return Signal.SIGNAL_SIGUSR1;
+    case 30:
+    case "SIGNAL_SIGUSR2":
+      return Signal.SIGNAL_SIGUSR2;
+    case 31:
+    case "SIGNAL_SIGVTALRM":
+      return Signal.SIGNAL_SIGVTALRM;
+    case 32:
+    case "SIGNAL_SIGWINCH":
+      return Signal.SIGNAL_SIGWINCH;
+    case 33:
+    case "SIGNAL_SIGXCPU":
+      return Signal.SIGNAL_SIGXCPU;
+    case 34:
+    case "SIGNAL_SIGXFSZ":
+      return Signal.SIGNAL_SIGXFSZ;
+    case 35:
+    case "SIGNAL_SIGRTMIN":
+      return Signal.SIGNAL_SIGRTMIN;
+    case 36:
+    case "SIGNAL_SIGRTMINPLUS1":
+      return Signal.SIGNAL_SIGRTMINPLUS1;
+    case 37:
+    case "SIGNAL_SIGRTMINPLUS2":
+      return Signal.SIGNAL_SIGRTMINPLUS2;
+    case 38:
+    case "SIGNAL_SIGRTMINPLUS3":
+      return Signal.SIGNAL_SIGRTMINPLUS3;
+    case 39:
+    case "SIGNAL_SIGRTMINPLUS4":
+      return Signal.SIGNAL_SIGRTMINPLUS4;
+    case 40:
+    case "SIGNAL_SIGRTMINPLUS5":
+      return Signal.SIGNAL_SIGRTMINPLUS5;
+    case 41:
+    case "SIGNAL_SIGRTMINPLUS6":
+      return Signal.SIGNAL_SIGRTMINPLUS6;
+    case 42:
+    case "SIGNAL_SIGRTMINPLUS7":
+      return Signal.SIGNAL_SIGRTMINPLUS7;
+    case 43:
+    case "SIGNAL_SIGRTMINPLUS8":
+      return Signal.SIGNAL_SIGRTMINPLUS8;
+    case 44:
+    case "SIGNAL_SIGRTMINPLUS9":
+      return Signal.SIGNAL_SIGRTMINPLUS9;
+    case 45:
+    case "SIGNAL_SIGRTMINPLUS10":
+      return Signal.SIGNAL_SIGRTMINPLUS10;
+    case 46:
+    case "SIGNAL_SIGRTMINPLUS11":
+      return Signal.SIGNAL_SIGRTMINPLUS11;
+    case 47:
+    case "SIGNAL_SIGRTMINPLUS12":
+      return Signal.SIGNAL_SIGRTMINPLUS12;
+    case 48:
+    case "SIGNAL_SIGRTMINPLUS13":
+      return Signal.SIGNAL_SIGRTMINPLUS13;
+    case 49:
+    case "SIGNAL_SIGRTMINPLUS14":
+      return Signal.SIGNAL_SIGRTMINPLUS14;
+    case 50:
+    case "SIGNAL_SIGRTMINPLUS15":
+      return Signal.SIGNAL_SIGRTMINPLUS15;
+    case 51:
+    case "SIGNAL_SIGRTMAXMINUS14":
+      return Signal.SIGNAL_SIGRTMAXMINUS14;
+    case 52:
+    case "SIGNAL_SIGRTMAXMINUS13":
+      return Signal.SIGNAL_SIGRTMAXMINUS13;
+    case 53:
+    case "SIGNAL_SIGRTMAXMINUS12":
+      return Signal.SIGNAL_SIGRTMAXMINUS12;
+    case 54:
+    case "SIGNAL_SIGRTMAXMINUS11":
+      return Signal.SIGNAL_SIGRTMAXMINUS11;
+    case 55:
+    case "SIGNAL_SIGRTMAXMINUS10":
+      return Signal.SIGNAL_SIGRTMAXMINUS10;
+    case 56:
+    case "SIGNAL_SIGRTMAXMINUS9":
+      return Signal.SIGNAL_SIGRTMAXMINUS9;
+    case 57:
+    case "SIGNAL_SIGRTMAXMINUS8":
+      return Signal.SIGNAL_SIGRTMAXMINUS8;
+    case 58:
+    case "SIGNAL_SIGRTMAXMINUS7":
+      return Signal.SIGNAL_SIGRTMAXMINUS7;
+    case 59:
+    case "SIGNAL_SIGRTMAXMINUS6":
+      return Signal.SIGNAL_SIGRTMAXMINUS6;
+    case 60:
+    case "SIGNAL_SIGRTMAXMINUS5":
+      return Signal.SIGNAL_SIGRTMAXMINUS5;
+    case 61:
+    case "SIGNAL_SIGRTMAXMINUS4":
+      return Signal.SIGNAL_SIGRTMAXMINUS4;
+    case 62:
+    case "SIGNAL_SIGRTMAXMINUS3":
+      return Signal.SIGNAL_SIGRTMAXMINUS3;
+    case 63:
+    case "SIGNAL_SIGRTMAXMINUS2":
+      return Signal.SIGNAL_SIGRTMAXMINUS2;
+    case 64:
+    case "SIGNAL_SIGRTMAXMINUS1":
+      return Signal.SIGNAL_SIGRTMAXMINUS1;
+    case 65:
+    case "SIGNAL_SIGRTMAX":
+      return Signal.SIGNAL_SIGRTMAX;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Signal.UNRECOGNIZED;
+  }
+}
+
+export function signalToJSON(object: Signal): string {
+  switch (object) {
+    case Signal.SIGNAL_RUNTIME_DEFAULT:
+      return "SIGNAL_RUNTIME_DEFAULT";
+    case Signal.SIGNAL_SIGABRT:
+      return "SIGNAL_SIGABRT";
+    case Signal.SIGNAL_SIGALRM:
+      return "SIGNAL_SIGALRM";
+    case Signal.SIGNAL_SIGBUS:
+      return "SIGNAL_SIGBUS";
+    case Signal.SIGNAL_SIGCHLD:
+      return "SIGNAL_SIGCHLD";
+    case Signal.SIGNAL_SIGCLD:
+      return "SIGNAL_SIGCLD";
+    case Signal.SIGNAL_SIGCONT:
+      return "SIGNAL_SIGCONT";
+    case Signal.SIGNAL_SIGFPE:
+      return "SIGNAL_SIGFPE";
+    case Signal.SIGNAL_SIGHUP:
+      return "SIGNAL_SIGHUP";
+    case Signal.SIGNAL_SIGILL:
+      return "SIGNAL_SIGILL";
+    case Signal.SIGNAL_SIGINT:
+      return "SIGNAL_SIGINT";
+    case Signal.SIGNAL_SIGIO:
+      return "SIGNAL_SIGIO";
+    case Signal.SIGNAL_SIGIOT:
+      return "SIGNAL_SIGIOT";
+    case Signal.SIGNAL_SIGKILL:
+      return "SIGNAL_SIGKILL";
+    case Signal.SIGNAL_SIGPIPE:
+      return "SIGNAL_SIGPIPE";
+    case Signal.SIGNAL_SIGPOLL:
+      return "SIGNAL_SIGPOLL";
+    case Signal.SIGNAL_SIGPROF:
+      return "SIGNAL_SIGPROF";
+    case Signal.SIGNAL_SIGPWR:
+      return "SIGNAL_SIGPWR";
+    case Signal.SIGNAL_SIGQUIT:
+      return "SIGNAL_SIGQUIT";
+    case Signal.SIGNAL_SIGSEGV:
+      return "SIGNAL_SIGSEGV";
+    case Signal.SIGNAL_SIGSTKFLT:
+      return "SIGNAL_SIGSTKFLT";
+    case Signal.SIGNAL_SIGSTOP:
+      return "SIGNAL_SIGSTOP";
+    case Signal.SIGNAL_SIGSYS:
+      return "SIGNAL_SIGSYS";
+    case Signal.SIGNAL_SIGTERM:
+      return "SIGNAL_SIGTERM";
+    case Signal.SIGNAL_SIGTRAP:
+      return "SIGNAL_SIGTRAP";
+    case Signal.SIGNAL_SIGTSTP:
+      return "SIGNAL_SIGTSTP";
+    case Signal.SIGNAL_SIGTTIN:
+      return "SIGNAL_SIGTTIN";
+    case Signal.SIGNAL_SIGTTOU:
+      return "SIGNAL_SIGTTOU";
+    case Signal.SIGNAL_SIGURG:
+      return "SIGNAL_SIGURG";
+    case Signal.SIGNAL_SIGUSR1:
+      return "SIGNAL_SIGUSR1";
+    case Signal.SIGNAL_SIGUSR2:
+      return "SIGNAL_SIGUSR2";
+    case Signal.SIGNAL_SIGVTALRM:
+      return "SIGNAL_SIGVTALRM";
+    case Signal.SIGNAL_SIGWINCH:
+      return "SIGNAL_SIGWINCH";
+    case Signal.SIGNAL_SIGXCPU:
+      return "SIGNAL_SIGXCPU";
+    case Signal.SIGNAL_SIGXFSZ:
+      return "SIGNAL_SIGXFSZ";
+    case Signal.SIGNAL_SIGRTMIN:
+      return "SIGNAL_SIGRTMIN";
+    case Signal.SIGNAL_SIGRTMINPLUS1:
+      return "SIGNAL_SIGRTMINPLUS1";
+    case Signal.SIGNAL_SIGRTMINPLUS2:
+      return "SIGNAL_SIGRTMINPLUS2";
+    case Signal.SIGNAL_SIGRTMINPLUS3:
+      return "SIGNAL_SIGRTMINPLUS3";
+    case Signal.SIGNAL_SIGRTMINPLUS4:
+      return "SIGNAL_SIGRTMINPLUS4";
+    case Signal.SIGNAL_SIGRTMINPLUS5:
+      return "SIGNAL_SIGRTMINPLUS5";
+    case Signal.SIGNAL_SIGRTMINPLUS6:
+      return "SIGNAL_SIGRTMINPLUS6";
+    case Signal.SIGNAL_SIGRTMINPLUS7:
+      return "SIGNAL_SIGRTMINPLUS7";
+    case Signal.SIGNAL_SIGRTMINPLUS8:
+      return "SIGNAL_SIGRTMINPLUS8";
+    case Signal.SIGNAL_SIGRTMINPLUS9:
+      return "SIGNAL_SIGRTMINPLUS9";
+    case Signal.SIGNAL_SIGRTMINPLUS10:
+      return "SIGNAL_SIGRTMINPLUS10";
+    case Signal.SIGNAL_SIGRTMINPLUS11:
+      return "SIGNAL_SIGRTMINPLUS11";
+    case Signal.SIGNAL_SIGRTMINPLUS12:
+      return "SIGNAL_SIGRTMINPLUS12";
+    case Signal.SIGNAL_SIGRTMINPLUS13:
+      return "SIGNAL_SIGRTMINPLUS13";
+    case Signal.SIGNAL_SIGRTMINPLUS14:
+      return "SIGNAL_SIGRTMINPLUS14";
+    case Signal.SIGNAL_SIGRTMINPLUS15:
+      return "SIGNAL_SIGRTMINPLUS15";
+    case Signal.SIGNAL_SIGRTMAXMINUS14:
+      return "SIGNAL_SIGRTMAXMINUS14";
+    case Signal.SIGNAL_SIGRTMAXMINUS13:
+      return "SIGNAL_SIGRTMAXMINUS13";
+    case Signal.SIGNAL_SIGRTMAXMINUS12:
+      return "SIGNAL_SIGRTMAXMINUS12";
+    case Signal.SIGNAL_SIGRTMAXMINUS11:
+      return "SIGNAL_SIGRTMAXMINUS11";
+    case Signal.SIGNAL_SIGRTMAXMINUS10:
+      return "SIGNAL_SIGRTMAXMINUS10";
+    case Signal.SIGNAL_SIGRTMAXMINUS9:
+      return "SIGNAL_SIGRTMAXMINUS9";
+    case Signal.SIGNAL_SIGRTMAXMINUS8:
+      return "SIGNAL_SIGRTMAXMINUS8";
+    case Signal.SIGNAL_SIGRTMAXMINUS7:
+      return "SIGNAL_SIGRTMAXMINUS7";
+    case Signal.SIGNAL_SIGRTMAXMINUS6:
+      return "SIGNAL_SIGRTMAXMINUS6";
+    case Signal.SIGNAL_SIGRTMAXMINUS5:
+      return "SIGNAL_SIGRTMAXMINUS5";
+    case Signal.SIGNAL_SIGRTMAXMINUS4:
+      return "SIGNAL_SIGRTMAXMINUS4";
+    case Signal.SIGNAL_SIGRTMAXMINUS3:
+      return "SIGNAL_SIGRTMAXMINUS3";
+    case Signal.SIGNAL_SIGRTMAXMINUS2:
+      return "SIGNAL_SIGRTMAXMINUS2";
+    case Signal.SIGNAL_SIGRTMAXMINUS1:
+      return "SIGNAL_SIGRTMAXMINUS1";
+    case Signal.SIGNAL_SIGRTMAX:
+      return "SIGNAL_SIGRTMAX";
+    case Signal.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Request for RuntimeService.Version. */
 export interface VersionRequest {
   /** Version of the kubelet's runtime API client. */
@@ -467,7 +885,13 @@ export interface Mount {
    * Image volume: mount the contents of an image instead of host_path. The
    * kubelet pulls it first and passes the returned image_ref here. Always read-only.
    */
-  image: ImageSpec | undefined;
+  image:
+    | ImageSpec
+    | undefined;
+  /** For an image volume: a directory of the image to mount instead of its root; it must exist. */
+  imageSubPath: string;
+  /** Extra bind mount options (noexec, nodev, nosuid...) for this mount, as OCI mount options. */
+  mountOptions: string[];
 }
 
 /**
@@ -928,6 +1352,8 @@ export interface LinuxPodSandboxStats {
     | undefined;
   /** Per-container usage of the containers in the sandbox. */
   containers: ContainerStats[];
+  /** Block I/O pressure of the pod; unset where the kernel reports none (cgroup v1). */
+  io: IoUsage | undefined;
 }
 
 /** Windows resource usage of a whole sandbox. */
@@ -1029,6 +1455,8 @@ export interface ImageSpec {
    * An unknown handler must be rejected.
    */
   runtimeHandler: string;
+  /** For an image volume: the image's digest, as in the pod's container status imageID. */
+  imageRef: string;
 }
 
 export interface ImageSpec_AnnotationsEntry {
@@ -1039,7 +1467,7 @@ export interface ImageSpec_AnnotationsEntry {
 /** One environment variable. */
 export interface KeyValue {
   key: string;
-  value: string;
+  value: Buffer;
 }
 
 /** Linux cgroup resource settings. For every field 0/empty means "not set". */
@@ -1304,6 +1732,8 @@ export interface ContainerConfig {
     | undefined;
   /** CDI devices to inject (field name is upper-case upstream). */
   CDIDevices: CDIDevice[];
+  /** The signal that stops the container, overriding the image's STOPSIGNAL (0: the image's, else SIGTERM). */
+  stopSignal: Signal;
 }
 
 export interface ContainerConfig_LabelsEntry {
@@ -1474,7 +1904,11 @@ export interface ContainerStatus {
   /** ID of the image in use. */
   imageId: string;
   /** Identity the main process runs with. */
-  user: ContainerUser | undefined;
+  user:
+    | ContainerUser
+    | undefined;
+  /** The signal StopContainer sends first: the config's, else the image's, else SIGTERM. */
+  stopSignal: Signal;
 }
 
 export interface ContainerStatus_LabelsEntry {
@@ -1783,6 +2217,10 @@ export interface RuntimeHandler {
 export interface RuntimeFeatures {
   /** Honours SupplementalGroupsPolicy. */
   supplementalGroupsPolicy: boolean;
+  /** Whether a user-namespaced pod may use the host network. */
+  userNamespacesHostNetwork: boolean;
+  /** Whether Mount.mount_options is honoured. */
+  mountOptions: boolean;
 }
 
 /** Response for RuntimeService.Status. */
@@ -1920,7 +2358,11 @@ export interface ContainerStats {
     | undefined;
   /** Usage of the container's writable layer. */
   writableLayer: FilesystemUsage | undefined;
-  swap: SwapUsage | undefined;
+  swap:
+    | SwapUsage
+    | undefined;
+  /** Block I/O pressure; unset where the kernel reports none (cgroup v1). */
+  io: IoUsage | undefined;
 }
 
 /** Resource usage of one Windows container. */
@@ -1943,7 +2385,11 @@ export interface CpuUsage {
     | UInt64Value
     | undefined;
   /** Average usage over the last sample window in nanocores (1e9 = one core). */
-  usageNanoCores: UInt64Value | undefined;
+  usageNanoCores:
+    | UInt64Value
+    | undefined;
+  /** CPU pressure (PSI); unset on cgroup v1. */
+  psi: PsiStats | undefined;
 }
 
 /** CPU usage sample on Windows. */
@@ -1983,7 +2429,11 @@ export interface MemoryUsage {
     | UInt64Value
     | undefined;
   /** Cumulative major page faults. */
-  majorPageFaults: UInt64Value | undefined;
+  majorPageFaults:
+    | UInt64Value
+    | undefined;
+  /** Memory pressure (PSI); unset on cgroup v1. */
+  psi: PsiStats | undefined;
 }
 
 /** Swap usage sample. All sizes in bytes. */
@@ -2128,6 +2578,140 @@ export interface RuntimeConfigResponse {
 export interface LinuxRuntimeConfiguration {
   /** Cgroup driver the runtime uses; the kubelet adopts the same one. */
   cgroupDriver: CgroupDriver;
+}
+
+/** Pressure stall information (PSI) of a cgroup, for one resource (cgroup v2 only). */
+export interface PsiStats {
+  /** Time all non-idle tasks were stalled at once. */
+  Full:
+    | PsiData
+    | undefined;
+  /** Time at least one task was stalled. */
+  Some: PsiData | undefined;
+}
+
+/** One line of a cgroup's *.pressure file. */
+export interface PsiData {
+  /** Total stall time, nanoseconds. */
+  Total: bigint;
+  /** Share of time stalled (percent) over the last 10, 60 and 300 seconds. */
+  Avg10: number;
+  Avg60: number;
+  Avg300: number;
+}
+
+/** Block I/O figures of a container or pod. */
+export interface IoUsage {
+  /** When the figures were read, Unix nanoseconds (> 0). */
+  timestamp: bigint;
+  /** I/O pressure; unset where the kernel reports none. */
+  psi: PsiStats | undefined;
+}
+
+/**
+ * The List* calls as server streams (KEP-5825, gate CRIListStreaming): the same
+ * items, spread over several responses so that no single message grows past the
+ * gRPC size limit; every item exactly once, then end of stream.
+ */
+export interface StreamPodSandboxesRequest {
+  filter: PodSandboxFilter | undefined;
+}
+
+export interface StreamPodSandboxesResponse {
+  podSandboxes: PodSandbox[];
+}
+
+export interface StreamContainersRequest {
+  filter: ContainerFilter | undefined;
+}
+
+export interface StreamContainersResponse {
+  containers: Container[];
+}
+
+export interface StreamContainerStatsRequest {
+  filter: ContainerStatsFilter | undefined;
+}
+
+export interface StreamContainerStatsResponse {
+  containerStats: ContainerStats[];
+}
+
+export interface StreamPodSandboxStatsRequest {
+  filter: PodSandboxStatsFilter | undefined;
+}
+
+export interface StreamPodSandboxStatsResponse {
+  podSandboxStats: PodSandboxStats[];
+}
+
+export interface StreamPodSandboxMetricsRequest {
+}
+
+export interface StreamPodSandboxMetricsResponse {
+  podSandboxMetrics: PodSandboxMetrics[];
+}
+
+export interface StreamImagesRequest {
+  filter: ImageFilter | undefined;
+}
+
+export interface StreamImagesResponse {
+  images: Image[];
+}
+
+/** Checkpoints a whole pod (some or all of its containers) into output_path. */
+export interface CheckpointPodRequest {
+  podSandboxId: string;
+  outputPath: string;
+  /** Empty: every container of the pod. */
+  containerIds: string[];
+  options: { [key: string]: string };
+}
+
+export interface CheckpointPodRequest_OptionsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CheckpointPodResponse {
+}
+
+/** Creates a pod and its containers from a pod checkpoint. */
+export interface RestorePodRequest {
+  checkpointPath: string;
+  config: PodSandboxConfig | undefined;
+  runtimeHandler: string;
+  options: { [key: string]: string };
+  containerConfigs: ContainerConfig[];
+}
+
+export interface RestorePodRequest_OptionsEntry {
+  key: string;
+  value: string;
+}
+
+export interface RestoredContainer {
+  name: string;
+  containerId: string;
+}
+
+export interface RestorePodResponse {
+  podSandboxId: string;
+  restoredContainers: RestoredContainer[];
+}
+
+/**
+ * Resizes a running pod's own cgroup (in-place pod resize): the pod-level
+ * overhead and the sum of its containers' resources.
+ */
+export interface UpdatePodSandboxResourcesRequest {
+  podSandboxId: string;
+  overhead: LinuxContainerResources | undefined;
+  resources: LinuxContainerResources | undefined;
+}
+
+export interface UpdatePodSandboxResourcesResponse {
 }
 
 function createBaseVersionRequest(): VersionRequest {
@@ -2567,6 +3151,8 @@ function createBaseMount(): Mount {
     gidMappings: [],
     recursiveReadOnly: false,
     image: undefined,
+    imageSubPath: "",
+    mountOptions: [],
   };
 }
 
@@ -2598,6 +3184,12 @@ export const Mount: MessageFns<Mount> = {
     }
     if (message.image !== undefined) {
       ImageSpec.encode(message.image, writer.uint32(74).fork()).join();
+    }
+    if (message.imageSubPath !== "") {
+      writer.uint32(82).string(message.imageSubPath);
+    }
+    for (const v of message.mountOptions) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -2687,6 +3279,22 @@ export const Mount: MessageFns<Mount> = {
             message.image = ImageSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.imageSubPath = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.mountOptions.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2730,6 +3338,16 @@ export const Mount: MessageFns<Mount> = {
         ? globalThis.Boolean(object.recursive_read_only)
         : false,
       image: isSet(object.image) ? ImageSpec.fromJSON(object.image) : undefined,
+      imageSubPath: isSet(object.imageSubPath)
+        ? globalThis.String(object.imageSubPath)
+        : isSet(object.image_sub_path)
+        ? globalThis.String(object.image_sub_path)
+        : "",
+      mountOptions: globalThis.Array.isArray(object?.mountOptions)
+        ? object.mountOptions.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.mount_options)
+        ? object.mount_options.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2762,6 +3380,12 @@ export const Mount: MessageFns<Mount> = {
     if (message.image !== undefined) {
       obj.image = ImageSpec.toJSON(message.image);
     }
+    if (message.imageSubPath !== "") {
+      obj.imageSubPath = message.imageSubPath;
+    }
+    if (message.mountOptions?.length) {
+      obj.mountOptions = message.mountOptions;
+    }
     return obj;
   },
 
@@ -2781,6 +3405,8 @@ export const Mount: MessageFns<Mount> = {
     message.image = (object.image !== undefined && object.image !== null)
       ? ImageSpec.fromPartial(object.image)
       : undefined;
+    message.imageSubPath = object.imageSubPath ?? "";
+    message.mountOptions = object.mountOptions?.map((e) => e) || [];
     return message;
   },
 };
@@ -7757,7 +8383,7 @@ export const PodSandboxStats: MessageFns<PodSandboxStats> = {
 };
 
 function createBaseLinuxPodSandboxStats(): LinuxPodSandboxStats {
-  return { cpu: undefined, memory: undefined, network: undefined, process: undefined, containers: [] };
+  return { cpu: undefined, memory: undefined, network: undefined, process: undefined, containers: [], io: undefined };
 }
 
 export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
@@ -7776,6 +8402,9 @@ export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
     }
     for (const v of message.containers) {
       ContainerStats.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.io !== undefined) {
+      IoUsage.encode(message.io, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -7833,6 +8462,14 @@ export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
             message.containers.push(ContainerStats.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.io = IoUsage.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7854,6 +8491,7 @@ export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => ContainerStats.fromJSON(e))
         : [],
+      io: isSet(object.io) ? IoUsage.fromJSON(object.io) : undefined,
     };
   },
 
@@ -7874,6 +8512,9 @@ export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => ContainerStats.toJSON(e));
     }
+    if (message.io !== undefined) {
+      obj.io = IoUsage.toJSON(message.io);
+    }
     return obj;
   },
 
@@ -7893,6 +8534,7 @@ export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
       ? ProcessUsage.fromPartial(object.process)
       : undefined;
     message.containers = object.containers?.map((e) => ContainerStats.fromPartial(e)) || [];
+    message.io = (object.io !== undefined && object.io !== null) ? IoUsage.fromPartial(object.io) : undefined;
     return message;
   },
 };
@@ -8767,7 +9409,7 @@ export const WindowsProcessUsage: MessageFns<WindowsProcessUsage> = {
 };
 
 function createBaseImageSpec(): ImageSpec {
-  return { image: "", annotations: {}, userSpecifiedImage: "", runtimeHandler: "" };
+  return { image: "", annotations: {}, userSpecifiedImage: "", runtimeHandler: "", imageRef: "" };
 }
 
 export const ImageSpec: MessageFns<ImageSpec> = {
@@ -8783,6 +9425,9 @@ export const ImageSpec: MessageFns<ImageSpec> = {
     }
     if (message.runtimeHandler !== "") {
       writer.uint32(154).string(message.runtimeHandler);
+    }
+    if (message.imageRef !== "") {
+      writer.uint32(162).string(message.imageRef);
     }
     return writer;
   },
@@ -8835,6 +9480,14 @@ export const ImageSpec: MessageFns<ImageSpec> = {
             message.runtimeHandler = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.imageRef = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8874,6 +9527,11 @@ export const ImageSpec: MessageFns<ImageSpec> = {
         : isSet(object.runtime_handler)
         ? globalThis.String(object.runtime_handler)
         : "",
+      imageRef: isSet(object.imageRef)
+        ? globalThis.String(object.imageRef)
+        : isSet(object.image_ref)
+        ? globalThis.String(object.image_ref)
+        : "",
     };
   },
 
@@ -8897,6 +9555,9 @@ export const ImageSpec: MessageFns<ImageSpec> = {
     if (message.runtimeHandler !== "") {
       obj.runtimeHandler = message.runtimeHandler;
     }
+    if (message.imageRef !== "") {
+      obj.imageRef = message.imageRef;
+    }
     return obj;
   },
 
@@ -8917,6 +9578,7 @@ export const ImageSpec: MessageFns<ImageSpec> = {
     );
     message.userSpecifiedImage = object.userSpecifiedImage ?? "";
     message.runtimeHandler = object.runtimeHandler ?? "";
+    message.imageRef = object.imageRef ?? "";
     return message;
   },
 };
@@ -9007,7 +9669,7 @@ export const ImageSpec_AnnotationsEntry: MessageFns<ImageSpec_AnnotationsEntry> 
 };
 
 function createBaseKeyValue(): KeyValue {
-  return { key: "", value: "" };
+  return { key: "", value: Buffer.alloc(0) };
 }
 
 export const KeyValue: MessageFns<KeyValue> = {
@@ -9015,8 +9677,8 @@ export const KeyValue: MessageFns<KeyValue> = {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
-    if (message.value !== "") {
-      writer.uint32(18).string(message.value);
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
     }
     return writer;
   },
@@ -9047,7 +9709,7 @@ export const KeyValue: MessageFns<KeyValue> = {
               break;
             }
 
-            message.value = reader.string();
+            message.value = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -9065,7 +9727,7 @@ export const KeyValue: MessageFns<KeyValue> = {
   fromJSON(object: any): KeyValue {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
     };
   },
 
@@ -9074,8 +9736,8 @@ export const KeyValue: MessageFns<KeyValue> = {
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.value !== "") {
-      obj.value = message.value;
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
     }
     return obj;
   },
@@ -9086,7 +9748,7 @@ export const KeyValue: MessageFns<KeyValue> = {
   fromPartial<I extends Exact<DeepPartial<KeyValue>, I>>(object: I): KeyValue {
     const message = createBaseKeyValue();
     message.key = object.key ?? "";
-    message.value = object.value ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -11526,6 +12188,7 @@ function createBaseContainerConfig(): ContainerConfig {
     linux: undefined,
     windows: undefined,
     CDIDevices: [],
+    stopSignal: 0,
   };
 }
 
@@ -11581,6 +12244,9 @@ export const ContainerConfig: MessageFns<ContainerConfig> = {
     }
     for (const v of message.CDIDevices) {
       CDIDevice.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.stopSignal !== 0) {
+      writer.uint32(144).int32(message.stopSignal);
     }
     return writer;
   },
@@ -11740,6 +12406,14 @@ export const ContainerConfig: MessageFns<ContainerConfig> = {
             message.CDIDevices.push(CDIDevice.decode(reader, reader.uint32()));
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.stopSignal = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -11813,6 +12487,11 @@ export const ContainerConfig: MessageFns<ContainerConfig> = {
         : globalThis.Array.isArray(object?.CDI_devices)
         ? object.CDI_devices.map((e: any) => CDIDevice.fromJSON(e))
         : [],
+      stopSignal: isSet(object.stopSignal)
+        ? signalFromJSON(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? signalFromJSON(object.stop_signal)
+        : 0,
     };
   },
 
@@ -11881,6 +12560,9 @@ export const ContainerConfig: MessageFns<ContainerConfig> = {
     if (message.CDIDevices?.length) {
       obj.CDIDevices = message.CDIDevices.map((e) => CDIDevice.toJSON(e));
     }
+    if (message.stopSignal !== 0) {
+      obj.stopSignal = signalToJSON(message.stopSignal);
+    }
     return obj;
   },
 
@@ -11930,6 +12612,7 @@ export const ContainerConfig: MessageFns<ContainerConfig> = {
       ? WindowsContainerConfig.fromPartial(object.windows)
       : undefined;
     message.CDIDevices = object.CDIDevices?.map((e) => CDIDevice.fromPartial(e)) || [];
+    message.stopSignal = object.stopSignal ?? 0;
     return message;
   },
 };
@@ -13736,6 +14419,7 @@ function createBaseContainerStatus(): ContainerStatus {
     resources: undefined,
     imageId: "",
     user: undefined,
+    stopSignal: 0,
   };
 }
 
@@ -13803,6 +14487,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.user !== undefined) {
       ContainerUser.encode(message.user, writer.uint32(146).fork()).join();
+    }
+    if (message.stopSignal !== 0) {
+      writer.uint32(152).int32(message.stopSignal);
     }
     return writer;
   },
@@ -13970,6 +14657,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.user = ContainerUser.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.stopSignal = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -14058,6 +14753,11 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         ? globalThis.String(object.image_id)
         : "",
       user: isSet(object.user) ? ContainerUser.fromJSON(object.user) : undefined,
+      stopSignal: isSet(object.stopSignal)
+        ? signalFromJSON(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? signalFromJSON(object.stop_signal)
+        : 0,
     };
   },
 
@@ -14129,6 +14829,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.user !== undefined) {
       obj.user = ContainerUser.toJSON(message.user);
     }
+    if (message.stopSignal !== 0) {
+      obj.stopSignal = signalToJSON(message.stopSignal);
+    }
     return obj;
   },
 
@@ -14181,6 +14884,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.user = (object.user !== undefined && object.user !== null)
       ? ContainerUser.fromPartial(object.user)
       : undefined;
+    message.stopSignal = object.stopSignal ?? 0;
     return message;
   },
 };
@@ -17710,13 +18414,19 @@ export const RuntimeHandler: MessageFns<RuntimeHandler> = {
 };
 
 function createBaseRuntimeFeatures(): RuntimeFeatures {
-  return { supplementalGroupsPolicy: false };
+  return { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false };
 }
 
 export const RuntimeFeatures: MessageFns<RuntimeFeatures> = {
   encode(message: RuntimeFeatures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.supplementalGroupsPolicy !== false) {
       writer.uint32(8).bool(message.supplementalGroupsPolicy);
+    }
+    if (message.userNamespacesHostNetwork !== false) {
+      writer.uint32(16).bool(message.userNamespacesHostNetwork);
+    }
+    if (message.mountOptions !== false) {
+      writer.uint32(24).bool(message.mountOptions);
     }
     return writer;
   },
@@ -17742,6 +18452,22 @@ export const RuntimeFeatures: MessageFns<RuntimeFeatures> = {
             message.supplementalGroupsPolicy = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userNamespacesHostNetwork = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mountOptions = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -17761,6 +18487,16 @@ export const RuntimeFeatures: MessageFns<RuntimeFeatures> = {
         : isSet(object.supplemental_groups_policy)
         ? globalThis.Boolean(object.supplemental_groups_policy)
         : false,
+      userNamespacesHostNetwork: isSet(object.userNamespacesHostNetwork)
+        ? globalThis.Boolean(object.userNamespacesHostNetwork)
+        : isSet(object.user_namespaces_host_network)
+        ? globalThis.Boolean(object.user_namespaces_host_network)
+        : false,
+      mountOptions: isSet(object.mountOptions)
+        ? globalThis.Boolean(object.mountOptions)
+        : isSet(object.mount_options)
+        ? globalThis.Boolean(object.mount_options)
+        : false,
     };
   },
 
@@ -17768,6 +18504,12 @@ export const RuntimeFeatures: MessageFns<RuntimeFeatures> = {
     const obj: any = {};
     if (message.supplementalGroupsPolicy !== false) {
       obj.supplementalGroupsPolicy = message.supplementalGroupsPolicy;
+    }
+    if (message.userNamespacesHostNetwork !== false) {
+      obj.userNamespacesHostNetwork = message.userNamespacesHostNetwork;
+    }
+    if (message.mountOptions !== false) {
+      obj.mountOptions = message.mountOptions;
     }
     return obj;
   },
@@ -17778,6 +18520,8 @@ export const RuntimeFeatures: MessageFns<RuntimeFeatures> = {
   fromPartial<I extends Exact<DeepPartial<RuntimeFeatures>, I>>(object: I): RuntimeFeatures {
     const message = createBaseRuntimeFeatures();
     message.supplementalGroupsPolicy = object.supplementalGroupsPolicy ?? false;
+    message.userNamespacesHostNetwork = object.userNamespacesHostNetwork ?? false;
+    message.mountOptions = object.mountOptions ?? false;
     return message;
   },
 };
@@ -19431,7 +20175,14 @@ export const ContainerAttributes_AnnotationsEntry: MessageFns<ContainerAttribute
 };
 
 function createBaseContainerStats(): ContainerStats {
-  return { attributes: undefined, cpu: undefined, memory: undefined, writableLayer: undefined, swap: undefined };
+  return {
+    attributes: undefined,
+    cpu: undefined,
+    memory: undefined,
+    writableLayer: undefined,
+    swap: undefined,
+    io: undefined,
+  };
 }
 
 export const ContainerStats: MessageFns<ContainerStats> = {
@@ -19450,6 +20201,9 @@ export const ContainerStats: MessageFns<ContainerStats> = {
     }
     if (message.swap !== undefined) {
       SwapUsage.encode(message.swap, writer.uint32(42).fork()).join();
+    }
+    if (message.io !== undefined) {
+      IoUsage.encode(message.io, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -19507,6 +20261,14 @@ export const ContainerStats: MessageFns<ContainerStats> = {
             message.swap = SwapUsage.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.io = IoUsage.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -19530,6 +20292,7 @@ export const ContainerStats: MessageFns<ContainerStats> = {
         ? FilesystemUsage.fromJSON(object.writable_layer)
         : undefined,
       swap: isSet(object.swap) ? SwapUsage.fromJSON(object.swap) : undefined,
+      io: isSet(object.io) ? IoUsage.fromJSON(object.io) : undefined,
     };
   },
 
@@ -19550,6 +20313,9 @@ export const ContainerStats: MessageFns<ContainerStats> = {
     if (message.swap !== undefined) {
       obj.swap = SwapUsage.toJSON(message.swap);
     }
+    if (message.io !== undefined) {
+      obj.io = IoUsage.toJSON(message.io);
+    }
     return obj;
   },
 
@@ -19569,6 +20335,7 @@ export const ContainerStats: MessageFns<ContainerStats> = {
       ? FilesystemUsage.fromPartial(object.writableLayer)
       : undefined;
     message.swap = (object.swap !== undefined && object.swap !== null) ? SwapUsage.fromPartial(object.swap) : undefined;
+    message.io = (object.io !== undefined && object.io !== null) ? IoUsage.fromPartial(object.io) : undefined;
     return message;
   },
 };
@@ -19703,7 +20470,7 @@ export const WindowsContainerStats: MessageFns<WindowsContainerStats> = {
 };
 
 function createBaseCpuUsage(): CpuUsage {
-  return { timestamp: 0n, usageCoreNanoSeconds: undefined, usageNanoCores: undefined };
+  return { timestamp: 0n, usageCoreNanoSeconds: undefined, usageNanoCores: undefined, psi: undefined };
 }
 
 export const CpuUsage: MessageFns<CpuUsage> = {
@@ -19719,6 +20486,9 @@ export const CpuUsage: MessageFns<CpuUsage> = {
     }
     if (message.usageNanoCores !== undefined) {
       UInt64Value.encode(message.usageNanoCores, writer.uint32(26).fork()).join();
+    }
+    if (message.psi !== undefined) {
+      PsiStats.encode(message.psi, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -19760,6 +20530,14 @@ export const CpuUsage: MessageFns<CpuUsage> = {
             message.usageNanoCores = UInt64Value.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.psi = PsiStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -19785,6 +20563,7 @@ export const CpuUsage: MessageFns<CpuUsage> = {
         : isSet(object.usage_nano_cores)
         ? UInt64Value.fromJSON(object.usage_nano_cores)
         : undefined,
+      psi: isSet(object.psi) ? PsiStats.fromJSON(object.psi) : undefined,
     };
   },
 
@@ -19798,6 +20577,9 @@ export const CpuUsage: MessageFns<CpuUsage> = {
     }
     if (message.usageNanoCores !== undefined) {
       obj.usageNanoCores = UInt64Value.toJSON(message.usageNanoCores);
+    }
+    if (message.psi !== undefined) {
+      obj.psi = PsiStats.toJSON(message.psi);
     }
     return obj;
   },
@@ -19814,6 +20596,7 @@ export const CpuUsage: MessageFns<CpuUsage> = {
     message.usageNanoCores = (object.usageNanoCores !== undefined && object.usageNanoCores !== null)
       ? UInt64Value.fromPartial(object.usageNanoCores)
       : undefined;
+    message.psi = (object.psi !== undefined && object.psi !== null) ? PsiStats.fromPartial(object.psi) : undefined;
     return message;
   },
 };
@@ -19943,6 +20726,7 @@ function createBaseMemoryUsage(): MemoryUsage {
     rssBytes: undefined,
     pageFaults: undefined,
     majorPageFaults: undefined,
+    psi: undefined,
   };
 }
 
@@ -19971,6 +20755,9 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
     }
     if (message.majorPageFaults !== undefined) {
       UInt64Value.encode(message.majorPageFaults, writer.uint32(58).fork()).join();
+    }
+    if (message.psi !== undefined) {
+      PsiStats.encode(message.psi, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -20044,6 +20831,14 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
             message.majorPageFaults = UInt64Value.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.psi = PsiStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -20089,6 +20884,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
         : isSet(object.major_page_faults)
         ? UInt64Value.fromJSON(object.major_page_faults)
         : undefined,
+      psi: isSet(object.psi) ? PsiStats.fromJSON(object.psi) : undefined,
     };
   },
 
@@ -20114,6 +20910,9 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
     }
     if (message.majorPageFaults !== undefined) {
       obj.majorPageFaults = UInt64Value.toJSON(message.majorPageFaults);
+    }
+    if (message.psi !== undefined) {
+      obj.psi = PsiStats.toJSON(message.psi);
     }
     return obj;
   },
@@ -20142,6 +20941,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
     message.majorPageFaults = (object.majorPageFaults !== undefined && object.majorPageFaults !== null)
       ? UInt64Value.fromPartial(object.majorPageFaults)
       : undefined;
+    message.psi = (object.psi !== undefined && object.psi !== null) ? PsiStats.fromPartial(object.psi) : undefined;
     return message;
   },
 };
@@ -21818,6 +22618,2045 @@ export const LinuxRuntimeConfiguration: MessageFns<LinuxRuntimeConfiguration> = 
   },
 };
 
+function createBasePsiStats(): PsiStats {
+  return { Full: undefined, Some: undefined };
+}
+
+export const PsiStats: MessageFns<PsiStats> = {
+  encode(message: PsiStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.Full !== undefined) {
+      PsiData.encode(message.Full, writer.uint32(10).fork()).join();
+    }
+    if (message.Some !== undefined) {
+      PsiData.encode(message.Some, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PsiStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePsiStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.Full = PsiData.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.Some = PsiData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PsiStats {
+    return {
+      Full: isSet(object.Full) ? PsiData.fromJSON(object.Full) : undefined,
+      Some: isSet(object.Some) ? PsiData.fromJSON(object.Some) : undefined,
+    };
+  },
+
+  toJSON(message: PsiStats): unknown {
+    const obj: any = {};
+    if (message.Full !== undefined) {
+      obj.Full = PsiData.toJSON(message.Full);
+    }
+    if (message.Some !== undefined) {
+      obj.Some = PsiData.toJSON(message.Some);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PsiStats>, I>>(base?: I): PsiStats {
+    return PsiStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PsiStats>, I>>(object: I): PsiStats {
+    const message = createBasePsiStats();
+    message.Full = (object.Full !== undefined && object.Full !== null) ? PsiData.fromPartial(object.Full) : undefined;
+    message.Some = (object.Some !== undefined && object.Some !== null) ? PsiData.fromPartial(object.Some) : undefined;
+    return message;
+  },
+};
+
+function createBasePsiData(): PsiData {
+  return { Total: 0n, Avg10: 0, Avg60: 0, Avg300: 0 };
+}
+
+export const PsiData: MessageFns<PsiData> = {
+  encode(message: PsiData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.Total !== 0n) {
+      if (BigInt.asUintN(64, message.Total) !== message.Total) {
+        throw new globalThis.Error("value provided for field message.Total of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.Total);
+    }
+    if (message.Avg10 !== 0) {
+      writer.uint32(17).double(message.Avg10);
+    }
+    if (message.Avg60 !== 0) {
+      writer.uint32(25).double(message.Avg60);
+    }
+    if (message.Avg300 !== 0) {
+      writer.uint32(33).double(message.Avg300);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PsiData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePsiData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.Total = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.Avg10 = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.Avg60 = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.Avg300 = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PsiData {
+    return {
+      Total: isSet(object.Total) ? BigInt(object.Total) : 0n,
+      Avg10: isSet(object.Avg10) ? globalThis.Number(object.Avg10) : 0,
+      Avg60: isSet(object.Avg60) ? globalThis.Number(object.Avg60) : 0,
+      Avg300: isSet(object.Avg300) ? globalThis.Number(object.Avg300) : 0,
+    };
+  },
+
+  toJSON(message: PsiData): unknown {
+    const obj: any = {};
+    if (message.Total !== 0n) {
+      obj.Total = message.Total.toString();
+    }
+    if (message.Avg10 !== 0) {
+      obj.Avg10 = floatToJson(message.Avg10);
+    }
+    if (message.Avg60 !== 0) {
+      obj.Avg60 = floatToJson(message.Avg60);
+    }
+    if (message.Avg300 !== 0) {
+      obj.Avg300 = floatToJson(message.Avg300);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PsiData>, I>>(base?: I): PsiData {
+    return PsiData.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PsiData>, I>>(object: I): PsiData {
+    const message = createBasePsiData();
+    message.Total = (object.Total !== undefined && object.Total !== null) ? BigInt(object.Total) : 0n;
+    message.Avg10 = object.Avg10 ?? 0;
+    message.Avg60 = object.Avg60 ?? 0;
+    message.Avg300 = object.Avg300 ?? 0;
+    return message;
+  },
+};
+
+function createBaseIoUsage(): IoUsage {
+  return { timestamp: 0n, psi: undefined };
+}
+
+export const IoUsage: MessageFns<IoUsage> = {
+  encode(message: IoUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.timestamp !== 0n) {
+      if (BigInt.asIntN(64, message.timestamp) !== message.timestamp) {
+        throw new globalThis.Error("value provided for field message.timestamp of type int64 too large");
+      }
+      writer.uint32(8).int64(message.timestamp);
+    }
+    if (message.psi !== undefined) {
+      PsiStats.encode(message.psi, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IoUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIoUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.timestamp = reader.int64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.psi = PsiStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IoUsage {
+    return {
+      timestamp: isSet(object.timestamp) ? BigInt(object.timestamp) : 0n,
+      psi: isSet(object.psi) ? PsiStats.fromJSON(object.psi) : undefined,
+    };
+  },
+
+  toJSON(message: IoUsage): unknown {
+    const obj: any = {};
+    if (message.timestamp !== 0n) {
+      obj.timestamp = message.timestamp.toString();
+    }
+    if (message.psi !== undefined) {
+      obj.psi = PsiStats.toJSON(message.psi);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IoUsage>, I>>(base?: I): IoUsage {
+    return IoUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IoUsage>, I>>(object: I): IoUsage {
+    const message = createBaseIoUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.psi = (object.psi !== undefined && object.psi !== null) ? PsiStats.fromPartial(object.psi) : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamPodSandboxesRequest(): StreamPodSandboxesRequest {
+  return { filter: undefined };
+}
+
+export const StreamPodSandboxesRequest: MessageFns<StreamPodSandboxesRequest> = {
+  encode(message: StreamPodSandboxesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      PodSandboxFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPodSandboxesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPodSandboxesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = PodSandboxFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPodSandboxesRequest {
+    return { filter: isSet(object.filter) ? PodSandboxFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: StreamPodSandboxesRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = PodSandboxFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxesRequest>, I>>(base?: I): StreamPodSandboxesRequest {
+    return StreamPodSandboxesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxesRequest>, I>>(object: I): StreamPodSandboxesRequest {
+    const message = createBaseStreamPodSandboxesRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? PodSandboxFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamPodSandboxesResponse(): StreamPodSandboxesResponse {
+  return { podSandboxes: [] };
+}
+
+export const StreamPodSandboxesResponse: MessageFns<StreamPodSandboxesResponse> = {
+  encode(message: StreamPodSandboxesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.podSandboxes) {
+      PodSandbox.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPodSandboxesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPodSandboxesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podSandboxes.push(PodSandbox.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPodSandboxesResponse {
+    return {
+      podSandboxes: globalThis.Array.isArray(object?.podSandboxes)
+        ? object.podSandboxes.map((e: any) => PodSandbox.fromJSON(e))
+        : globalThis.Array.isArray(object?.pod_sandboxes)
+        ? object.pod_sandboxes.map((e: any) => PodSandbox.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StreamPodSandboxesResponse): unknown {
+    const obj: any = {};
+    if (message.podSandboxes?.length) {
+      obj.podSandboxes = message.podSandboxes.map((e) => PodSandbox.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxesResponse>, I>>(base?: I): StreamPodSandboxesResponse {
+    return StreamPodSandboxesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxesResponse>, I>>(object: I): StreamPodSandboxesResponse {
+    const message = createBaseStreamPodSandboxesResponse();
+    message.podSandboxes = object.podSandboxes?.map((e) => PodSandbox.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamContainersRequest(): StreamContainersRequest {
+  return { filter: undefined };
+}
+
+export const StreamContainersRequest: MessageFns<StreamContainersRequest> = {
+  encode(message: StreamContainersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      ContainerFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamContainersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamContainersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = ContainerFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamContainersRequest {
+    return { filter: isSet(object.filter) ? ContainerFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: StreamContainersRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = ContainerFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainersRequest>, I>>(base?: I): StreamContainersRequest {
+    return StreamContainersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainersRequest>, I>>(object: I): StreamContainersRequest {
+    const message = createBaseStreamContainersRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ContainerFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamContainersResponse(): StreamContainersResponse {
+  return { containers: [] };
+}
+
+export const StreamContainersResponse: MessageFns<StreamContainersResponse> = {
+  encode(message: StreamContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containers) {
+      Container.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamContainersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamContainersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containers.push(Container.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamContainersResponse {
+    return {
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => Container.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StreamContainersResponse): unknown {
+    const obj: any = {};
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => Container.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainersResponse>, I>>(base?: I): StreamContainersResponse {
+    return StreamContainersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainersResponse>, I>>(object: I): StreamContainersResponse {
+    const message = createBaseStreamContainersResponse();
+    message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamContainerStatsRequest(): StreamContainerStatsRequest {
+  return { filter: undefined };
+}
+
+export const StreamContainerStatsRequest: MessageFns<StreamContainerStatsRequest> = {
+  encode(message: StreamContainerStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      ContainerStatsFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamContainerStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamContainerStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = ContainerStatsFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamContainerStatsRequest {
+    return { filter: isSet(object.filter) ? ContainerStatsFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: StreamContainerStatsRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = ContainerStatsFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainerStatsRequest>, I>>(base?: I): StreamContainerStatsRequest {
+    return StreamContainerStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainerStatsRequest>, I>>(object: I): StreamContainerStatsRequest {
+    const message = createBaseStreamContainerStatsRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ContainerStatsFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamContainerStatsResponse(): StreamContainerStatsResponse {
+  return { containerStats: [] };
+}
+
+export const StreamContainerStatsResponse: MessageFns<StreamContainerStatsResponse> = {
+  encode(message: StreamContainerStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containerStats) {
+      ContainerStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamContainerStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamContainerStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerStats.push(ContainerStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamContainerStatsResponse {
+    return {
+      containerStats: globalThis.Array.isArray(object?.containerStats)
+        ? object.containerStats.map((e: any) => ContainerStats.fromJSON(e))
+        : globalThis.Array.isArray(object?.container_stats)
+        ? object.container_stats.map((e: any) => ContainerStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StreamContainerStatsResponse): unknown {
+    const obj: any = {};
+    if (message.containerStats?.length) {
+      obj.containerStats = message.containerStats.map((e) => ContainerStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainerStatsResponse>, I>>(base?: I): StreamContainerStatsResponse {
+    return StreamContainerStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainerStatsResponse>, I>>(object: I): StreamContainerStatsResponse {
+    const message = createBaseStreamContainerStatsResponse();
+    message.containerStats = object.containerStats?.map((e) => ContainerStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamPodSandboxStatsRequest(): StreamPodSandboxStatsRequest {
+  return { filter: undefined };
+}
+
+export const StreamPodSandboxStatsRequest: MessageFns<StreamPodSandboxStatsRequest> = {
+  encode(message: StreamPodSandboxStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      PodSandboxStatsFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPodSandboxStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPodSandboxStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = PodSandboxStatsFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPodSandboxStatsRequest {
+    return { filter: isSet(object.filter) ? PodSandboxStatsFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: StreamPodSandboxStatsRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = PodSandboxStatsFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxStatsRequest>, I>>(base?: I): StreamPodSandboxStatsRequest {
+    return StreamPodSandboxStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxStatsRequest>, I>>(object: I): StreamPodSandboxStatsRequest {
+    const message = createBaseStreamPodSandboxStatsRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? PodSandboxStatsFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamPodSandboxStatsResponse(): StreamPodSandboxStatsResponse {
+  return { podSandboxStats: [] };
+}
+
+export const StreamPodSandboxStatsResponse: MessageFns<StreamPodSandboxStatsResponse> = {
+  encode(message: StreamPodSandboxStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.podSandboxStats) {
+      PodSandboxStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPodSandboxStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPodSandboxStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podSandboxStats.push(PodSandboxStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPodSandboxStatsResponse {
+    return {
+      podSandboxStats: globalThis.Array.isArray(object?.podSandboxStats)
+        ? object.podSandboxStats.map((e: any) => PodSandboxStats.fromJSON(e))
+        : globalThis.Array.isArray(object?.pod_sandbox_stats)
+        ? object.pod_sandbox_stats.map((e: any) => PodSandboxStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StreamPodSandboxStatsResponse): unknown {
+    const obj: any = {};
+    if (message.podSandboxStats?.length) {
+      obj.podSandboxStats = message.podSandboxStats.map((e) => PodSandboxStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxStatsResponse>, I>>(base?: I): StreamPodSandboxStatsResponse {
+    return StreamPodSandboxStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxStatsResponse>, I>>(
+    object: I,
+  ): StreamPodSandboxStatsResponse {
+    const message = createBaseStreamPodSandboxStatsResponse();
+    message.podSandboxStats = object.podSandboxStats?.map((e) => PodSandboxStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamPodSandboxMetricsRequest(): StreamPodSandboxMetricsRequest {
+  return {};
+}
+
+export const StreamPodSandboxMetricsRequest: MessageFns<StreamPodSandboxMetricsRequest> = {
+  encode(_: StreamPodSandboxMetricsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPodSandboxMetricsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPodSandboxMetricsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): StreamPodSandboxMetricsRequest {
+    return {};
+  },
+
+  toJSON(_: StreamPodSandboxMetricsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxMetricsRequest>, I>>(base?: I): StreamPodSandboxMetricsRequest {
+    return StreamPodSandboxMetricsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxMetricsRequest>, I>>(_: I): StreamPodSandboxMetricsRequest {
+    const message = createBaseStreamPodSandboxMetricsRequest();
+    return message;
+  },
+};
+
+function createBaseStreamPodSandboxMetricsResponse(): StreamPodSandboxMetricsResponse {
+  return { podSandboxMetrics: [] };
+}
+
+export const StreamPodSandboxMetricsResponse: MessageFns<StreamPodSandboxMetricsResponse> = {
+  encode(message: StreamPodSandboxMetricsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.podSandboxMetrics) {
+      PodSandboxMetrics.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPodSandboxMetricsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPodSandboxMetricsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podSandboxMetrics.push(PodSandboxMetrics.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPodSandboxMetricsResponse {
+    return {
+      podSandboxMetrics: globalThis.Array.isArray(object?.podSandboxMetrics)
+        ? object.podSandboxMetrics.map((e: any) => PodSandboxMetrics.fromJSON(e))
+        : globalThis.Array.isArray(object?.pod_sandbox_metrics)
+        ? object.pod_sandbox_metrics.map((e: any) => PodSandboxMetrics.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StreamPodSandboxMetricsResponse): unknown {
+    const obj: any = {};
+    if (message.podSandboxMetrics?.length) {
+      obj.podSandboxMetrics = message.podSandboxMetrics.map((e) => PodSandboxMetrics.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxMetricsResponse>, I>>(base?: I): StreamPodSandboxMetricsResponse {
+    return StreamPodSandboxMetricsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxMetricsResponse>, I>>(
+    object: I,
+  ): StreamPodSandboxMetricsResponse {
+    const message = createBaseStreamPodSandboxMetricsResponse();
+    message.podSandboxMetrics = object.podSandboxMetrics?.map((e) => PodSandboxMetrics.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamImagesRequest(): StreamImagesRequest {
+  return { filter: undefined };
+}
+
+export const StreamImagesRequest: MessageFns<StreamImagesRequest> = {
+  encode(message: StreamImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      ImageFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = ImageFilter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamImagesRequest {
+    return { filter: isSet(object.filter) ? ImageFilter.fromJSON(object.filter) : undefined };
+  },
+
+  toJSON(message: StreamImagesRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = ImageFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamImagesRequest>, I>>(base?: I): StreamImagesRequest {
+    return StreamImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamImagesRequest>, I>>(object: I): StreamImagesRequest {
+    const message = createBaseStreamImagesRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ImageFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamImagesResponse(): StreamImagesResponse {
+  return { images: [] };
+}
+
+export const StreamImagesResponse: MessageFns<StreamImagesResponse> = {
+  encode(message: StreamImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      Image.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(Image.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamImagesResponse {
+    return { images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => Image.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: StreamImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => Image.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamImagesResponse>, I>>(base?: I): StreamImagesResponse {
+    return StreamImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamImagesResponse>, I>>(object: I): StreamImagesResponse {
+    const message = createBaseStreamImagesResponse();
+    message.images = object.images?.map((e) => Image.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCheckpointPodRequest(): CheckpointPodRequest {
+  return { podSandboxId: "", outputPath: "", containerIds: [], options: {} };
+}
+
+export const CheckpointPodRequest: MessageFns<CheckpointPodRequest> = {
+  encode(message: CheckpointPodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podSandboxId !== "") {
+      writer.uint32(10).string(message.podSandboxId);
+    }
+    if (message.outputPath !== "") {
+      writer.uint32(18).string(message.outputPath);
+    }
+    for (const v of message.containerIds) {
+      writer.uint32(26).string(v!);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      CheckpointPodRequest_OptionsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckpointPodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpointPodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podSandboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outputPath = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.containerIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = CheckpointPodRequest_OptionsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.options[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckpointPodRequest {
+    return {
+      podSandboxId: isSet(object.podSandboxId)
+        ? globalThis.String(object.podSandboxId)
+        : isSet(object.pod_sandbox_id)
+        ? globalThis.String(object.pod_sandbox_id)
+        : "",
+      outputPath: isSet(object.outputPath)
+        ? globalThis.String(object.outputPath)
+        : isSet(object.output_path)
+        ? globalThis.String(object.output_path)
+        : "",
+      containerIds: globalThis.Array.isArray(object?.containerIds)
+        ? object.containerIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.container_ids)
+        ? object.container_ids.map((e: any) => globalThis.String(e))
+        : [],
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CheckpointPodRequest): unknown {
+    const obj: any = {};
+    if (message.podSandboxId !== "") {
+      obj.podSandboxId = message.podSandboxId;
+    }
+    if (message.outputPath !== "") {
+      obj.outputPath = message.outputPath;
+    }
+    if (message.containerIds?.length) {
+      obj.containerIds = message.containerIds;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckpointPodRequest>, I>>(base?: I): CheckpointPodRequest {
+    return CheckpointPodRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckpointPodRequest>, I>>(object: I): CheckpointPodRequest {
+    const message = createBaseCheckpointPodRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.outputPath = object.outputPath ?? "";
+    message.containerIds = object.containerIds?.map((e) => e) || [];
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCheckpointPodRequest_OptionsEntry(): CheckpointPodRequest_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const CheckpointPodRequest_OptionsEntry: MessageFns<CheckpointPodRequest_OptionsEntry> = {
+  encode(message: CheckpointPodRequest_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckpointPodRequest_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpointPodRequest_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckpointPodRequest_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CheckpointPodRequest_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckpointPodRequest_OptionsEntry>, I>>(
+    base?: I,
+  ): CheckpointPodRequest_OptionsEntry {
+    return CheckpointPodRequest_OptionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckpointPodRequest_OptionsEntry>, I>>(
+    object: I,
+  ): CheckpointPodRequest_OptionsEntry {
+    const message = createBaseCheckpointPodRequest_OptionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCheckpointPodResponse(): CheckpointPodResponse {
+  return {};
+}
+
+export const CheckpointPodResponse: MessageFns<CheckpointPodResponse> = {
+  encode(_: CheckpointPodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckpointPodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpointPodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CheckpointPodResponse {
+    return {};
+  },
+
+  toJSON(_: CheckpointPodResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckpointPodResponse>, I>>(base?: I): CheckpointPodResponse {
+    return CheckpointPodResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckpointPodResponse>, I>>(_: I): CheckpointPodResponse {
+    const message = createBaseCheckpointPodResponse();
+    return message;
+  },
+};
+
+function createBaseRestorePodRequest(): RestorePodRequest {
+  return { checkpointPath: "", config: undefined, runtimeHandler: "", options: {}, containerConfigs: [] };
+}
+
+export const RestorePodRequest: MessageFns<RestorePodRequest> = {
+  encode(message: RestorePodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.checkpointPath !== "") {
+      writer.uint32(10).string(message.checkpointPath);
+    }
+    if (message.config !== undefined) {
+      PodSandboxConfig.encode(message.config, writer.uint32(18).fork()).join();
+    }
+    if (message.runtimeHandler !== "") {
+      writer.uint32(26).string(message.runtimeHandler);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      RestorePodRequest_OptionsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    for (const v of message.containerConfigs) {
+      ContainerConfig.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestorePodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestorePodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checkpointPath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.config = PodSandboxConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.runtimeHandler = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = RestorePodRequest_OptionsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.options[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.containerConfigs.push(ContainerConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestorePodRequest {
+    return {
+      checkpointPath: isSet(object.checkpointPath)
+        ? globalThis.String(object.checkpointPath)
+        : isSet(object.checkpoint_path)
+        ? globalThis.String(object.checkpoint_path)
+        : "",
+      config: isSet(object.config) ? PodSandboxConfig.fromJSON(object.config) : undefined,
+      runtimeHandler: isSet(object.runtimeHandler)
+        ? globalThis.String(object.runtimeHandler)
+        : isSet(object.runtime_handler)
+        ? globalThis.String(object.runtime_handler)
+        : "",
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      containerConfigs: globalThis.Array.isArray(object?.containerConfigs)
+        ? object.containerConfigs.map((e: any) => ContainerConfig.fromJSON(e))
+        : globalThis.Array.isArray(object?.container_configs)
+        ? object.container_configs.map((e: any) => ContainerConfig.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RestorePodRequest): unknown {
+    const obj: any = {};
+    if (message.checkpointPath !== "") {
+      obj.checkpointPath = message.checkpointPath;
+    }
+    if (message.config !== undefined) {
+      obj.config = PodSandboxConfig.toJSON(message.config);
+    }
+    if (message.runtimeHandler !== "") {
+      obj.runtimeHandler = message.runtimeHandler;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
+    if (message.containerConfigs?.length) {
+      obj.containerConfigs = message.containerConfigs.map((e) => ContainerConfig.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestorePodRequest>, I>>(base?: I): RestorePodRequest {
+    return RestorePodRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestorePodRequest>, I>>(object: I): RestorePodRequest {
+    const message = createBaseRestorePodRequest();
+    message.checkpointPath = object.checkpointPath ?? "";
+    message.config = (object.config !== undefined && object.config !== null)
+      ? PodSandboxConfig.fromPartial(object.config)
+      : undefined;
+    message.runtimeHandler = object.runtimeHandler ?? "";
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.containerConfigs = object.containerConfigs?.map((e) => ContainerConfig.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRestorePodRequest_OptionsEntry(): RestorePodRequest_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const RestorePodRequest_OptionsEntry: MessageFns<RestorePodRequest_OptionsEntry> = {
+  encode(message: RestorePodRequest_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestorePodRequest_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestorePodRequest_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestorePodRequest_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RestorePodRequest_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestorePodRequest_OptionsEntry>, I>>(base?: I): RestorePodRequest_OptionsEntry {
+    return RestorePodRequest_OptionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestorePodRequest_OptionsEntry>, I>>(
+    object: I,
+  ): RestorePodRequest_OptionsEntry {
+    const message = createBaseRestorePodRequest_OptionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRestoredContainer(): RestoredContainer {
+  return { name: "", containerId: "" };
+}
+
+export const RestoredContainer: MessageFns<RestoredContainer> = {
+  encode(message: RestoredContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(18).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoredContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoredContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoredContainer {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RestoredContainer): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestoredContainer>, I>>(base?: I): RestoredContainer {
+    return RestoredContainer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestoredContainer>, I>>(object: I): RestoredContainer {
+    const message = createBaseRestoredContainer();
+    message.name = object.name ?? "";
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBaseRestorePodResponse(): RestorePodResponse {
+  return { podSandboxId: "", restoredContainers: [] };
+}
+
+export const RestorePodResponse: MessageFns<RestorePodResponse> = {
+  encode(message: RestorePodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podSandboxId !== "") {
+      writer.uint32(10).string(message.podSandboxId);
+    }
+    for (const v of message.restoredContainers) {
+      RestoredContainer.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestorePodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestorePodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podSandboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.restoredContainers.push(RestoredContainer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestorePodResponse {
+    return {
+      podSandboxId: isSet(object.podSandboxId)
+        ? globalThis.String(object.podSandboxId)
+        : isSet(object.pod_sandbox_id)
+        ? globalThis.String(object.pod_sandbox_id)
+        : "",
+      restoredContainers: globalThis.Array.isArray(object?.restoredContainers)
+        ? object.restoredContainers.map((e: any) => RestoredContainer.fromJSON(e))
+        : globalThis.Array.isArray(object?.restored_containers)
+        ? object.restored_containers.map((e: any) => RestoredContainer.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RestorePodResponse): unknown {
+    const obj: any = {};
+    if (message.podSandboxId !== "") {
+      obj.podSandboxId = message.podSandboxId;
+    }
+    if (message.restoredContainers?.length) {
+      obj.restoredContainers = message.restoredContainers.map((e) => RestoredContainer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestorePodResponse>, I>>(base?: I): RestorePodResponse {
+    return RestorePodResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestorePodResponse>, I>>(object: I): RestorePodResponse {
+    const message = createBaseRestorePodResponse();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.restoredContainers = object.restoredContainers?.map((e) => RestoredContainer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdatePodSandboxResourcesRequest(): UpdatePodSandboxResourcesRequest {
+  return { podSandboxId: "", overhead: undefined, resources: undefined };
+}
+
+export const UpdatePodSandboxResourcesRequest: MessageFns<UpdatePodSandboxResourcesRequest> = {
+  encode(message: UpdatePodSandboxResourcesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podSandboxId !== "") {
+      writer.uint32(10).string(message.podSandboxId);
+    }
+    if (message.overhead !== undefined) {
+      LinuxContainerResources.encode(message.overhead, writer.uint32(18).fork()).join();
+    }
+    if (message.resources !== undefined) {
+      LinuxContainerResources.encode(message.resources, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdatePodSandboxResourcesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdatePodSandboxResourcesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podSandboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.overhead = LinuxContainerResources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resources = LinuxContainerResources.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdatePodSandboxResourcesRequest {
+    return {
+      podSandboxId: isSet(object.podSandboxId)
+        ? globalThis.String(object.podSandboxId)
+        : isSet(object.pod_sandbox_id)
+        ? globalThis.String(object.pod_sandbox_id)
+        : "",
+      overhead: isSet(object.overhead) ? LinuxContainerResources.fromJSON(object.overhead) : undefined,
+      resources: isSet(object.resources) ? LinuxContainerResources.fromJSON(object.resources) : undefined,
+    };
+  },
+
+  toJSON(message: UpdatePodSandboxResourcesRequest): unknown {
+    const obj: any = {};
+    if (message.podSandboxId !== "") {
+      obj.podSandboxId = message.podSandboxId;
+    }
+    if (message.overhead !== undefined) {
+      obj.overhead = LinuxContainerResources.toJSON(message.overhead);
+    }
+    if (message.resources !== undefined) {
+      obj.resources = LinuxContainerResources.toJSON(message.resources);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdatePodSandboxResourcesRequest>, I>>(
+    base?: I,
+  ): UpdatePodSandboxResourcesRequest {
+    return UpdatePodSandboxResourcesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdatePodSandboxResourcesRequest>, I>>(
+    object: I,
+  ): UpdatePodSandboxResourcesRequest {
+    const message = createBaseUpdatePodSandboxResourcesRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.overhead = (object.overhead !== undefined && object.overhead !== null)
+      ? LinuxContainerResources.fromPartial(object.overhead)
+      : undefined;
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? LinuxContainerResources.fromPartial(object.resources)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdatePodSandboxResourcesResponse(): UpdatePodSandboxResourcesResponse {
+  return {};
+}
+
+export const UpdatePodSandboxResourcesResponse: MessageFns<UpdatePodSandboxResourcesResponse> = {
+  encode(_: UpdatePodSandboxResourcesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdatePodSandboxResourcesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdatePodSandboxResourcesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): UpdatePodSandboxResourcesResponse {
+    return {};
+  },
+
+  toJSON(_: UpdatePodSandboxResourcesResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdatePodSandboxResourcesResponse>, I>>(
+    base?: I,
+  ): UpdatePodSandboxResourcesResponse {
+    return UpdatePodSandboxResourcesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdatePodSandboxResourcesResponse>, I>>(
+    _: I,
+  ): UpdatePodSandboxResourcesResponse {
+    const message = createBaseUpdatePodSandboxResourcesResponse();
+    return message;
+  },
+};
+
 /**
  * Pod sandbox and container lifecycle, exec/attach, stats and runtime status.
  * The kubelet is the client; Krill implements the server side.
@@ -21899,6 +24738,18 @@ export const RuntimeServiceService = {
       Buffer.from(ListPodSandboxResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPodSandboxResponse => ListPodSandboxResponse.decode(value),
   },
+  /** ListPodSandbox as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxes: {
+    path: "/runtime.v1.RuntimeService/StreamPodSandboxes" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamPodSandboxesRequest): Buffer =>
+      Buffer.from(StreamPodSandboxesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamPodSandboxesRequest => StreamPodSandboxesRequest.decode(value),
+    responseSerialize: (value: StreamPodSandboxesResponse): Buffer =>
+      Buffer.from(StreamPodSandboxesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamPodSandboxesResponse => StreamPodSandboxesResponse.decode(value),
+  },
   /** Creates a container inside an existing sandbox without starting it. */
   createContainer: {
     path: "/runtime.v1.RuntimeService/CreateContainer" as const,
@@ -21963,6 +24814,18 @@ export const RuntimeServiceService = {
     responseSerialize: (value: ListContainersResponse): Buffer =>
       Buffer.from(ListContainersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
+  },
+  /** ListContainers as a stream of responses (gate CRIListStreaming). */
+  streamContainers: {
+    path: "/runtime.v1.RuntimeService/StreamContainers" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamContainersRequest): Buffer =>
+      Buffer.from(StreamContainersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamContainersRequest => StreamContainersRequest.decode(value),
+    responseSerialize: (value: StreamContainersResponse): Buffer =>
+      Buffer.from(StreamContainersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamContainersResponse => StreamContainersResponse.decode(value),
   },
   /** Returns the status of one container (NotFound if it does not exist). */
   containerStatus: {
@@ -22084,6 +24947,18 @@ export const RuntimeServiceService = {
       Buffer.from(ListContainerStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListContainerStatsResponse => ListContainerStatsResponse.decode(value),
   },
+  /** ListContainerStats as a stream of responses (gate CRIListStreaming). */
+  streamContainerStats: {
+    path: "/runtime.v1.RuntimeService/StreamContainerStats" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamContainerStatsRequest): Buffer =>
+      Buffer.from(StreamContainerStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamContainerStatsRequest => StreamContainerStatsRequest.decode(value),
+    responseSerialize: (value: StreamContainerStatsResponse): Buffer =>
+      Buffer.from(StreamContainerStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamContainerStatsResponse => StreamContainerStatsResponse.decode(value),
+  },
   /** Returns resource usage of one sandbox (error if it does not exist). */
   podSandboxStats: {
     path: "/runtime.v1.RuntimeService/PodSandboxStats" as const,
@@ -22107,6 +24982,18 @@ export const RuntimeServiceService = {
     responseSerialize: (value: ListPodSandboxStatsResponse): Buffer =>
       Buffer.from(ListPodSandboxStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPodSandboxStatsResponse => ListPodSandboxStatsResponse.decode(value),
+  },
+  /** ListPodSandboxStats as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxStats: {
+    path: "/runtime.v1.RuntimeService/StreamPodSandboxStats" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamPodSandboxStatsRequest): Buffer =>
+      Buffer.from(StreamPodSandboxStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamPodSandboxStatsRequest => StreamPodSandboxStatsRequest.decode(value),
+    responseSerialize: (value: StreamPodSandboxStatsResponse): Buffer =>
+      Buffer.from(StreamPodSandboxStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamPodSandboxStatsResponse => StreamPodSandboxStatsResponse.decode(value),
   },
   /** Receives node-level settings pushed by the kubelet (currently the pod CIDR). */
   updateRuntimeConfig: {
@@ -22141,6 +25028,27 @@ export const RuntimeServiceService = {
     responseSerialize: (value: CheckpointContainerResponse): Buffer =>
       Buffer.from(CheckpointContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckpointContainerResponse => CheckpointContainerResponse.decode(value),
+  },
+  /** Checkpoints some or all containers of a pod into one archive. */
+  checkpointPod: {
+    path: "/runtime.v1.RuntimeService/CheckpointPod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckpointPodRequest): Buffer => Buffer.from(CheckpointPodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckpointPodRequest => CheckpointPodRequest.decode(value),
+    responseSerialize: (value: CheckpointPodResponse): Buffer =>
+      Buffer.from(CheckpointPodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckpointPodResponse => CheckpointPodResponse.decode(value),
+  },
+  /** Recreates a pod and its containers from a CheckpointPod archive. */
+  restorePod: {
+    path: "/runtime.v1.RuntimeService/RestorePod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestorePodRequest): Buffer => Buffer.from(RestorePodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestorePodRequest => RestorePodRequest.decode(value),
+    responseSerialize: (value: RestorePodResponse): Buffer => Buffer.from(RestorePodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestorePodResponse => RestorePodResponse.decode(value),
   },
   /**
    * Server stream of container lifecycle events, letting the kubelet react to
@@ -22180,6 +25088,19 @@ export const RuntimeServiceService = {
       Buffer.from(ListPodSandboxMetricsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPodSandboxMetricsResponse => ListPodSandboxMetricsResponse.decode(value),
   },
+  /** ListPodSandboxMetrics as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxMetrics: {
+    path: "/runtime.v1.RuntimeService/StreamPodSandboxMetrics" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamPodSandboxMetricsRequest): Buffer =>
+      Buffer.from(StreamPodSandboxMetricsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamPodSandboxMetricsRequest => StreamPodSandboxMetricsRequest.decode(value),
+    responseSerialize: (value: StreamPodSandboxMetricsResponse): Buffer =>
+      Buffer.from(StreamPodSandboxMetricsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamPodSandboxMetricsResponse =>
+      StreamPodSandboxMetricsResponse.decode(value),
+  },
   /** Returns runtime settings the kubelet must agree with (e.g. cgroup driver). */
   runtimeConfig: {
     path: "/runtime.v1.RuntimeService/RuntimeConfig" as const,
@@ -22190,6 +25111,20 @@ export const RuntimeServiceService = {
     responseSerialize: (value: RuntimeConfigResponse): Buffer =>
       Buffer.from(RuntimeConfigResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RuntimeConfigResponse => RuntimeConfigResponse.decode(value),
+  },
+  /** Resizes a pod's own cgroup (in-place pod resize). */
+  updatePodSandboxResources: {
+    path: "/runtime.v1.RuntimeService/UpdatePodSandboxResources" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdatePodSandboxResourcesRequest): Buffer =>
+      Buffer.from(UpdatePodSandboxResourcesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdatePodSandboxResourcesRequest =>
+      UpdatePodSandboxResourcesRequest.decode(value),
+    responseSerialize: (value: UpdatePodSandboxResourcesResponse): Buffer =>
+      Buffer.from(UpdatePodSandboxResourcesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdatePodSandboxResourcesResponse =>
+      UpdatePodSandboxResourcesResponse.decode(value),
   },
 } as const;
 
@@ -22212,6 +25147,8 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
   podSandboxStatus: handleUnaryCall<PodSandboxStatusRequest, PodSandboxStatusResponse>;
   /** Lists sandboxes, optionally restricted by a filter. */
   listPodSandbox: handleUnaryCall<ListPodSandboxRequest, ListPodSandboxResponse>;
+  /** ListPodSandbox as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxes: handleServerStreamingCall<StreamPodSandboxesRequest, StreamPodSandboxesResponse>;
   /** Creates a container inside an existing sandbox without starting it. */
   createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
   /** Starts a container that is in the CREATED state. */
@@ -22228,6 +25165,8 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   /** Lists containers, optionally restricted by a filter. */
   listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
+  /** ListContainers as a stream of responses (gate CRIListStreaming). */
+  streamContainers: handleServerStreamingCall<StreamContainersRequest, StreamContainersResponse>;
   /** Returns the status of one container (NotFound if it does not exist). */
   containerStatus: handleUnaryCall<ContainerStatusRequest, ContainerStatusResponse>;
   /**
@@ -22264,16 +25203,24 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
   containerStats: handleUnaryCall<ContainerStatsRequest, ContainerStatsResponse>;
   /** Returns resource usage of all running containers matching the filter. */
   listContainerStats: handleUnaryCall<ListContainerStatsRequest, ListContainerStatsResponse>;
+  /** ListContainerStats as a stream of responses (gate CRIListStreaming). */
+  streamContainerStats: handleServerStreamingCall<StreamContainerStatsRequest, StreamContainerStatsResponse>;
   /** Returns resource usage of one sandbox (error if it does not exist). */
   podSandboxStats: handleUnaryCall<PodSandboxStatsRequest, PodSandboxStatsResponse>;
   /** Returns resource usage of all sandboxes matching the filter. */
   listPodSandboxStats: handleUnaryCall<ListPodSandboxStatsRequest, ListPodSandboxStatsResponse>;
+  /** ListPodSandboxStats as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxStats: handleServerStreamingCall<StreamPodSandboxStatsRequest, StreamPodSandboxStatsResponse>;
   /** Receives node-level settings pushed by the kubelet (currently the pod CIDR). */
   updateRuntimeConfig: handleUnaryCall<UpdateRuntimeConfigRequest, UpdateRuntimeConfigResponse>;
   /** Reports runtime health conditions, runtime handlers and feature support. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
   /** Writes a checkpoint of a running container to an archive on the node. */
   checkpointContainer: handleUnaryCall<CheckpointContainerRequest, CheckpointContainerResponse>;
+  /** Checkpoints some or all containers of a pod into one archive. */
+  checkpointPod: handleUnaryCall<CheckpointPodRequest, CheckpointPodResponse>;
+  /** Recreates a pod and its containers from a CheckpointPod archive. */
+  restorePod: handleUnaryCall<RestorePodRequest, RestorePodResponse>;
   /**
    * Server stream of container lifecycle events, letting the kubelet react to
    * changes instead of polling (Evented PLEG). The stream stays open.
@@ -22283,8 +25230,12 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
   listMetricDescriptors: handleUnaryCall<ListMetricDescriptorsRequest, ListMetricDescriptorsResponse>;
   /** Returns metric samples for all sandboxes and their containers. */
   listPodSandboxMetrics: handleUnaryCall<ListPodSandboxMetricsRequest, ListPodSandboxMetricsResponse>;
+  /** ListPodSandboxMetrics as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxMetrics: handleServerStreamingCall<StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse>;
   /** Returns runtime settings the kubelet must agree with (e.g. cgroup driver). */
   runtimeConfig: handleUnaryCall<RuntimeConfigRequest, RuntimeConfigResponse>;
+  /** Resizes a pod's own cgroup (in-place pod resize). */
+  updatePodSandboxResources: handleUnaryCall<UpdatePodSandboxResourcesRequest, UpdatePodSandboxResourcesResponse>;
 }
 
 export interface RuntimeServiceClient extends Client {
@@ -22390,6 +25341,16 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPodSandboxResponse) => void,
   ): ClientUnaryCall;
+  /** ListPodSandbox as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxes(
+    request: StreamPodSandboxesRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPodSandboxesResponse>;
+  streamPodSandboxes(
+    request: StreamPodSandboxesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPodSandboxesResponse>;
   /** Creates a container inside an existing sandbox without starting it. */
   createContainer(
     request: CreateContainerRequest,
@@ -22476,6 +25437,16 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
+  /** ListContainers as a stream of responses (gate CRIListStreaming). */
+  streamContainers(
+    request: StreamContainersRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamContainersResponse>;
+  streamContainers(
+    request: StreamContainersRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamContainersResponse>;
   /** Returns the status of one container (NotFound if it does not exist). */
   containerStatus(
     request: ContainerStatusRequest,
@@ -22635,6 +25606,16 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListContainerStatsResponse) => void,
   ): ClientUnaryCall;
+  /** ListContainerStats as a stream of responses (gate CRIListStreaming). */
+  streamContainerStats(
+    request: StreamContainerStatsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamContainerStatsResponse>;
+  streamContainerStats(
+    request: StreamContainerStatsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamContainerStatsResponse>;
   /** Returns resource usage of one sandbox (error if it does not exist). */
   podSandboxStats(
     request: PodSandboxStatsRequest,
@@ -22667,6 +25648,16 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPodSandboxStatsResponse) => void,
   ): ClientUnaryCall;
+  /** ListPodSandboxStats as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxStats(
+    request: StreamPodSandboxStatsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPodSandboxStatsResponse>;
+  streamPodSandboxStats(
+    request: StreamPodSandboxStatsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPodSandboxStatsResponse>;
   /** Receives node-level settings pushed by the kubelet (currently the pod CIDR). */
   updateRuntimeConfig(
     request: UpdateRuntimeConfigRequest,
@@ -22715,6 +25706,38 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CheckpointContainerResponse) => void,
   ): ClientUnaryCall;
+  /** Checkpoints some or all containers of a pod into one archive. */
+  checkpointPod(
+    request: CheckpointPodRequest,
+    callback: (error: ServiceError | null, response: CheckpointPodResponse) => void,
+  ): ClientUnaryCall;
+  checkpointPod(
+    request: CheckpointPodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckpointPodResponse) => void,
+  ): ClientUnaryCall;
+  checkpointPod(
+    request: CheckpointPodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckpointPodResponse) => void,
+  ): ClientUnaryCall;
+  /** Recreates a pod and its containers from a CheckpointPod archive. */
+  restorePod(
+    request: RestorePodRequest,
+    callback: (error: ServiceError | null, response: RestorePodResponse) => void,
+  ): ClientUnaryCall;
+  restorePod(
+    request: RestorePodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestorePodResponse) => void,
+  ): ClientUnaryCall;
+  restorePod(
+    request: RestorePodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestorePodResponse) => void,
+  ): ClientUnaryCall;
   /**
    * Server stream of container lifecycle events, letting the kubelet react to
    * changes instead of polling (Evented PLEG). The stream stays open.
@@ -22760,6 +25783,16 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPodSandboxMetricsResponse) => void,
   ): ClientUnaryCall;
+  /** ListPodSandboxMetrics as a stream of responses (gate CRIListStreaming). */
+  streamPodSandboxMetrics(
+    request: StreamPodSandboxMetricsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPodSandboxMetricsResponse>;
+  streamPodSandboxMetrics(
+    request: StreamPodSandboxMetricsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPodSandboxMetricsResponse>;
   /** Returns runtime settings the kubelet must agree with (e.g. cgroup driver). */
   runtimeConfig(
     request: RuntimeConfigRequest,
@@ -22775,6 +25808,22 @@ export interface RuntimeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RuntimeConfigResponse) => void,
+  ): ClientUnaryCall;
+  /** Resizes a pod's own cgroup (in-place pod resize). */
+  updatePodSandboxResources(
+    request: UpdatePodSandboxResourcesRequest,
+    callback: (error: ServiceError | null, response: UpdatePodSandboxResourcesResponse) => void,
+  ): ClientUnaryCall;
+  updatePodSandboxResources(
+    request: UpdatePodSandboxResourcesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdatePodSandboxResourcesResponse) => void,
+  ): ClientUnaryCall;
+  updatePodSandboxResources(
+    request: UpdatePodSandboxResourcesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdatePodSandboxResourcesResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -22799,6 +25848,17 @@ export const ImageServiceService = {
     requestDeserialize: (value: Buffer): ListImagesRequest => ListImagesRequest.decode(value),
     responseSerialize: (value: ListImagesResponse): Buffer => Buffer.from(ListImagesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListImagesResponse => ListImagesResponse.decode(value),
+  },
+  /** ListImages as a stream of responses (gate CRIListStreaming). */
+  streamImages: {
+    path: "/runtime.v1.ImageService/StreamImages" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamImagesRequest): Buffer => Buffer.from(StreamImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamImagesRequest => StreamImagesRequest.decode(value),
+    responseSerialize: (value: StreamImagesResponse): Buffer =>
+      Buffer.from(StreamImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamImagesResponse => StreamImagesResponse.decode(value),
   },
   /**
    * Returns details of one image. An absent image is not an error: reply with
@@ -22848,6 +25908,8 @@ export const ImageServiceService = {
 export interface ImageServiceServer extends UntypedServiceImplementation {
   /** Lists images stored on the node. */
   listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
+  /** ListImages as a stream of responses (gate CRIListStreaming). */
+  streamImages: handleServerStreamingCall<StreamImagesRequest, StreamImagesResponse>;
   /**
    * Returns details of one image. An absent image is not an error: reply with
    * the image field left unset.
@@ -22878,6 +25940,16 @@ export interface ImageServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListImagesResponse) => void,
   ): ClientUnaryCall;
+  /** ListImages as a stream of responses (gate CRIListStreaming). */
+  streamImages(
+    request: StreamImagesRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamImagesResponse>;
+  streamImages(
+    request: StreamImagesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamImagesResponse>;
   /**
    * Returns details of one image. An absent image is not an error: reply with
    * the image field left unset.
@@ -22962,6 +26034,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
