@@ -3,7 +3,7 @@
 // krilld crash.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ContainerState } from '../api/runtime/v1/api';
+import { ContainerState, Signal } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { containerConfig, pull, readLog, startContainerKrilld, status, testImage, waitExited } from './harness/containers';
 import type { Krilld } from './harness/krilld';
@@ -162,6 +162,16 @@ test('bad requests are InvalidArgument or NotFound and change nothing', async ()
   await expect(k.client.runtime.createContainer({ podSandboxId: 'nope', config: containerConfig('x', BUSYBOX), sandboxConfig: undefined })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   await expect(k.client.runtime.startContainer({ containerId: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   expect((await k.client.runtime.listContainers({ filter: undefined })).containers.filter((c) => c.metadata!.name.startsWith('bad'))).toEqual([]);
+});
+
+test('ContainerConfig.stop_signal is what StopContainer sends, and ContainerStatus reports it', async () => {
+  const id = await create('usr1', { command: ['sh', '-c', 'trap "exit 7" USR1; while :; do sleep 0.1; done'], stopSignal: Signal.SIGNAL_SIGUSR1 });
+  await k.client.runtime.startContainer({ containerId: id });
+  expect((await status(k.client, id)).stopSignal).toBe(Signal.SIGNAL_SIGUSR1);
+  await k.client.runtime.stopContainer({ containerId: id, timeout: 30n });
+  const s = await status(k.client, id);
+  expect(s.exitCode).toBe(7);
+  await k.client.runtime.removeContainer({ containerId: id });
 });
 
 test('stop and remove of unknown IDs succeed', async () => {
