@@ -174,6 +174,27 @@ test('ContainerConfig.stop_signal is what StopContainer sends, and ContainerStat
   await k.client.runtime.removeContainer({ containerId: id });
 });
 
+test('the Stream calls of CRI 1.37 return what the List calls do', async () => {
+  const collect = <T>(call: NodeJS.EventEmitter): Promise<T[]> =>
+    new Promise((resolve, reject) => {
+      const got: T[] = [];
+      call.on('data', (r: T) => got.push(r));
+      call.on('error', reject);
+      call.on('end', () => resolve(got));
+    });
+  const id = await create('streamed', { command: ['sleep', '3600'] });
+  const ids = (xs: { id: string }[]): string[] => xs.map((x) => x.id).sort();
+  const containers = (await collect<{ containers: { id: string }[] }>(k.client.runtime.streamContainers({ filter: undefined }) as NodeJS.EventEmitter)).flatMap((r) => r.containers);
+  expect(ids(containers)).toEqual(ids((await k.client.runtime.listContainers({ filter: undefined })).containers));
+  expect(ids(containers)).toContain(id);
+  const pods = (await collect<{ podSandboxes: { id: string }[] }>(k.client.runtime.streamPodSandboxes({ filter: undefined }) as NodeJS.EventEmitter)).flatMap((r) => r.podSandboxes);
+  expect(ids(pods)).toEqual([podId]);
+  const images = (await collect<{ images: { id: string }[] }>(k.client.image.streamImages({ filter: undefined }) as NodeJS.EventEmitter)).flatMap((r) => r.images);
+  expect(ids(images)).toEqual(ids((await k.client.image.listImages({ filter: undefined })).images));
+  await expect(collect(k.client.runtime.streamPodSandboxMetrics({}) as NodeJS.EventEmitter)).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+  await k.client.runtime.removeContainer({ containerId: id });
+});
+
 test('stop and remove of unknown IDs succeed', async () => {
   await k.client.runtime.stopContainer({ containerId: 'f'.repeat(64), timeout: 0n });
   await k.client.runtime.removeContainer({ containerId: 'f'.repeat(64) });

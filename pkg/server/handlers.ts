@@ -13,6 +13,7 @@ import { containerHandlers } from './container_handlers';
 import type { ContainerDeps } from './container_deps';
 import { CpuRates } from './container_view';
 import { imageHandlers } from './image_handlers';
+import { imageListStreams, runtimeListStreams } from './list_streams';
 import { podContainers } from './pod_containers';
 import type { PodDeps } from './pod_deps';
 import { podHandlers } from './pod_handlers';
@@ -71,5 +72,9 @@ export function criHandlers(d: CriDeps): CriServices {
       startedAt: d.startedAt,
     }),
   };
-  return { runtimeService, imageService: imageHandlers(d.images) };
+  const imageService = imageHandlers(d.images);
+  return {
+    runtimeService: { ...runtimeService, ...runtimeListStreams(runtimeService) },
+    imageService: { ...imageService, ...imageListStreams(imageService) },
+  };
 }
