@@ -219,3 +219,17 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
 export function linesWithRepeatedKeys(text: string): string[] {
   return text.split('\n').filter((l) => l.startsWith('{') && repeatedKeys(l).length > 0);
 }
+
+/**
+ * Polls until `cond` holds (krilld's logger writes asynchronously, and a
+ * loaded machine is slow): the time limit is a deadline, not a pace.
+ */
+export async function until<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
