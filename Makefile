@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean dist test-dist
+.PHONY: all deps build typecheck run test test-unit test-integration coverage gen bench cluster cluster-down clean dist test-dist
 
 all: build
 
@@ -67,6 +67,13 @@ test-unit: build
 test-integration: deps build
 	hack/testbed build cri-tools
 	hack/run-tests --selectProjects integration
+
+# Line and branch coverage of pkg/ and cmd/ by the unit and integration tests, the krilld
+# processes they start included (hack/coverage; README: Coverage). ARGS narrows the run,
+# e.g. make coverage ARGS='--selectProjects unit'.
+coverage: deps build
+	hack/testbed build cri-tools
+	hack/coverage $(ARGS)
 
 bench: deps build
 	hack/run-bench

@@ -1,12 +1,12 @@
 // Containers through their life over CRI: create, start, status, logs,
 // ExecSync, stop, remove, failure cleanup, idempotence, and survival of a
 // krilld crash.
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerState, Signal } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { containerConfig, pull, readLog, startContainerKrilld, status, testImage, waitExited } from './harness/containers';
-import type { Krilld } from './harness/krilld';
+import { until, type Krilld } from './harness/krilld';
 import { podConfig, runRequest } from './harness/pods';
 import { removeTestCgroups } from './harness/cgroups';
 import { testCgroupParent } from './harness/paths';
@@ -35,6 +35,11 @@ afterAll(async () => {
   await k.cleanup();
   removeTestCgroups(cgroupParent);
 });
+
+/** A host directory for a container to see at /signal (removed with krilld's directory). */
+function signalDir(): string {
+  return mkdtempSync(join(k.dir, 'signal-'));
+}
 
 async function create(name: string, extra: Parameters<typeof containerConfig>[2] = {}): Promise<string> {
   const pod = (await k.client.runtime.podSandboxStatus({ podSandboxId: podId, verbose: false })).status!;
@@ -127,13 +132,16 @@ describe('a long-running container', () => {
 });
 
 test('a stop with a shorter grace period kills a container that another stop is still waiting on', async () => {
-  // sleep as pid 1 ignores SIGTERM: the first stop would wait out its 120 s.
-  const id = await create('stop-shortened', { command: ['sleep', '3600'] });
+  // The shell ignores the stop signal (the image's SIGQUIT; TERM too) so the first stop would wait out its 120 s,
+  // but says it got it: from then on that stop is waiting.
+  const signal = signalDir();
+  const id = await create('stop-shortened', { command: ['sh', '-c', 'trap "echo > /signal/got-signal" QUIT TERM; while true; do sleep 1; done'], mounts: [{ containerPath: '/signal', hostPath: signal }] });
   await k.client.runtime.startContainer({ containerId: id });
   const slow = k.client.runtime.stopContainer({ containerId: id, timeout: 120n });
-  await new Promise((r) => setTimeout(r, 500));
+  await until('the first stop to signal the container', () => existsSync(join(signal, 'got-signal')));
   await k.client.runtime.stopContainer({ containerId: id, timeout: 0n });
   await slow;
+  await until('the log line of the shortened stop', () => k.logs().some((l) => l.msg === 'a stop with a longer grace period is in flight: killing the container now' && l.container_id === id));
   const s = await status(k.client, id);
   expect(s.state).toBe(ContainerState.CONTAINER_EXITED);
   expect(s.exitCode).toBe(137);
@@ -208,10 +216,13 @@ test('the same name in the same pod is refused with the existing ID', async () =
 
 test('10 containers survive kill -9 of krilld; one that exits meanwhile shows its real exit and log', async () => {
   const running = await Promise.all(Array.from({ length: 9 }, (_, i) => create(`survivor-${i}`, { command: ['sh', '-c', `echo up-${i}; exec sleep 3600`] })));
-  const short = await create('exits-while-down', { command: ['sh', '-c', 'sleep 1; echo done; exit 7'] });
+  // It exits when the test says so (a file in a host directory), once krilld is down.
+  const signal = signalDir();
+  const short = await create('exits-while-down', { command: ['sh', '-c', 'while [ ! -e /signal/go ]; do sleep 1; done; echo done; exit 7'], mounts: [{ containerPath: '/signal', hostPath: signal }] });
   for (const id of [...running, short]) await k.client.runtime.startContainer({ containerId: id });
   await k.kill9();
-  await new Promise((r) => setTimeout(r, 2000));
+  writeFileSync(join(signal, 'go'), '');
+  await until('conmon to record the exit while krilld is down', () => existsSync(join(k.state, 'exits', short)));
   await k.restart();
   const listed = new Map((await k.client.runtime.listContainers({ filter: undefined })).containers.map((c) => [c.id, c]));
   for (const id of running) expect(listed.get(id)?.state).toBe(ContainerState.CONTAINER_RUNNING);
@@ -229,13 +240,17 @@ test('a kubelet retry of CreateContainer while the first is in flight gets the s
   const joined = () => k.logs().filter((l) => l.msg === 'joining a CreateContainer already in flight for this name').length;
   const before = joined();
   // A retry arrives while the first create runs; if the first already finished, the retry is told the name's owner.
-  for (let attempt = 0; attempt < 10 && joined() === before; attempt++) {
+  // Both are sent at once, so the retry nearly always joins; a loaded machine may need more tries (a deadline, not a count).
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 0; joined() === before; attempt++) {
+    if (Date.now() > deadline) throw new Error(`no retry joined a CreateContainer in flight in ${attempt} attempts`);
     const results = await Promise.allSettled([create(`retried-${attempt}`, { command: ['true'] }), create(`retried-${attempt}`, { command: ['true'] })]);
     const ids = results.map((r) => (r.status === 'fulfilled' ? r.value : /in use by container ([0-9a-f]{64})/.exec(String((r.reason as Error).message))?.[1]));
     expect(ids[0]).toBeDefined();
     expect(ids[1]).toBe(ids[0]);
     await k.client.runtime.removeContainer({ containerId: ids[0]! });
-    await new Promise((r) => setTimeout(r, 100)); // the logger writes asynchronously
+    // The logger writes asynchronously, in order: once the RemoveContainer line is there, a join line of this attempt is too.
+    await until('the RemoveContainer line', () => k.logs().some((l) => l.msg === 'container removed' && l.container_id === ids[0]));
   }
   expect(joined()).toBeGreaterThan(before);
 });

@@ -1,9 +1,11 @@
 // GetContainerEvents (what kubelet's evented PLEG listens to) and the
 // Prometheus metrics a real workload leaves behind.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { ContainerEventType, ContainerState, type ContainerEventResponse } from '../api/runtime/v1/api';
 import { containerConfig, pull, startContainerKrilld, testImage, waitExited } from './harness/containers';
-import type { Krilld } from './harness/krilld';
+import { until, type Krilld } from './harness/krilld';
 import { podConfig, runRequest } from './harness/pods';
 import { removeTestCgroups } from './harness/cgroups';
 import { testCgroupParent } from './harness/paths';
@@ -63,6 +65,42 @@ class Subscriber {
   }
 }
 
+let probes = 0;
+
+/**
+ * Resolves once krilld has registered every subscriber (the stream gives no sign of it): each must see
+ * an event of a probe container made after it subscribed. A subscriber registered too late for one
+ * probe is caught by the next; the deadline is generous.
+ */
+async function subscribed(...subs: Subscriber[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { containerId } = await k.client.runtime.createContainer({ podSandboxId: podId, config: containerConfig(`probe-${probes++}`, IMAGE, { command: ['true'] }), sandboxConfig: undefined });
+    await k.client.runtime.removeContainer({ containerId });
+    try {
+      for (const sub of subs) await sub.waitFor(containerId, 1, 5_000); // CREATED or DELETED: it was listening
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
+}
+
+/**
+ * A container of the pod that runs until the test touches `go` in a host directory (mounted at /signal),
+ * then exits with `code`: its exit happens when the test says, not when a timer does.
+ */
+async function createHeldContainer(name: string, code: number): Promise<{ containerId: string; release: () => void }> {
+  const dir = mkdtempSync(join(k.dir, 'signal-'));
+  const script = `while [ ! -e /signal/go ]; do sleep 1; done; exit ${code}`;
+  const { containerId } = await k.client.runtime.createContainer({
+    podSandboxId: podId,
+    config: containerConfig(name, IMAGE, { command: ['sh', '-c', script], mounts: [{ containerPath: '/signal', hostPath: dir }] }),
+    sandboxConfig: undefined,
+  });
+  return { containerId, release: () => writeFileSync(join(dir, 'go'), '') };
+}
+
 async function runToCompletion(name: string, command: string[]): Promise<string> {
   const { containerId } = await k.client.runtime.createContainer({ podSandboxId: podId, config: containerConfig(name, IMAGE, { command }), sandboxConfig: undefined });
   await k.client.runtime.startContainer({ containerId });
@@ -74,8 +112,8 @@ async function runToCompletion(name: string, command: string[]): Promise<string>
 test('every subscriber gets CREATED, STARTED, STOPPED, DELETED in order with statuses', async () => {
   const a = new Subscriber(k.client);
   const b = new Subscriber(k.client);
-  await new Promise((r) => setTimeout(r, 200)); // let the subscriptions reach the server
   try {
+    await subscribed(a, b);
     const id = await runToCompletion('evented', ['sh', '-c', 'exit 4']);
     for (const sub of [a, b]) {
       const events = await sub.waitFor(id, 4);
@@ -121,10 +159,12 @@ test('PodSandboxStatus carries every container of the pod and when it looked (ev
 });
 
 test('a container that exits while krilld is down is reported after the restart', async () => {
-  const { containerId } = await k.client.runtime.createContainer({ podSandboxId: podId, config: containerConfig('exits-while-down', IMAGE, { command: ['sh', '-c', 'sleep 1; exit 9'] }), sandboxConfig: undefined });
+  const { containerId, release } = await createHeldContainer('exits-while-down', 9);
   await k.client.runtime.startContainer({ containerId });
   await k.kill9();
-  await new Promise((r) => setTimeout(r, 2000));
+  release();
+  // conmon records the exit while krilld is down
+  await until('the exit file of the container', () => existsSync(join(k.state, 'exits', containerId)));
   await k.restart();
   const sub = new Subscriber(k.client);
   try {

@@ -11,6 +11,7 @@ import { ContainerState } from '../api/runtime/v1/api';
 import { EXEC_SYNC_OUTPUT_BUDGET } from '../pkg/runtime/exec_output';
 import { testImage, waitExited } from './harness/containers';
 import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
+import { until } from './harness/krilld';
 import { CRICTL, crictlDescribe, HAVE_CRICTL } from './harness/crictl';
 
 const HAVE_TMUX = spawnSync('tmux', ['-V']).status === 0;
@@ -211,9 +212,12 @@ maybe('crictl against krilld', () => {
         if (i > 30) throw new Error(`the terminal stayed ${m[1]}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+      // Ctrl-C once the command runs (sent earlier it would only clear the line), and it must end the command.
+      const sleeping = async (): Promise<boolean> => (await pod.exec(shell, ['sh', '-c', 'ps | grep -q "[s]leep 4343"'])).exitCode === 0;
       t.type('sleep 4343');
-      await new Promise((r) => setTimeout(r, 300));
+      await until('sleep 4343 to run', sleeping);
       t.keys('C-c');
+      await until('Ctrl-C to end sleep 4343', async () => !(await sleeping()));
       t.type('echo "after-ctrl-c"');
       await t.waitFor(/^after-ctrl-c\s*$/m, 'the shell after Ctrl-C');
       t.type('exit 7');
@@ -224,21 +228,28 @@ maybe('crictl against krilld', () => {
     });
   });
 
+  /** Types `echo "<word>-$((i+base))"` once a second until any such answer shows, for up to 60 s. */
+  async function typeUntilAnswered(t: Tmux, word: string, base: number, failure: string): Promise<void> {
+    const answered = new RegExp(`^${word}-\\d+\\s*$`, 'm');
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; ; i++) {
+      t.type(`echo "${word}-$((${i}+${base}))"`);
+      for (const end = Date.now() + 1000; Date.now() < end; ) {
+        if (answered.test(t.screen())) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (Date.now() > deadline) throw new Error(`${failure}:\n${t.screen()}`);
+    }
+  }
+
   maybeTmux.each(['spdy', 'websocket'])('attach -it --transport %s under tmux', (transport) => {
     test('typing reaches the container’s shell; leaving does not stop it; exit does', async () => {
       const id = await pod.start(`att-${transport}`, IMAGE, { command: ['sh'], tty: true, stdin: true, stdinOnce: false });
       const t1 = tmux(`attach1-${transport}`);
       t1.start([CRICTL, ...crictlArgs(['attach', '-it', '--transport', transport, id])], 110, 35);
-      // The prompt was printed before anyone attached: type until the shell answers.
-      for (let i = 0; ; i++) {
-        t1.type(`echo "att-$((${i}+1000))"`);
-        try {
-          await Promise.race([t1.waitFor(new RegExp(`^att-${i + 1000}\\s*$`, 'm')), new Promise((_, rej) => setTimeout(rej, 700))]);
-          break;
-        } catch {
-          if (i > 15) throw new Error(`the attached shell never answered:\n${t1.screen()}`);
-        }
-      }
+      // The prompt was printed before anyone attached: type until the shell answers (any of the tries: a slow
+      // answer to an early one counts), under a generous deadline.
+      await typeUntilAnswered(t1, 'att', 1000, 'the attached shell never answered');
       t1.type('stty size');
       await t1.waitFor(/^35 110\s*$/m, 'the terminal size 35x110');
       // The client goes away (its terminal closes): the container carries on.
@@ -247,15 +258,7 @@ maybe('crictl against krilld', () => {
       expect((await pod.status(id)).state).toBe(ContainerState.CONTAINER_RUNNING);
       const t2 = tmux(`attach2-${transport}`);
       t2.start([CRICTL, ...crictlArgs(['attach', '-it', '--transport', transport, id])], 110, 35);
-      for (let i = 0; ; i++) {
-        t2.type(`echo "again-$((${i}+2000))"`);
-        try {
-          await Promise.race([t2.waitFor(new RegExp(`^again-${i + 2000}\\s*$`, 'm')), new Promise((_, rej) => setTimeout(rej, 700))]);
-          break;
-        } catch {
-          if (i > 15) throw new Error(`the shell did not answer a second attach:\n${t2.screen()}`);
-        }
-      }
+      await typeUntilAnswered(t2, 'again', 2000, 'the shell did not answer a second attach');
       t2.type('exit 3');
       expect(await waitExited(f.client, id)).toMatchObject({ exitCode: 3 });
       expect(await t2.exitCode()).toBe(0);

@@ -46,10 +46,12 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
 }
 
 test('five concurrent pulls of one image download each blob once', async () => {
-  // Slow enough (about 1 s) that all five calls arrive while the first is in flight.
-  const s = await setUp({ throttleBytesPer50ms: 64 * 1024 });
+  // Slow enough (about 2 s) that all five calls, sent together, arrive while the first is in flight.
+  const s = await setUp({ throttleBytesPer50ms: 32 * 1024 });
   try {
     const ids = await Promise.all(Array.from({ length: 5 }, () => s.k.client.image.pullImage(pullReq(layered.reference))));
+    // The logger writes asynchronously: each call's join line comes before its "PullImage done" line.
+    await waitFor('the five PullImage lines', () => s.k.logs().filter((l) => l.msg === 'PullImage done').length === 5);
     expect(new Set(ids.map((r) => r.imageRef))).toEqual(new Set([layered.configDigest]));
     const gets = blobGets(s.proxy);
     expect([...gets.values()].every((n) => n === 1)).toBe(true);
@@ -133,7 +135,8 @@ test('progress is logged per layer at a steady pace', async () => {
   const s = await setUp({ throttleBytesPer50ms: 32 * 1024 }, 'progress_log_interval = "300ms"');
   try {
     await s.k.client.image.pullImage(pullReq(images.httpd!.reference));
-    await new Promise((r) => setTimeout(r, 200));
+    // The logger writes asynchronously: "pull done" follows every progress line.
+    await waitFor('the pull done line', () => s.k.logs().some((l) => l.msg === 'pull done'));
     const lines = s.k.logs().filter((l) => l.msg === 'pull progress');
     expect(lines.length).toBeGreaterThanOrEqual(2);
     const last = lines[lines.length - 1]!;
@@ -151,7 +154,7 @@ test('kill -9 of krilld in the middle of a pull: after a restart the store is co
   try {
     const pull = s.k.client.image.pullImage(pullReq(layered.reference)).catch((e: unknown) => e);
     await s.proxy.waitForBlobBytes(200 * 1024);
-    expect(layerDirs(s.k).leftovers.length).toBeGreaterThan(0); // an unpack is in progress
+    await waitFor('an unpack in progress', () => layerDirs(s.k).leftovers.length > 0);
     await s.k.kill9();
     expect(await pull).toMatchObject({ code: grpc.status.UNAVAILABLE });
     await s.k.restart();

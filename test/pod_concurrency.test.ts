@@ -1,10 +1,10 @@
 // Many pods at once: 50 pods started and removed by 10 concurrent clients,
 // and a kubelet retry of RunPodSandbox that joins the creation in flight.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCri } from '../pkg/criclient/client';
-import { pickTestNetwork, startKrilld, type Krilld } from './harness/krilld';
+import { pickTestNetwork, startKrilld, until, type Krilld } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
 import { podConfig, removeAllPods, runRequest } from './harness/pods';
 
@@ -57,8 +57,11 @@ test('a RunPodSandbox retried while the first is still in flight joins it: one p
   const net = pickTestNetwork(dir);
   mkdirSync(join(dir, 'bin'));
   mkdirSync(net.cniConfDir, { recursive: true });
-  // An ADD that takes a while, as a busy node's CNI does.
-  writeFileSync(join(dir, 'bin', 'krill-test-slow'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && sleep 1\necho \'{"cniVersion":"1.0.0"}\'\n');
+  // An ADD that takes a while, as a busy node's CNI does: it says it started, then waits until the test releases it
+  // (at most 60 s: the limit only keeps a failed test from hanging).
+  const started = join(dir, 'add-started');
+  const release = join(dir, 'release');
+  writeFileSync(join(dir, 'bin', 'krill-test-slow'), `#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then\n  touch ${started}\n  n=0; while [ ! -e ${release} ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done\nfi\necho '{"cniVersion":"1.0.0"}'\n`);
   chmodSync(join(dir, 'bin', 'krill-test-slow'), 0o755);
   writeFileSync(join(net.cniConfDir, '10-slow.conflist'), JSON.stringify({
     cniVersion: '1.0.0',
@@ -72,18 +75,34 @@ test('a RunPodSandbox retried while the first is still in flight joins it: one p
     config: `[network]\ncni_conf_dir = "${net.cniConfDir}"\ncni_bin_dirs = ["${join(dir, 'bin')}", "/usr/lib/cni"]\n`,
   });
   try {
-    const config = podConfig();
-    // The first call gives up early (kubelet's deadline); the retry arrives while the work goes on.
-    const first = k.client.runtime.runPodSandbox(runRequest(config), { timeoutMs: 300 }).catch((err: { code?: number }) => err);
-    await new Promise((r) => setTimeout(r, 100));
-    const retry = await k.client.runtime.runPodSandbox(runRequest(config));
-    expect(await first).toMatchObject({ code: 4 }); // DEADLINE_EXCEEDED
-    const items = (await k.client.runtime.listPodSandbox({ filter: undefined })).items;
-    expect(items.map((p) => p.id)).toEqual([retry.podSandboxId]);
-    expect(k.logs().some((l) => l.msg === 'joined a RunPodSandbox still in flight for the same pod')).toBe(true);
-    await k.client.runtime.stopPodSandbox({ podSandboxId: retry.podSandboxId });
-    await k.client.runtime.removePodSandbox({ podSandboxId: retry.podSandboxId });
+    // The first call gives up early (kubelet's deadline) while its CNI ADD is held; the retry is sent while the work
+    // goes on. krilld logs the join only when the work is done, so the test cannot see the retry arrive: it releases
+    // the ADD a second after sending it, and if the retry was that slow to arrive (it then finds the finished pod
+    // instead of joining), tries again with another pod, until a deadline.
+    const joinedPod = (id: string): boolean => k.logs().some((l) => l.msg === 'joined a RunPodSandbox still in flight for the same pod' && l.pod_id === id);
+    const deadline = Date.now() + 90_000;
+    for (let attempt = 0; ; attempt++) {
+      rmSync(started, { force: true });
+      rmSync(release, { force: true });
+      const config = podConfig();
+      const first = k.client.runtime.runPodSandbox(runRequest(config), { timeoutMs: 3000 }).catch((err: { code?: number }) => err);
+      await until('the first call to reach the CNI ADD', () => existsSync(started));
+      expect(await first).toMatchObject({ code: 4 }); // DEADLINE_EXCEEDED
+      const retrying = k.client.runtime.runPodSandbox(runRequest(config));
+      await new Promise((r) => setTimeout(r, 1000));
+      writeFileSync(release, '');
+      const retry = await retrying;
+      const items = (await k.client.runtime.listPodSandbox({ filter: undefined })).items;
+      expect(items.map((p) => p.id)).toEqual([retry.podSandboxId]);
+      await k.client.runtime.stopPodSandbox({ podSandboxId: retry.podSandboxId });
+      await k.client.runtime.removePodSandbox({ podSandboxId: retry.podSandboxId });
+      // The logger writes asynchronously: the removal's line comes after a join line of this attempt.
+      await until('the removal to be logged', () => k.logs().some((l) => l.msg === 'pod sandbox removed' && l.pod_id === retry.podSandboxId));
+      if (joinedPod(retry.podSandboxId)) break;
+      if (Date.now() > deadline) throw new Error(`no retry joined a RunPodSandbox in flight in ${attempt + 1} attempts`);
+    }
   } finally {
+    writeFileSync(release, '');
     await removeAllPods(k.client);
     await k.cleanup();
     try {

@@ -10,7 +10,7 @@ import { PodSandboxState } from '../api/runtime/v1/api';
 import { startKrilld, type Krilld } from './harness/krilld';
 import { readMountPointsSync } from '../pkg/storage/mount';
 import { testBaseDir } from './harness/paths';
-import { podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
+import { dropPodNatRules, podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
 
 const leases = (k: Krilld): string[] => {
   const dir = join(k.root, 'cni', 'networks', 'krill');
@@ -70,6 +70,9 @@ describe('restarts', () => {
       await k.client.runtime.removePodSandbox({ podSandboxId: id });
     }
     expect(leases(k)).toEqual([]);
+    // The bridge plugin (1.1) removes a pod's masquerade rule through its eth0, which this test deleted:
+    // the broken pod's rule stays behind on the node (a known plugin limit), so the test removes it.
+    dropPodNatRules([broken]);
   });
 
   test('a node reboot (state dir emptied): pods are NOTREADY and still stop and remove cleanly', async () => {
@@ -82,6 +85,8 @@ describe('restarts', () => {
     const mounted = readMountPointsSync().filter((m) => m.startsWith(`${k.state}/`)).sort((a, b) => b.length - a.length);
     execFileSync('umount', mounted);
     rmSync(k.state, { recursive: true, force: true });
+    // and the kernel's iptables are empty again
+    dropPodNatRules([id]);
 
     await k.restart();
     const { status } = await k.client.runtime.podSandboxStatus({ podSandboxId: id, verbose: false });

@@ -1,6 +1,6 @@
 // Overlay root filesystems over real layer directories: union, copy-up,
 // many layers past the one-page mount option limit, cleanup.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RootfsManager } from '../pkg/storage/rootfs';
 import { DirectLauncher } from '../pkg/spawn/launcher';
@@ -64,10 +64,16 @@ test('an image without layers gets an empty root', async () => {
   const target = join(dir, 'bundle3', 'rootfs');
   await fs.create('c3', [], target);
   try {
+    expect(await isMountPoint(target)).toBe(true);
+    expect(readdirSync(target)).toEqual([]);
     writeFileSync(join(target, 'x'), 'y');
+    expect(readdirSync(target)).toEqual(['x']);
+    expect(readFileSync(join(fs.upperDir('c3'), 'x'), 'utf8')).toBe('y');
   } finally {
     await fs.remove('c3', target);
   }
+  expect(await isMountPoint(target)).toBe(false);
+  expect(existsSync(join(dir, 'containers', 'c3'))).toBe(false);
 });
 
 test('a failed mount leaves nothing', async () => {

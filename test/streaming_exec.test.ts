@@ -364,18 +364,36 @@ describe('a client that goes away', () => {
 });
 
 describe('timeouts', () => {
-  let quick: StreamingServer;
+  // Each server has one short limit and a generous other one, so that a test can only pass by the limit it names
+  // (and a loaded machine never trips the limit a test does not exercise).
+  let hangup: StreamingServer;
+  let idle: StreamingServer;
+  const IDLE_MS = 1500;
   beforeAll(async () => {
-    quick = await StreamingServer.start({
-      config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0, stream_creation_timeout: 300, idle_timeout: 600 },
+    hangup = await StreamingServer.start({
+      config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0, stream_creation_timeout: 300, idle_timeout: 120_000 },
+      backend,
+      log: silentLogger(),
+    });
+    idle = await StreamingServer.start({
+      config: { ...defaultConfig().streaming, address: '127.0.0.1', port: 0, stream_creation_timeout: 60_000, idle_timeout: IDLE_MS },
       backend,
       log: silentLogger(),
     });
   });
-  afterAll(async () => quick.stop());
+  afterAll(async () => {
+    await hangup.stop();
+    await idle.stop();
+  });
+  const noExecs = async (): Promise<void> => {
+    for (const end = Date.now() + 30_000; backend.execs.size > 0; ) {
+      if (Date.now() > end) throw new Error(`${backend.execs.size} exec(s) still running`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
 
   test('a SPDY client that does not open every stream it asked for is hung up on', async () => {
-    const url = quick.register('exec', { containerId: 'ctr', cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: true });
+    const url = hangup.register('exec', { containerId: 'ctr', cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: true });
     const { conn } = await dialSpdy(url, ['v4.channel.k8s.io']);
     await conn.openStream({ streamtype: ['error'] });
     await conn.openStream({ streamtype: ['stdout'] });
@@ -384,18 +402,26 @@ describe('timeouts', () => {
     expect(backend.execs.size).toBe(0);
   });
 
-  test('a connection idle for longer than idle_timeout is closed, and its exec ends', async () => {
-    const url = quick.register('exec', { containerId: 'ctr', cmd: ['sleep', '100'], tty: false, stdin: false, stdout: true, stderr: false });
-    const s = await spdyRemoteCommand(url, { stdout: true });
-    const r = await s.done;
+  test.each([
+    ['SPDY', (url: string) => spdyRemoteCommand(url, { stdout: true })],
+    ['WebSocket', (url: string) => wsRemoteCommand(url, { stdout: true })],
+  ])('a %s connection idle for longer than idle_timeout is closed, and its exec ends', async (_name, open) => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    backend.once('execStarted', () => started());
+    const url = idle.register('exec', { containerId: 'ctr', cmd: ['sleep', '100'], tty: false, stdin: false, stdout: true, stderr: false });
+    const t0 = Date.now();
+    const s = await open(url);
+    await running;
+    expect(backend.execs.size).toBe(1);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([
+      s.done,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the server did not close the idle connection within 30 s')), 30_000))),
+    ]).finally(() => clearTimeout(timer));
+    // Closed by the server for idleness: no status (the command did not end), and not before the limit.
     expect(r.error).toBe('');
-    while (backend.execs.size > 0) await new Promise((res) => setTimeout(res, 20));
-  });
-
-  test('a WebSocket idle for longer than idle_timeout is closed too', async () => {
-    const url = quick.register('exec', { containerId: 'ctr', cmd: ['sleep', '100'], tty: false, stdin: false, stdout: true, stderr: false });
-    const s = await wsRemoteCommand(url, { stdout: true });
-    await s.done;
-    while (backend.execs.size > 0) await new Promise((res) => setTimeout(res, 20));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(IDLE_MS - 100);
+    await noExecs();
   });
 });

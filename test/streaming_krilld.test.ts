@@ -23,8 +23,13 @@ const HTTPD = (JSON.parse(process.env.KRILL_TEST_IMAGES ?? '{}') as { images?: R
   port: 80,
   body: '<html><body><h1>krill-test httpd</h1></body></html>\n',
 };
-/** Short, so that a late URL can be shown to fail without a long wait. */
-const TOKEN_TTL_MS = 3000;
+/**
+ * Generous for every test that uses a URL in time (a loaded machine must not make one late); the expiry test
+ * has a krilld of its own with a short TTL.
+ */
+const TOKEN_TTL_MS = 120_000;
+/** The short TTL of the expiry test's krilld. */
+const SHORT_TOKEN_TTL_MS = 1000;
 /** streaming.max_sessions_per_container, lower than the default so that the cap is cheap to reach. */
 const MAX_SESSIONS = 6;
 
@@ -499,14 +504,28 @@ describe('tokens', () => {
     expect(r.stdout.toString()).toBe('ran\n');
   });
 
-  test.each(TRANSPORTS)('over %s a URL used after token_ttl is 404 and runs nothing', async (transport) => {
-    const path = marker(`late-${transport}`);
-    const url = await execUrl(shell, ['touch', path], { stdout: true });
-    await new Promise((r) => setTimeout(r, TOKEN_TTL_MS + 500));
-    const err = await open(transport, url, { stdout: true }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(HttpStatusError);
-    expect((err as HttpStatusError).statusCode).toBe(404);
-    expect(await exists(path)).toBe(false);
+  describe('with a short token_ttl', () => {
+    let short: ContainerFixture;
+    let shortShell: string;
+    beforeAll(async () => {
+      short = await containerFixture('streamk-ttl', [IMAGE], { config: `[streaming]\ntoken_ttl = "${SHORT_TOKEN_TTL_MS}ms"\n` });
+      shortShell = await (await short.pod()).start('shell', IMAGE, { command: ['sleep', '3600'] });
+    });
+    afterAll(async () => {
+      await short?.cleanup();
+    });
+
+    test.each(TRANSPORTS)('over %s a URL used after token_ttl is 404 and runs nothing', async (transport) => {
+      const path = marker(`late-${transport}`);
+      const r = await short.client.runtime.exec({ containerId: shortShell, cmd: ['touch', path], tty: false, stdin: false, stdout: true, stderr: false });
+      // Late for sure: waiting longer than the TTL can only make it later.
+      await new Promise((res) => setTimeout(res, SHORT_TOKEN_TTL_MS + 500));
+      const err = await open(transport, r.url, { stdout: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HttpStatusError);
+      expect((err as HttpStatusError).statusCode).toBe(404);
+      const ran = await short.client.runtime.execSync({ containerId: shortShell, cmd: ['test', '-e', path], timeout: 10n });
+      expect(ran.exitCode).toBe(1);
+    });
   });
 
   test('attach and port-forward URLs are single-use too', async () => {

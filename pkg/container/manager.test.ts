@@ -250,6 +250,53 @@ describe('runtime operations', () => {
   });
 });
 
+describe('streams and logs', () => {
+  test('exec, attach and log reopening need a running container; exec needs a command', async () => {
+    const id = await create('web');
+    await expect(m.exec(id, ['sh'], false, {})).rejects.toMatchObject({ code: 'FailedPrecondition', message: expect.stringContaining('is not running (it is created)') });
+    expect(() => m.attach(id, {})).toThrow(expect.objectContaining({ code: 'FailedPrecondition' }));
+    await expect(m.reopenLog(id)).rejects.toMatchObject({ code: 'FailedPrecondition' });
+    await m.start(id, log);
+    await expect(m.exec(id, [], false, {})).rejects.toMatchObject({ code: 'InvalidArgument', message: 'cmd must not be empty' });
+    // the fake runtime has no streams: reaching it is what these show
+    await expect(m.exec(id, ['sh'], true, {})).rejects.toMatchObject({ code: 'Unimplemented' });
+    expect(() => m.attach(id, {})).toThrow(expect.objectContaining({ code: 'Unimplemented' }));
+    await expect(m.exec('nope', ['sh'], false, {})).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  test("the OCI process of a container is the one its bundle's config.json holds", async () => {
+    const id = await create('web', 'p1', { command: ['/bin/echo'], args: ['hi'], envs: [{ key: 'A', value: Buffer.from('b') }] });
+    const proc = await m.processSpec(m.find(id));
+    expect(proc).toMatchObject({ args: ['/bin/echo', 'hi'], env: expect.arrayContaining(['A=b']) });
+  });
+
+  test("reopening the log of a running container makes sure of the file in the pod's log directory, then asks the runtime", async () => {
+    mkdirSync(join(dir, 'logs', 'p1'), { recursive: true });
+    const id = await create('web', 'p1', { logPath: 'web/0.log' });
+    await m.start(id, log);
+    const file = join(dir, 'logs', 'p1', 'web', '0.log');
+    rmSync(file, { force: true }); // kubelet moved it aside
+    await m.reopenLog(id);
+    expect(existsSync(file)).toBe(true);
+    expect(rt.calls).toContain(`reopenLog ${id}`);
+  });
+});
+
+describe('pods', () => {
+  test("stopAllInPod and removeAllInPod act on that pod's containers only", async () => {
+    const a = await create('a', 'p1');
+    const b = await create('b', 'p1');
+    const other = await create('c', 'p2');
+    for (const id of [a, b, other]) await m.start(id, log);
+    await m.stopAllInPod('p1', log);
+    expect([a, b, other].map((id) => m.find(id).status.state)).toEqual(['exited', 'exited', 'running']);
+    await m.removeAllInPod('p1', log);
+    expect(m.list().map((c) => c.id)).toEqual([other]);
+    expect(rootfsRemoved.sort()).toEqual([a, b].sort());
+    await m.removeAllInPod('p1', log); // nothing left: fine
+  });
+});
+
 describe('recovery', () => {
   test('after a restart: exits while down are recorded, live ones stay, lost ones are marked exited, half-created ones are removed', async () => {
     const exited = await create('exited');

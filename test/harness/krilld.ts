@@ -146,7 +146,8 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
     log = createWriteStream(logFile, { flags: 'a' });
     child = spawn(join(REPO_ROOT, 'bin/krilld'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...launchEnv },
+      // Under hack/coverage each krilld writes V8's coverage there when it exits (not after a SIGKILL).
+      env: { ...process.env, ...(process.env.KRILL_COVERAGE_DIR ? { NODE_V8_COVERAGE: process.env.KRILL_COVERAGE_DIR } : {}), ...launchEnv },
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
@@ -218,4 +219,18 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
 /** The JSON lines of a krilld log that repeat a key (each key must appear once a line). */
 export function linesWithRepeatedKeys(text: string): string[] {
   return text.split('\n').filter((l) => l.startsWith('{') && repeatedKeys(l).length > 0);
+}
+
+/**
+ * Polls until `cond` holds (krilld's logger writes asynchronously, and a
+ * loaded machine is slow): the time limit is a deadline, not a pace.
+ */
+export async function until<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -1,7 +1,7 @@
 // Pod sandbox helpers for integration tests: request builders with unique
 // names and test-run cgroup parents, verbose info, and running a command
 // inside a pod's pinned network namespace.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { NamespaceMode, PodSandboxConfig, type RunPodSandboxRequest } from '../../api/runtime/v1/api';
 import type { CriClient } from '../../pkg/criclient/client';
@@ -106,4 +106,18 @@ export async function removeAllPods(client: CriClient): Promise<void> {
     await client.runtime.stopPodSandbox({ podSandboxId: p.id }).catch(() => undefined);
     await client.runtime.removePodSandbox({ podSandboxId: p.id }).catch(() => undefined);
   }
+}
+
+/**
+ * Deletes the nat rules CNI made for these pods (their comments name the pod ID) and the pods' own
+ * chains: what a reboot does, or the cleanup a test needs where the plugins' DEL cannot (the bridge
+ * plugin tears down its masquerade rule only through the pod's interface).
+ */
+export function dropPodNatRules(podIds: string[]): void {
+  const text = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+  const rules = text.split('\n').filter((l) => l.startsWith('-A ') && podIds.some((id) => l.includes(id)));
+  if (rules.length === 0) return;
+  const chains = new Set(rules.map((l) => / -j (CNI-[0-9a-f]{24})\b/.exec(l)?.[1]).filter((c): c is string => c !== undefined));
+  const script = ['*nat', ...rules.map((l) => `-D ${l.slice(3)}`), ...[...chains].flatMap((c) => [`-F ${c}`, `-X ${c}`]), 'COMMIT', ''].join('\n');
+  execFileSync('iptables-restore', ['--noflush'], { input: script });
 }
