@@ -14,7 +14,12 @@ type Res<M> = M extends { responseSerialize: (r: infer R) => Buffer } ? R : neve
 export interface CallContext {
   /** A logger whose lines carry the method and the request's object IDs. */
   log: Logger;
-  /** Aborted when the client cancels or its deadline passes. */
+  /**
+   * Aborted when the client cancels or its deadline passes; for a server
+   * stream, also when the server shuts down (a stream that never ends on its
+   * own, like GetContainerEvents, ends then, before the calls in flight are
+   * waited for).
+   */
   signal: AbortSignal;
   method: string;
 }
@@ -77,14 +82,22 @@ function codeName(code: number): string {
 interface BuildOptions {
   log: Logger;
   observe?: CallObserver;
+  /** Aborted when the server shuts down: server streams end. */
+  closing?: AbortSignal;
 }
 
-function contextFor(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string, log: Logger): CallContext {
+function contextFor(
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  method: string,
+  log: Logger,
+  closing?: AbortSignal,
+): CallContext {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort(new KrillError('Cancelled', `${method} was cancelled by the client`)));
   // The request's IDs go under "req": managers add the objects' own (full) IDs at the top level.
   const ids = requestIds(call.request);
-  return { log: log.child(Object.keys(ids).length ? { method, req: ids } : { method }), signal: controller.signal, method };
+  const signal = closing ? AbortSignal.any([controller.signal, closing]) : controller.signal;
+  return { log: log.child(Object.keys(ids).length ? { method, req: ids } : { method }), signal, method };
 }
 
 /** Builds a grpc-js implementation of `definition` from `handlers`. */
@@ -97,7 +110,7 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     if (def.responseStream) {
       impl[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const started = process.hrtime.bigint();
-        const ctx = contextFor(call, method, opts.log);
+        const ctx = contextFor(call, method, opts.log, opts.closing);
         const finish = (code: number, err?: unknown): void => {
           opts.observe?.(method, codeName(code), Number(process.hrtime.bigint() - started) / 1e9);
           if (err !== undefined) ctx.log.warn({ err, code: codeName(code) }, `${method} failed`);
