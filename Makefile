@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration gen bench cluster cluster-down clean dist test-dist
+.PHONY: all deps build typecheck run test test-unit test-integration test-e2e gen bench cluster cluster-down clean dist test-dist
 
 all: build
 
@@ -67,6 +67,11 @@ test-unit: build
 test-integration: deps build
 	hack/testbed build cri-tools
 	hack/run-tests --selectProjects integration
+
+# End to end: a real kubelet drives this tree's krilld (hack/testbed; a test bed
+# started here is brought down at the end, KRILL_E2E_KEEP_CLUSTER=1 keeps it).
+test-e2e: deps build
+	hack/run-tests --selectProjects e2e
 
 bench: deps build
 	hack/run-bench
