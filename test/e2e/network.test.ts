@@ -37,7 +37,8 @@ test('a ClusterIP Service reaches its pods through kube-proxy, from a pod and fr
     return (slices.items as any[]).flatMap((s) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready).length === 2;
   }, 2 * MINUTE);
   const fromPod = await waitFor('the Service from a pod', async () => {
-    const out = await kubectl(['-n', ns.name, 'exec', 'client', '--', 'wget', '-T', '5', '-qO-', `http://${ip}:8080/`]);
+    // (busybox 1.35's static wget crashes with -T: kubectl's own timeout bounds it.)
+    const out = await kubectl(['-n', ns.name, 'exec', 'client', '--', 'wget', '-qO-', `http://${ip}:8080/`], { timeoutMs: 30_000 });
     return out.includes('krill-test httpd') ? out : undefined;
   }, MINUTE);
   expect(fromPod).toContain('krill-test httpd');
