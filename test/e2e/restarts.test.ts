@@ -8,9 +8,16 @@ const ns = new Namespace('restarts');
 beforeAll(() => ns.create(), 2 * MINUTE);
 afterAll(() => ns.cleanup(), 4 * MINUTE);
 
-async function nodeReady(): Promise<void> {
-  await waitFor('the node to be Ready', async () =>
-    (await kubectl(['get', 'node', nodeName(), '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True', 3 * MINUTE);
+/**
+ * Waits for the node to be Ready while kubelet renews its lease after `since`: the Ready condition
+ * alone may be from before the restart (kubelet reports an unchanged status only every few minutes).
+ */
+async function nodeReady(since: number): Promise<void> {
+  await waitFor('the node to be Ready, its lease renewed', async () => {
+    const ready = await kubectl(['get', 'node', nodeName(), '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+    const renewed = await kubectl(['-n', 'kube-node-lease', 'get', 'lease', nodeName(), '-o', 'jsonpath={.spec.renewTime}']);
+    return ready === 'True' && Date.parse(renewed) >= since - 1000;
+  }, 3 * MINUTE, 1000);
 }
 
 let counter = 0;
@@ -27,7 +34,8 @@ async function survivor(): Promise<() => Promise<void>> {
     expect(s.containerID).toBe(id);
     expect(s.restartCount).toBe(0);
     expect(p.metadata.uid).toBe(before.metadata.uid);
-    const c1 = Number(await kubectl(['-n', ns.name, 'exec', name, '--', 'cat', '/tmp/count']));
+    // exec goes through kubelet and krilld: both serve again.
+    const c1 = await waitFor('exec to work again', async () => Number(await kubectl(['-n', ns.name, 'exec', name, '--', 'cat', '/tmp/count'])), MINUTE);
     await waitFor('the counter to go on', async () => Number(await kubectl(['-n', ns.name, 'exec', name, '--', 'cat', '/tmp/count'])) > c1, MINUTE);
     expect(pid).toMatch(/^\d+$/);
   };
@@ -44,16 +52,18 @@ async function newPodRuns(): Promise<void> {
 
 test('a kubelet restart leaves running pods running', async () => {
   const check = await survivor();
+  const t0 = Date.now();
   await testbed('restart', 'kubelet');
-  await nodeReady();
+  await nodeReady(t0);
   await check();
   await newPodRuns();
 }, 8 * MINUTE);
 
 test('a krilld restart (SIGTERM) leaves running pods running', async () => {
   const check = await survivor();
+  const t0 = Date.now();
   await testbed('restart', 'krilld');
-  await nodeReady();
+  await nodeReady(t0);
   await check();
   await newPodRuns();
 }, 8 * MINUTE);
@@ -70,16 +80,18 @@ test('krilld killed with SIGKILL and started again: running pods keep running', 
       return true;
     }
   }, MINUTE);
+  const t0 = Date.now();
   await testbed('restart', 'krilld');
-  await nodeReady();
+  await nodeReady(t0);
   await check();
   await newPodRuns();
 }, 8 * MINUTE);
 
 test('pods survive all three in a row', async () => {
   const check = await survivor();
+  const t0 = Date.now();
   await testbed('restart', 'krilld');
   await testbed('restart', 'kubelet');
-  await nodeReady();
+  await nodeReady(t0);
   await check();
 }, 8 * MINUTE);
