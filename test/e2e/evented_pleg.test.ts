@@ -28,5 +28,5 @@ describe('pod lifecycle through kubelet with EventedPLEG', () => {
     await restartKubelet();
   }, 300_000);
 
-  lifecycleTests('evented');
+  lifecycleTests('evented', { initContainersBrokenBecause: 'kubelet 1.37 EventedPLEG: GetPodStatus leaves ActiveContainerStatuses empty (see LifecycleOptions)' });
 });
