@@ -16,9 +16,8 @@ export interface CallContext {
   log: Logger;
   /**
    * Aborted when the client cancels or its deadline passes; for a server
-   * stream, also when the server shuts down (a stream that never ends on its
-   * own, like GetContainerEvents, ends then, before the calls in flight are
-   * waited for).
+   * stream that never ends on its own (GetContainerEvents), also when the
+   * server shuts down, before the calls in flight are waited for.
    */
   signal: AbortSignal;
   method: string;
@@ -79,10 +78,13 @@ function codeName(code: number): string {
   return grpc.status[code] ?? String(code);
 }
 
+/** Server streams that end only when the client or the server goes: ended first at shutdown. */
+const ENDLESS_STREAMS = new Set(['GetContainerEvents']);
+
 interface BuildOptions {
   log: Logger;
   observe?: CallObserver;
-  /** Aborted when the server shuts down: server streams end. */
+  /** Aborted when the server shuts down: endless server streams end. */
   closing?: AbortSignal;
 }
 
@@ -110,7 +112,7 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     if (def.responseStream) {
       impl[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const started = process.hrtime.bigint();
-        const ctx = contextFor(call, method, opts.log, opts.closing);
+        const ctx = contextFor(call, method, opts.log, ENDLESS_STREAMS.has(method) ? opts.closing : undefined);
         const finish = (code: number, err?: unknown): void => {
           opts.observe?.(method, codeName(code), Number(process.hrtime.bigint() - started) / 1e9);
           if (err !== undefined) ctx.log.warn({ err, code: codeName(code) }, `${method} failed`);

@@ -27,7 +27,7 @@ export class CriServer {
   private readonly injector: grpc.ConnectionInjector;
   private listener: CriListener | undefined;
   private socketPath: string | undefined;
-  /** Aborted first thing at shutdown: server streams (GetContainerEvents) end. */
+  /** Aborted first thing at shutdown: endless server streams (GetContainerEvents) end. */
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: CriServerOptions) {
@@ -49,9 +49,10 @@ export class CriServer {
 
   /**
    * Stops accepting calls and waits for those in flight; after `graceMs`
-   * the remaining ones are cancelled. Server streams end first: they never
-   * end on their own, and a client (kubelet's evented PLEG) that keeps its
-   * stream open would otherwise hold the shutdown for the whole grace period.
+   * the remaining ones are cancelled. GetContainerEvents streams end first:
+   * they never end on their own, and a client (kubelet's evented PLEG) that
+   * keeps its stream open would otherwise hold the shutdown for the whole
+   * grace period.
    */
   async shutdown(graceMs: number): Promise<void> {
     this.closing.abort();
