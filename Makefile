@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration coverage gen bench cluster cluster-down clean dist test-dist
+.PHONY: all deps build typecheck run test test-unit test-integration test-e2e coverage gen bench cluster cluster-down clean dist test-dist
 
 all: build
 
@@ -55,11 +55,12 @@ run: deps build
 	bin/krilld $(ARGS)
 
 # Quick start 2: install what is missing, build, run unit + integration tests,
-# then critest against a krilld. crictl and critest come from the test bed's
-# cache (built once); a skip not listed in test/jest/allowed-skips.js fails.
+# then critest against a krilld, then the e2e tests (a kubelet on the test bed
+# drives krilld). The test bed's tools are built once into its cache; a skip
+# not listed in test/jest/allowed-skips.js fails.
 test: deps build typecheck
-	hack/testbed build cri-tools
-	KRILL_STRICT_SKIPS=1 hack/run-tests --critest
+	hack/testbed build
+	KRILL_STRICT_SKIPS=1 hack/run-tests --critest --e2e --selectProjects unit integration
 
 test-unit: build
 	hack/run-tests --selectProjects unit
@@ -67,6 +68,12 @@ test-unit: build
 test-integration: deps build
 	hack/testbed build cri-tools
 	hack/run-tests --selectProjects integration
+
+# End to end: a real kubelet drives this tree's krilld (hack/testbed; a test bed
+# started here is brought down at the end, KRILL_E2E_KEEP_CLUSTER=1 keeps it).
+test-e2e: deps build
+	hack/testbed build
+	hack/run-tests --selectProjects e2e
 
 # Line and branch coverage of pkg/ and cmd/ by the unit and integration tests, the krilld
 # processes they start included (hack/coverage; README: Coverage). ARGS narrows the run,

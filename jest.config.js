@@ -1,5 +1,6 @@
-// Two projects: `unit` (pure logic, beside the code) and `integration`
-// (test/: a real krilld with runc, conmon, CNI and a local registry; root).
+// Three projects: `unit` (pure logic, beside the code), `integration`
+// (test/: a real krilld with runc, conmon, CNI and a local registry; root) and
+// `e2e` (test/e2e/: a real kubelet drives Krill in the test bed, hack/testbed).
 const transform = { '\\.[cm]?[jt]s$': '<rootDir>/test/jest/transform.js' };
 // smol-toml ships ESM that jest's CommonJS runtime cannot load untransformed.
 const transformIgnorePatterns = ['/node_modules/(?!smol-toml/)'];
@@ -27,10 +28,21 @@ module.exports = {
       testEnvironment: '<rootDir>/test/harness/environment.ts',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
       transform,
       transformIgnorePatterns,
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      globalSetup: '<rootDir>/test/e2e/harness/global-setup.ts',
+      globalTeardown: '<rootDir>/test/e2e/harness/global-teardown.ts',
     },
   ],
 };

@@ -2,7 +2,7 @@
 // mapped root, see their image's files as their own through an ID-mapped root
 // filesystem, write as that root, and leave no mount behind.
 import { randomInt } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NamespaceMode, type NamespaceOption } from '../api/runtime/v1/api';
 import { containerFixture, TestPod, type ContainerFixture } from './harness/ctr_fixture';
@@ -58,4 +58,21 @@ test('files a container writes belong to the mapped root on the host', async () 
     await f.client.runtime.stopContainer({ containerId: id, timeout: 0n });
     await f.client.runtime.removeContainer({ containerId: id });
   }
+});
+
+test('volumes kubelet asks to ID-map are mapped by Krill when runc cannot: the pod\'s root owns root\'s files, writes land as root on the host, nothing stays mounted', async () => {
+  const vol = join(f.k.dir, `vol-${randomInt(1e6)}`);
+  mkdirSync(join(vol, 'sub'), { recursive: true });
+  writeFileSync(join(vol, 'sub', 'from-host'), 'hello\n');
+  const maps = [{ hostId, containerId: 0, length: 65536 }];
+  const r = await pod.sh('volume', IMAGE, 'stat -c %u /vol/sub/from-host; cat /vol/sub/from-host; echo mine > /vol/sub/from-pod; stat -c %u /vol/sub/from-pod', {
+    ...inPodUserns(),
+    mounts: [{ containerPath: '/vol', hostPath: vol, uidMappings: maps, gidMappings: maps }],
+  });
+  expect(r.status.exitCode).toBe(0);
+  expect(r.stdout.trim().split('\n')).toEqual(['0', 'hello', '0']);
+  // Through the mapping, the pod's root writes files owned by root on disk.
+  expect(statSync(join(vol, 'sub', 'from-pod')).uid).toBe(0);
+  expect(readFileSync(join(vol, 'sub', 'from-pod'), 'utf8')).toBe('mine\n');
+  expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/volumes/`);
 });

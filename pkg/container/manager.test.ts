@@ -2,7 +2,7 @@
 // cgroups, in a temporary directory: states, idempotency, name reservation,
 // joined retries, undo of a failed create, exits, recovery, error codes.
 // No root, no runc: milliseconds.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerConfig, NamespaceMode, PodSandboxConfig, type CreateContainerRequest, type DeepPartial } from '../../api/runtime/v1/api';
@@ -32,6 +32,7 @@ let m: ContainerManager;
 let pods: Map<string, PodView>;
 let layersHeld: Map<string, readonly string[]>;
 let rootfsRemoved: string[];
+let idmappedVolumes: [string, string][];
 let events: ContainerEvent[];
 
 function pod(id: string, ready = true): PodView {
@@ -47,6 +48,11 @@ function open(): ContainerManager {
     rootfs: {
       async create(_id, _lowers, target) {
         mkdirSync(target, { recursive: true });
+      },
+      async idmappedVolume(target, index, source) {
+        const view = join(target, '..', 'volumes', String(index));
+        idmappedVolumes.push([source, view]);
+        return view;
       },
       async remove(id) {
         rootfsRemoved.push(id);
@@ -86,6 +92,7 @@ beforeEach(() => {
   pods = new Map([['p1', pod('p1')], ['p2', pod('p2')]]);
   layersHeld = new Map();
   rootfsRemoved = [];
+  idmappedVolumes = [];
   events = [];
   m = open();
 });
@@ -106,6 +113,32 @@ describe('create', () => {
     expect(layersHeld.get(id)).toEqual(['sha256:c1']);
     expect(events.map((e) => e.kind)).toEqual(['created']);
     expect(m.list().map((x) => x.id)).toEqual([id]);
+  });
+
+  test('a user-namespaced pod\'s ID-mapped volumes become views Krill maps when the runtime cannot map mounts', async () => {
+    const uid = process.getuid!();
+    const gid = process.getgid!();
+    pods.set('u1', { ...pod('u1'), idmap: { userns: '/ns/u1/user', rootUid: uid, rootGid: gid } });
+    const data = join(dir, 'volumes/data');
+    const plain = join(dir, 'volumes/plain');
+    mkdirSync(plain, { recursive: true });
+    mkdirSync(data, { recursive: true });
+    const mapping = [{ containerId: 0, hostId: 100_000, length: 65_536 }];
+    const id = await create('web', 'u1', {
+      mounts: [
+        { containerPath: '/data', hostPath: data, uidMappings: mapping, gidMappings: mapping },
+        { containerPath: '/plain', hostPath: plain },
+      ],
+    });
+    const bundle = join(dir, 'bundles', id);
+    expect(idmappedVolumes).toEqual([[data, join(bundle, 'volumes/0')]]);
+    const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { mounts: { destination: string; source: string; uidMappings?: unknown }[] };
+    const byDest = Object.fromEntries(spec.mounts.map((x) => [x.destination, x]));
+    expect(byDest['/data']).toMatchObject({ source: join(bundle, 'volumes/0') });
+    expect(byDest['/data']!.uidMappings).toBeUndefined();
+    expect(byDest['/plain']).toMatchObject({ source: plain });
+    // The record keeps what kubelet asked for.
+    expect(m.find(id).meta.config.mounts[0]).toMatchObject({ hostPath: data, uidMappings: mapping });
   });
 
   test('a retry of the same create while the first runs joins it; a later one is AlreadyExists', async () => {

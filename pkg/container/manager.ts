@@ -30,7 +30,7 @@ import { KeyedMutex } from '../util/keyed_mutex';
 import { ensureDir, mkdirpShared, PRIVATE_DIR, PRIVATE_FILE, writeFileMode } from '../util/modes';
 import { nowNs } from '../util/time';
 import { Undo } from '../util/undo';
-import { readUserDb, resolveHostFiles } from './resolve_files';
+import { readUserDb, resolveHostFiles, type ResolvedForSpec } from './resolve_files';
 import type { Container, ContainerMeta, ContainerState, ContainerStatusRecord } from './types';
 import { prepareLogFile } from './log_file';
 import { containerKey, logPathIn, validateCreateRequest, type CreateSpec } from './validate';
@@ -76,6 +76,12 @@ export interface ImageLookup {
 /** Containers' root filesystems (pkg/storage/rootfs.ts). */
 export interface RootfsDriver {
   create(id: string, lowerDirs: string[], target: string, idmap?: IdMap): Promise<void>;
+  /**
+   * A writable, ID-mapped view (mounts below it included) of a volume, for a
+   * user-namespaced pod's container whose OCI runtime cannot ID-map mounts;
+   * beside `target`, and gone with `remove(id, target)`. Resolves its path.
+   */
+  idmappedVolume(target: string, index: number, source: string, idmap: IdMap): Promise<string>;
   remove(id: string, target: string): Promise<void>;
   usage(id: string): Promise<MeasuredUsage | undefined>;
   /** The containers that have a writable layer (recovery's view of leftovers). */
@@ -291,19 +297,22 @@ export class ContainerManager {
       undo.add('remove the root filesystem', () => this.opts.rootfs.remove(id, rootfs));
       crashPoint('container.create.rootfs');
 
+      // kubelet asks for every volume of a user-namespaced pod to be ID-mapped with the pod's mapping;
+      // a runtime that cannot (runc 1.1, crun 1.8) gets views Krill mapped, as plain bind mounts.
+      const mapped = pod.idmap && !host.idmappedMounts ? await this.idmapVolumes(config, resolved.hostPaths, rootfs, pod.idmap) : { config, hostPaths: resolved.hostPaths };
       const userDb = await readUserDb(rootfs);
       const cgroup = this.opts.cgroups.containerCgroup(pod.cgroupParent, id);
       const built = buildContainerSpec({
         containerId: id,
         sandboxId: pod.id,
-        config,
+        config: mapped.config,
         sandboxConfig: pod.config,
         image: image.config,
         imageName: image.name,
         rootfs,
         cgroupsPath: cgroup.ociPath,
         pod: { namespaces: pod.namespaces, files: pod.files, targetPidNamespace },
-        resolved: { ...resolved, ...userDb },
+        resolved: { ...resolved, hostPaths: mapped.hostPaths, ...userDb },
         host,
         options: { ...this.opts.specOptions, runtimeHandler: pod.handler },
       });
@@ -334,6 +343,33 @@ export class ContainerManager {
       if (failed.length) log.error({ failed }, 'could not undo every step of a failed CreateContainer');
       throw err;
     }
+  }
+
+  /**
+   * `config` with each ID-mapped mount replaced by a view of its (resolved) host path that Krill
+   * mapped with the pod's user namespace (kubelet asks for exactly that mapping), and the views
+   * added to the resolved host paths.
+   */
+  private async idmapVolumes(
+    config: ContainerConfig,
+    hostPaths: ResolvedForSpec['hostPaths'],
+    rootfs: string,
+    idmap: IdMap,
+  ): Promise<{ config: ContainerConfig; hostPaths: ResolvedForSpec['hostPaths'] }> {
+    if (!config.mounts.some((m) => m.uidMappings.length > 0 || m.gidMappings.length > 0)) return { config, hostPaths };
+    const mounts: ContainerConfig['mounts'] = [];
+    const paths = { ...hostPaths };
+    for (const [i, m] of config.mounts.entries()) {
+      const info = hostPaths[m.hostPath];
+      if ((m.uidMappings.length === 0 && m.gidMappings.length === 0) || !info) {
+        mounts.push(m);
+        continue;
+      }
+      const view = await this.opts.rootfs.idmappedVolume(rootfs, i, info.realPath, idmap);
+      paths[view] = { ...info, realPath: view };
+      mounts.push({ ...m, hostPath: view, uidMappings: [], gidMappings: [] });
+    }
+    return { config: { ...config, mounts }, hostPaths: paths };
   }
 
   // ---------------------------------------------------------------- start

@@ -4,7 +4,7 @@
 // with RESOURCE_EXHAUSTED instead of holding krilld's memory hostage. Exits
 // found at start (containers that exited while krilld was down) are handed
 // to whoever subscribes in the first minutes after the start.
-import { ContainerEventType, type ContainerEventResponse, type PodSandboxStatus } from '../../api/runtime/v1/api';
+import { ContainerEventType, type ContainerEventResponse, type ContainerStatus, type PodSandboxStatus } from '../../api/runtime/v1/api';
 import type { ContainerEvent, ContainerEventKind, ContainerManager } from '../container/manager';
 import { KrillError } from '../errors/errors';
 import { criContainerStatus } from './container_view';
@@ -26,6 +26,8 @@ export interface EventSources {
   containers: ContainerManager;
   /** The pod's status as PodSandboxStatus reports it; undefined once the pod is gone. */
   podStatus(podId: string): Promise<PodSandboxStatus | undefined>;
+  /** The statuses of the pod's containers (PodSandboxStatus's list). */
+  podContainerStatuses(podId: string): ContainerStatus[];
   /** STOPPED events for containers that exited while krilld was down. */
   backlog: ContainerEvent[];
   startedAt: number;
@@ -37,8 +39,18 @@ export async function eventResponse(e: ContainerEvent, sources: EventSources): P
     containerEventType: EVENT_TYPE[e.kind],
     createdAt: e.at,
     podSandboxStatus: await sources.podStatus(e.podId),
-    containersStatuses: [criContainerStatus(e.container)],
+    containersStatuses: withPodContainers(criContainerStatus(e.container), sources.podContainerStatuses(e.podId)),
   };
+}
+
+/**
+ * An event's container statuses: the event's container (as of the event) first, then every other
+ * container of its pod. kubelet's evented PLEG takes this list as the pod's whole set of
+ * containers (as containerd and CRI-O send it): with the event's container alone, it loses sight
+ * of the others (an init container that completed is started again and again).
+ */
+export function withPodContainers(own: ContainerStatus, pod: ContainerStatus[]): ContainerStatus[] {
+  return [own, ...pod.filter((c) => c.id !== own.id)];
 }
 
 export function getContainerEventsHandler(sources: EventSources): RuntimeServiceHandlers['getContainerEvents'] {

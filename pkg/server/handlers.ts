@@ -68,6 +68,7 @@ export function criHandlers(d: CriDeps): CriServices {
         const s = d.sandboxes.get(podId);
         return s ? (await podSandboxStatusOf(podDeps, s, false)).status : undefined;
       },
+      podContainerStatuses: (podId) => podDeps.containers.statusesInPod(podId),
       backlog: d.exitedWhileDown,
       startedAt: d.startedAt,
     }),

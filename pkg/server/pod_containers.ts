@@ -18,7 +18,9 @@ export interface PodContainers {
   /**
    * The status of every container of the pod, for PodSandboxStatus: kubelet's
    * evented PLEG takes these as the pod's containers when the response has a
-   * timestamp, instead of listing them.
+   * timestamp, instead of listing them. Newest first, as kubelet's own
+   * listing sorts them: it takes the first status of a name as the current
+   * one and does not sort these.
    */
   statusesInPod(podId: string): ContainerStatus[];
 }
@@ -29,6 +31,11 @@ export function podContainers(deps: ContainerDeps): PodContainers {
     stopAllInPod: (podId, log) => containers.stopAllInPod(podId, log),
     removeAllInPod: (podId, log) => containers.removeAllInPod(podId, log),
     statsInPod: (podId) => Promise.all(containers.inPod(podId).filter((c) => c.status.state === 'running').map((c) => containerStatsOf(deps, c))),
-    statusesInPod: (podId) => containers.inPod(podId).filter((c) => c.status.state !== 'creating').map(criContainerStatus),
+    statusesInPod: (podId) => newestFirst(containers.inPod(podId).filter((c) => c.status.state !== 'creating').map(criContainerStatus)),
   };
+}
+
+/** Container statuses sorted by creation time, newest first (ties keep their order). */
+export function newestFirst(statuses: ContainerStatus[]): ContainerStatus[] {
+  return [...statuses].sort((a, b) => (a.createdAt === b.createdAt ? 0 : a.createdAt < b.createdAt ? 1 : -1));
 }

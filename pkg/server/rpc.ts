@@ -14,7 +14,11 @@ type Res<M> = M extends { responseSerialize: (r: infer R) => Buffer } ? R : neve
 export interface CallContext {
   /** A logger whose lines carry the method and the request's object IDs. */
   log: Logger;
-  /** Aborted when the client cancels or its deadline passes. */
+  /**
+   * Aborted when the client cancels or its deadline passes; for a server
+   * stream that never ends on its own (GetContainerEvents), also when the
+   * server shuts down, before the calls in flight are waited for.
+   */
   signal: AbortSignal;
   method: string;
 }
@@ -74,17 +78,28 @@ function codeName(code: number): string {
   return grpc.status[code] ?? String(code);
 }
 
+/** Server streams that end only when the client or the server goes: ended first at shutdown. */
+const ENDLESS_STREAMS = new Set(['GetContainerEvents']);
+
 interface BuildOptions {
   log: Logger;
   observe?: CallObserver;
+  /** Aborted when the server shuts down: endless server streams end. */
+  closing?: AbortSignal;
 }
 
-function contextFor(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string, log: Logger): CallContext {
+function contextFor(
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  method: string,
+  log: Logger,
+  closing?: AbortSignal,
+): CallContext {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort(new KrillError('Cancelled', `${method} was cancelled by the client`)));
   // The request's IDs go under "req": managers add the objects' own (full) IDs at the top level.
   const ids = requestIds(call.request);
-  return { log: log.child(Object.keys(ids).length ? { method, req: ids } : { method }), signal: controller.signal, method };
+  const signal = closing ? AbortSignal.any([controller.signal, closing]) : controller.signal;
+  return { log: log.child(Object.keys(ids).length ? { method, req: ids } : { method }), signal, method };
 }
 
 /** Builds a grpc-js implementation of `definition` from `handlers`. */
@@ -97,7 +112,7 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     if (def.responseStream) {
       impl[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const started = process.hrtime.bigint();
-        const ctx = contextFor(call, method, opts.log);
+        const ctx = contextFor(call, method, opts.log, ENDLESS_STREAMS.has(method) ? opts.closing : undefined);
         const finish = (code: number, err?: unknown): void => {
           opts.observe?.(method, codeName(code), Number(process.hrtime.bigint() - started) / 1e9);
           if (err !== undefined) ctx.log.warn({ err, code: codeName(code) }, `${method} failed`);

@@ -257,6 +257,23 @@ describe('shutdown', () => {
     }
   });
 
+  test('ends server streams (GetContainerEvents) at once instead of waiting for them', async () => {
+    const h = await start();
+    try {
+      const stream = h.pathAuthority.runtime.getContainerEvents({});
+      stream.on('error', () => undefined);
+      await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      const t0 = Date.now();
+      await h.server.shutdown(20_000);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(h.logs.some((l) => l.msg === 'in-flight calls did not finish in time; cancelling them')).toBe(false);
+      await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
+      expect(h.calls).toContainEqual(['GetContainerEvents', 'OK']);
+    } finally {
+      await h.stop();
+    }
+  });
+
   test('cancels what is still in flight after the grace period', async () => {
     const h = await start();
     try {

@@ -27,13 +27,15 @@ export class CriServer {
   private readonly injector: grpc.ConnectionInjector;
   private listener: CriListener | undefined;
   private socketPath: string | undefined;
+  /** Aborted first thing at shutdown: endless server streams (GetContainerEvents) end. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: CriServerOptions) {
     this.server = new grpc.Server({
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     });
-    const common = { log: opts.log, observe: opts.observe };
+    const common = { log: opts.log, observe: opts.observe, closing: this.closing.signal };
     this.server.addService(RuntimeServiceService, buildService(RuntimeServiceService, opts.runtimeService, common));
     this.server.addService(ImageServiceService, buildService(ImageServiceService, opts.imageService, common));
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -47,9 +49,13 @@ export class CriServer {
 
   /**
    * Stops accepting calls and waits for those in flight; after `graceMs`
-   * the remaining ones are cancelled.
+   * the remaining ones are cancelled. GetContainerEvents streams end first:
+   * they never end on their own, and a client (kubelet's evented PLEG) that
+   * keeps its stream open would otherwise hold the shutdown for the whole
+   * grace period.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.closing.abort();
     // Done when every client connection has closed. grpc-js's tryShutdown does
     // not wait for injected connections: Node's Http2Server.close() marks their
     // sessions closed (GOAWAY sent) and grpc-js counts a closed session as done.

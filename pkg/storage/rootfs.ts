@@ -1,12 +1,12 @@
 // A container's root filesystem: an overlay of its image's layers (read-only,
 // shared) and an upper directory of its own, mounted in its bundle.
-import { chmod, chown, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { isErrno, KrillError } from '../errors/errors';
 import type { Launcher } from '../spawn/launcher';
-import { runChecked } from '../spawn/run';
+import { run, runChecked } from '../spawn/run';
 import { ensureDir, PRIVATE_DIR } from '../util/modes';
-import { mount, unmount } from './mount';
+import { isMountPoint, mount, unmount } from './mount';
 import { overlayOptions, shortLinkName } from './overlay';
 import { UsageCache, type MeasuredUsage } from './usage_cache';
 
@@ -102,9 +102,43 @@ export class RootfsManager {
     return out;
   }
 
-  /** Unmounts `target` (if mounted) and any ID-mapped layers, and deletes the container's layer. Idempotent. */
+  /**
+   * A writable, ID-mapped view of `source` and the mounts below it, with the
+   * pod's mapping: a user-namespaced pod's volume when the OCI runtime cannot
+   * ID-map mounts itself. It sits in `volumes/` beside `target` (the root
+   * filesystem's mount point, in the bundle, which the pod's root can reach),
+   * and `remove(id, target)` unmounts it before anything is deleted.
+   */
+  async idmappedVolume(target: string, index: number, source: string, idmap: IdMap): Promise<string> {
+    if (!this.idmapHelper) throw new KrillError('Unimplemented', 'ID-mapped volumes need the krill-idmap helper');
+    const dir = join(dirname(target), 'volumes');
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+    const view = join(dir, String(index));
+    // The mount point is of the source's kind: a directory, or a file (/etc/hosts, a termination log).
+    if ((await stat(source)).isDirectory()) await mkdir(view, { recursive: true });
+    else await writeFile(view, '', { flag: 'a' });
+    await runChecked(this.launcher, this.idmapHelper, ['--rw', '--recursive', idmap.userns, source, view], { timeoutMs: 30_000 });
+    return view;
+  }
+
+  /** Unmounts ID-mapped volume views beside `target` (never deleting what they show). */
+  private async unmountVolumes(target: string): Promise<void> {
+    const dir = join(dirname(target), 'volumes');
+    for (const v of await readdir(dir).catch(() => [] as string[])) {
+      const view = join(dir, v);
+      // Recursive: the view holds clones of the mounts below its source.
+      for (let i = 0; i < 5 && (await isMountPoint(view)); i++) {
+        const r = await run(this.launcher, 'umount', ['-R', view], { timeoutMs: 60_000 });
+        if (r.code !== 0 && (await isMountPoint(view))) throw new KrillError('Internal', `umount -R ${view} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      }
+      if (await isMountPoint(view)) throw new KrillError('Internal', `${view} is still mounted`);
+    }
+  }
+
+  /** Unmounts `target` (if mounted), any ID-mapped volumes and layers, and deletes the container's layer. Idempotent. */
   async remove(id: string, target: string): Promise<void> {
     this.usageCache.forget(id);
+    await this.unmountVolumes(target);
     await unmount(this.launcher, target);
     const base = join(this.fsDir, id);
     const views = await readdir(join(base, 'lower')).catch(() => [] as string[]);
