@@ -79,7 +79,7 @@ function codeName(code: number): string {
 }
 
 /** Server streams that end only when the client or the server goes: ended first at shutdown. */
-const ENDLESS_STREAMS = new Set(['GetContainerEvents']);
+const ENDLESS_STREAMS: readonly string[] = ['GetContainerEvents'];
 
 interface BuildOptions {
   log: Logger;
@@ -112,7 +112,7 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     if (def.responseStream) {
       impl[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const started = process.hrtime.bigint();
-        const ctx = contextFor(call, method, opts.log, ENDLESS_STREAMS.has(method) ? opts.closing : undefined);
+        const ctx = contextFor(call, method, opts.log, ENDLESS_STREAMS.includes(method) ? opts.closing : undefined);
         const finish = (code: number, err?: unknown): void => {
           opts.observe?.(method, codeName(code), Number(process.hrtime.bigint() - started) / 1e9);
           if (err !== undefined) ctx.log.warn({ err, code: codeName(code) }, `${method} failed`);
