@@ -6,10 +6,4 @@
 // An entry: { file: path from the repo root, test: the full name (describe
 // titles and the test's, joined by spaces) or a RegExp matching it, why }.
 // Keep it empty when nothing needs to skip.
-module.exports = [
-  {
-    file: 'test/e2e/evented_pleg.test.ts',
-    test: 'pod lifecycle through kubelet with EventedPLEG an init container runs to completion before the app container starts',
-    why: "kubelet 1.37's EventedPLEG GetPodStatus path never fills ActiveContainerStatuses, so it starts init containers again and again with any runtime (test/e2e/harness/lifecycle.ts)",
-  },
-];
+module.exports = [];

@@ -98,21 +98,40 @@ export function lifecycleTests(prefix: string, opts: LifecycleOptions = {}): voi
     await kubectl(['-n', ns.name, 'delete', 'pod', 'crashloop', '--wait=true']);
   }, 5 * MINUTE);
 
-  (opts.initContainersBrokenBecause ? test.skip : test)('an init container runs to completion before the app container starts', async () => {
-    await apply(ns.name, pod('init', {
+  const initPod = (): Promise<void> =>
+    apply(ns.name, pod('init', {
       volumes: [{ name: 'work', emptyDir: {} }],
       initContainers: [shContainer('setup', 'echo from-init > /work/marker; sleep 1', { volumeMounts: [{ name: 'work', mountPath: '/work' }] })],
       containers: [shContainer('main', 'cat /work/marker; sleep 3600', { volumeMounts: [{ name: 'work', mountPath: '/work' }] })],
     }));
-    const p = await waitPodReady(ns.name, 'init');
-    const init = containerStatus(p, 'setup', true)!;
-    expect(init.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-    const main = containerStatus(p, 'main')!;
-    expect(Date.parse(main.state.running.startedAt)).toBeGreaterThanOrEqual(Date.parse(init.state.terminated.finishedAt));
-    await waitFor('the app container to print the init container\'s file', async () =>
-      (await kubectl(['-n', ns.name, 'logs', 'init', '-c', 'main'])).includes('from-init'));
-    await kubectl(['-n', ns.name, 'delete', 'pod', 'init', '--wait=true']);
-  }, 4 * MINUTE);
+
+  if (opts.initContainersBrokenBecause) {
+    // What Krill owes kubelet here still holds: the init container runs through Krill to a clean exit,
+    // and kubelet learns it (its status says Completed). Whether kubelet then starts the app
+    // container is kubelet's part, which this kubelet cannot do under this gate.
+    test(`an init container runs to completion and kubelet sees it Completed (the app container's start is not checked: ${opts.initContainersBrokenBecause})`, async () => {
+      await initPod();
+      const done = await waitFor('the init container to be reported Completed', async () => {
+        const st = containerStatus(await getPod(ns.name, 'init'), 'setup', true);
+        const terminated = st?.state?.terminated ?? st?.lastState?.terminated;
+        return terminated?.reason === 'Completed' ? terminated : undefined;
+      }, 2 * MINUTE, 1000);
+      expect(done).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      await kubectl(['-n', ns.name, 'delete', 'pod', 'init', '--wait=true']);
+    }, 4 * MINUTE);
+  } else {
+      test('an init container runs to completion before the app container starts', async () => {
+      await initPod();
+      const p = await waitPodReady(ns.name, 'init');
+      const init = containerStatus(p, 'setup', true)!;
+      expect(init.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      const main = containerStatus(p, 'main')!;
+      expect(Date.parse(main.state.running.startedAt)).toBeGreaterThanOrEqual(Date.parse(init.state.terminated.finishedAt));
+      await waitFor('the app container to print the init container\'s file', async () =>
+        (await kubectl(['-n', ns.name, 'logs', 'init', '-c', 'main'])).includes('from-init'));
+      await kubectl(['-n', ns.name, 'delete', 'pod', 'init', '--wait=true']);
+    }, 4 * MINUTE);
+  }
 
   test('two containers of a pod share its network namespace', async () => {
     await apply(ns.name, pod('shared-net', {
