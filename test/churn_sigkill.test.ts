@@ -7,10 +7,11 @@
 // KRILL_CHURN_ROUNDS sets the number of rounds (default 8; the README states
 // a 30-round result).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountsUnder } from '../pkg/storage/mount';
 import { removeTestCgroups } from './harness/cgroups';
+import { conmonsOf } from './harness/conmon';
 import { containerConfig, pull, startContainerKrilld, testImage } from './harness/containers';
 import type { Krilld } from './harness/krilld';
 import { testCgroupParent } from './harness/paths';
@@ -85,18 +86,7 @@ async function orphans(): Promise<string[]> {
   } catch {
     // no runtime root yet
   }
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv[0]?.endsWith('conmon') && argv.some((a) => a.startsWith(k.dir))) {
-      const id = argv[argv.indexOf('-c') + 1] ?? '';
-      if (!known.has(id)) out.push(`conmon ${pid} of ${id}`);
-    }
-  }
+  for (const c of conmonsOf(k)) if (!known.has(c.containerId)) out.push(`conmon ${c.pid} of ${c.containerId}`);
   for (const dir of [join(k.state, 'containers'), join(k.state, 'pods'), join(k.state, 'ns'), join(k.root, 'pods'), join(k.root, 'containers-fs')]) {
     if (existsSync(dir)) for (const n of readdirSync(dir)) if (unknownId(n)) out.push(`${dir}/${n}`);
   }

@@ -11,8 +11,10 @@ import { mountsUnder } from '../pkg/storage/mount';
 import { containerFixture, type ContainerFixture } from './harness/ctr_fixture';
 import { pull, testImage } from './harness/containers';
 import { grpc } from '../pkg/criclient/client';
-import { pickTestNetwork, type Krilld } from './harness/krilld';
+import { pickTestNetwork } from './harness/krilld';
+import { conmonsOf } from './harness/conmon';
 import { testBaseDir } from './harness/paths';
+import { dropPodNatRules } from './harness/pods';
 
 const IMAGE = testImage('compress-gzip');
 /** The argument of the hung CNI plugin's child (`sleep <it>`), to find it by. */
@@ -26,29 +28,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function conmonPids(k: Krilld): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('conmon') && argv.some((a) => a.startsWith(k.dir))) out.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** A reboot empties the kernel's iptables: the rules CNI made for these pods (and their chains) go. */
-function forgetPodRules(podIds: string[]): void {
-  const text = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
-  const rules = text.split('\n').filter((l) => l.startsWith('-A ') && podIds.some((id) => l.includes(id)));
-  const chains = new Set(rules.map((l) => / -j (CNI-[0-9a-f]{24})\b/.exec(l)?.[1]).filter((c): c is string => c !== undefined));
-  const script = ['*nat', ...rules.map((l) => `-D ${l.slice(3)}`), ...[...chains].flatMap((c) => [`-F ${c}`, `-X ${c}`]), 'COMMIT', ''].join('\n');
-  execFileSync('iptables-restore', ['--noflush'], { input: script });
 }
 
 function alive(pid: number): boolean {
@@ -71,7 +50,7 @@ describe('conmon killed under a running container', () => {
     const pod = await f.pod();
     const id = await pod.start('sleeper', IMAGE, { command: ['sleep', '3600'] });
     const info = JSON.parse((await f.client.runtime.containerStatus({ containerId: id, verbose: true })).info.info!) as { pid: number };
-    const conmons = conmonPids(f.k).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(id));
+    const conmons = conmonsOf(f.k).filter((c) => c.containerId === id).map((c) => c.pid);
     expect(conmons).toHaveLength(1);
     process.kill(conmons[0]!, 'SIGKILL');
 
@@ -107,7 +86,7 @@ describe('the node rebooted under running containers', () => {
     // of its containers die at once, every mount goes, and /run (the state
     // dir) starts empty. The persistent root stays.
     await f.k.kill9();
-    for (const pid of conmonPids(f.k)) process.kill(pid, 'SIGKILL');
+    for (const c of conmonsOf(f.k)) process.kill(c.pid, 'SIGKILL');
     const inPods = execFileSync('sh', ['-c', `find /sys/fs/cgroup/pids${f.cgroupParent} -name cgroup.procs -exec cat {} +`], { encoding: 'utf8' });
     for (const pid of inPods.split('\n').filter(Boolean)) {
       try {
@@ -116,9 +95,10 @@ describe('the node rebooted under running containers', () => {
         // gone already
       }
     }
-    await waitFor('the containers\' processes to be gone', async () => (conmonPids(f.k).length === 0 ? true : undefined));
+    await waitFor('the containers\' processes to be gone', async () => (conmonsOf(f.k).length === 0 ? true : undefined));
     for (const m of mountsUnder(f.k.dir).reverse()) execFileSync('umount', ['-l', m]);
-    forgetPodRules(pods.map((p) => p.id));
+    // A reboot empties the kernel's iptables: the rules CNI made for these pods go.
+    dropPodNatRules(pods.map((p) => p.id));
     for (const e of readdirSync(f.k.state)) rmSync(join(f.k.state, e), { recursive: true, force: true });
     await f.k.restart();
 
