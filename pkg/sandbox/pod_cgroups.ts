@@ -10,6 +10,11 @@ import { KeyedMutex } from '../util/keyed_mutex';
 import type { Sandbox } from './types';
 
 /** The cgroups Krill created for pods (the table sandbox_cgroups, made with the sandboxes table). */
+/** Whether cgroup `path` is `dir` or below it. */
+function isAtOrBelow(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
 export class OwnedCgroups {
   private readonly paths = new Set<string>();
 
@@ -89,7 +94,7 @@ export class PodCgroups {
       const others = live.filter((o) => !this.released.has(o.id));
       for (const p of ancestorsAndSelf(path).reverse()) {
         if (!this.owned.owns(p)) break;
-        const used = others.some((o) => o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`));
+        const used = others.some((o) => isAtOrBelow(o.meta.cgroupPath, p));
         if (used) break;
         if (!(await this.cgroups.removeIfEmpty(p))) {
           if (p === path) this.log.warn({ pod_id: s.id, cgroup: p }, 'the pod cgroup is still in use; it is removed once empty');
@@ -111,7 +116,7 @@ export class PodCgroups {
     for (const p of this.owned.all()) {
       await this.locks.run(this.lockKey(p), async () => {
         if (!this.owned.owns(p)) return;
-        const used = pods().some((o) => !this.released.has(o.id) && (o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+        const used = pods().some((o) => !this.released.has(o.id) && isAtOrBelow(o.meta.cgroupPath, p));
         if (used || !(await this.cgroups.removeIfEmpty(p))) return;
         this.owned.drop(p);
         removed.push(p);
@@ -128,7 +133,7 @@ export class PodCgroups {
       this.sweep(pods)
         .then((removed) => {
           if (removed.length > 0) this.log.info({ cgroups: removed }, 'removed pod cgroups once they were empty');
-          const left = this.owned.all().some((p) => !pods().some((o) => o.meta.cgroupPath === p || o.meta.cgroupPath.startsWith(`${p}/`)));
+          const left = this.owned.all().some((p) => !pods().some((o) => isAtOrBelow(o.meta.cgroupPath, p)));
           if (left) this.sweepLater(pods, attempt + 1);
         })
         .catch((err: unknown) => this.log.warn({ err }, 'could not sweep pod cgroups'));
