@@ -10,9 +10,11 @@ import { CniResultCache } from './cache';
 import { addNetworkList, checkNetworkList, delNetworkList, type ChainOptions, type CniRuntimeArgs } from './chain';
 import { confDirFingerprint, scanConfDir, type CniConfList, type ConfDirScan } from './conf';
 import { defaultNetwork, trimForPod } from './default_network';
+import { decideDefaultSubnets, readBridge, type BridgeState } from './default_subnets';
 import { findPlugin } from './plugin';
 import { podIpsFromResult } from './result';
 import type { Launcher } from '../spawn/launcher';
+import { run } from '../spawn/run';
 
 export const POD_IFNAME = 'eth0';
 
@@ -31,6 +33,10 @@ export interface NetworkManagerOptions {
   podCidrs?: string[];
   /** Observes each CNI operation on a pod (metrics): ADD, DEL or CHECK, success or failure, seconds. */
   observe?: (operation: 'ADD' | 'DEL' | 'CHECK', result: 'success' | 'failure', seconds: number) => void;
+  /** The default bridge as the host has it (tests replace it). */
+  readBridge?: (name: string) => BridgeState;
+  /** Deletes the default bridge (an idle one whose address is of an old subnet). */
+  deleteBridge?: (name: string) => Promise<void>;
 }
 
 export interface CniPortMapping {
@@ -76,10 +82,49 @@ export class NetworkManager {
   readonly cache: CniResultCache;
   private scanned?: { fingerprint: string; scan: ConfDirScan };
   private podCidrs: string[];
+  /** The embedded default's subnets in force; unset until the first pod settles them. */
+  private defaultSubnets?: string[];
+  private settling?: Promise<void>;
+  private addsInFlight = 0;
+  private pendingNoted?: string;
 
   constructor(private readonly opts: NetworkManagerOptions) {
     this.cache = new CniResultCache(join(opts.root, 'cni', 'results'));
     this.podCidrs = opts.podCidrs ?? [];
+  }
+
+  private async deleteLink(name: string): Promise<void> {
+    const r = await run(this.opts.launcher, 'ip', ['link', 'del', name]);
+    if (r.code !== 0 && !/Cannot find device/.test(r.stderr)) throw new Error(`ip link del ${name}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+
+  private wantedDefaultSubnets(): string[] {
+    return this.podCidrs.length > 0 ? this.podCidrs : [this.opts.defaultSubnet];
+  }
+
+  /**
+   * Before a pod joins the embedded default: the subnets it allocates from
+   * agree with the bridge (decideDefaultSubnets). Decided only while no ADD
+   * runs, so a bridge is never deleted under a pod being attached.
+   */
+  private async settleDefaultSubnets(): Promise<void> {
+    const wanted = this.wantedDefaultSubnets();
+    if (this.defaultSubnets && this.defaultSubnets.join(',') === wanted.join(',')) return;
+    if (this.addsInFlight > 0) return;
+    this.settling ??= (async () => {
+      const bridge = this.opts.defaultBridge;
+      const d = decideDefaultSubnets(wanted, (this.opts.readBridge ?? readBridge)(bridge));
+      if (d.deleteBridge) {
+        this.opts.log.info({ bridge, subnets: d.subnets }, 'default bridge has an address of another subnet and no pods: deleting it for the new one');
+        await (this.opts.deleteBridge ?? ((name) => this.deleteLink(name)))(bridge);
+      }
+      if (d.pending && d.pending !== this.pendingNoted) this.opts.log.warn({ bridge, pending: d.pending }, 'pod CIDR not in force yet');
+      this.pendingNoted = d.pending;
+      this.defaultSubnets = d.subnets;
+    })().finally(() => {
+      this.settling = undefined;
+    });
+    await this.settling;
   }
 
   /** The network new pods join now. Re-reads the conf dir only when it changed. */
@@ -96,7 +141,7 @@ export class NetworkManager {
     return {
       config: defaultNetwork({
         bridge: this.opts.defaultBridge,
-        subnets: this.podCidrs.length > 0 ? this.podCidrs : [this.opts.defaultSubnet],
+        subnets: this.defaultSubnets ?? this.wantedDefaultSubnets(),
         dataDir: join(this.opts.root, 'cni', 'networks'),
       }),
     };
@@ -148,19 +193,28 @@ export class NetworkManager {
    * partial ADD) and the error of ADD is thrown.
    */
   async setUp(req: PodNetworkRequest, signal?: AbortSignal): Promise<PodNetworkResult> {
-    const { config: active, problem } = await this.active();
+    let { config: active, problem } = await this.active();
+    if (active && isEmbeddedDefault(active)) {
+      await this.settleDefaultSubnets();
+      ({ config: active, problem } = await this.active());
+    }
     if (!active) throw new KrillError('FailedPrecondition', `the pod network is not ready: ${problem}`);
     const config = trimForPod(active, { portMappings: req.portMappings.length > 0, bandwidth: req.bandwidth !== undefined });
     const runtime = this.runtimeArgs(req);
-    await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime });
     let result: unknown;
+    this.addsInFlight++;
     try {
-      result = await this.timed('ADD', () => addNetworkList(config, runtime, this.chainOptions(signal)));
-    } catch (err) {
-      await this.tearDown(req.podId).catch((undoErr: unknown) =>
-        this.opts.log.error({ pod_id: req.podId, err: undoErr }, 'CNI DEL after a failed ADD failed'),
-      );
-      throw err;
+      await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime });
+      try {
+        result = await this.timed('ADD', () => addNetworkList(config, runtime, this.chainOptions(signal)));
+      } catch (err) {
+        await this.tearDown(req.podId).catch((undoErr: unknown) =>
+          this.opts.log.error({ pod_id: req.podId, err: undoErr }, 'CNI DEL after a failed ADD failed'),
+        );
+        throw err;
+      }
+    } finally {
+      this.addsInFlight--;
     }
     await this.cache.write({ kind: 'krill-cni-cache-v1', podId: req.podId, config, runtime, result });
     return { networkName: config.name, configSource: config.source, ips: podIpsFromResult(result, POD_IFNAME), result };
@@ -203,3 +257,8 @@ export class NetworkManager {
     return { launcher: this.opts.launcher, binDirs: this.opts.binDirs, timeoutMs: this.opts.pluginTimeoutMs, ...(signal ? { signal } : {}) };
   }
 }
+
+function isEmbeddedDefault(config: CniConfList): boolean {
+  return config.source.startsWith('embedded default');
+}
+

@@ -270,6 +270,39 @@ describe('NetworkManager', () => {
     expect(calls()).toHaveLength(2);
   });
 
+  test('a pod CIDR that arrives after the first pods: an idle bridge of the old subnet goes, a busy one keeps it', async () => {
+    fakePlugin('bridge', 'echo \'{"cniVersion":"1.0.0","ips":[{"address":"10.60.0.2/24"}]}\'');
+    fakePlugin('loopback', 'echo \'{"cniVersion":"1.0.0"}\'');
+    const deleted: string[] = [];
+    let ports = 0;
+    const m = new NetworkManager({
+      launcher,
+      confDir: join(dir, 'net.d'),
+      binDirs: [join(dir, 'bin')],
+      pluginTimeoutMs: 5000,
+      defaultBridge: 'kt0',
+      defaultSubnet: '10.7.0.0/24',
+      root: join(dir, 'root'),
+      log: silentLogger(),
+      readBridge: () => ({ exists: true, addresses: ['10.7.0.1/24'], ports }),
+      deleteBridge: async (name) => {
+        deleted.push(name);
+      },
+    });
+    const ranges = (i: number): unknown => (stdins()[i]!.ipam as { ranges: unknown }).ranges;
+    await m.setUp(request);
+    expect(ranges(0)).toEqual([[{ subnet: '10.7.0.0/24' }]]);
+    m.setPodCidrs(['10.60.0.0/24']);
+    ports = 1;
+    await m.setUp({ ...request, podId: 'pod2' });
+    expect(deleted).toEqual([]);
+    expect(ranges(2)).toEqual([[{ subnet: '10.7.0.0/24' }]]);
+    ports = 0;
+    await m.setUp({ ...request, podId: 'pod3' });
+    expect(deleted).toEqual(['kt0']);
+    expect(ranges(4)).toEqual([[{ subnet: '10.60.0.0/24' }]]);
+  });
+
   test('a failed ADD runs DEL and leaves no cache', async () => {
     const conf = join(dir, 'net.d');
     mkdirSync(conf);
