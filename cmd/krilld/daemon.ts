@@ -33,6 +33,14 @@ export interface DaemonOptions {
 export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: DaemonOptions): Promise<Daemon> {
   const { config } = loaded;
   checkCrashPointSetting();
+  // SIGHUP (a reload) would end the process by default: it is caught from the
+  // start, and one that comes before krilld serves reloads once it does.
+  let onHup: (() => void) | undefined;
+  let hupWhileStarting = false;
+  process.on('SIGHUP', () => {
+    if (onHup) onHup();
+    else hupWhileStarting = true;
+  });
   // Whatever krilld makes is private unless the code says otherwise (pkg/util/modes.ts).
   process.umask(0o077);
   await prepareLayout(config);
@@ -71,12 +79,13 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     })();
     return stopping;
   };
-  process.on('SIGHUP', () => {
+  onHup = () => {
     if (stopping) return;
     log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
     // The reloader logs the outcome and counts it; the running configuration stays on an error.
     node.reloader.reload().catch(() => undefined);
-  });
+  };
+  if (hupWhileStarting) onHup();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) {
