@@ -182,3 +182,20 @@ test('a runtime handler added by a drop-in serves new pods at once', async () =>
   expect((await f.client.admin.reload({})).needsRestart).toEqual(['runtime.handlers.extra']);
   await expectWorkloadUntouched();
 });
+
+test('streaming limits apply to the next URL; a key the start flags set stays as the flag says', async () => {
+  const execReq = { containerId: sleeper, cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: true };
+  // The harness starts krilld with --log-level debug: a drop-in cannot change it.
+  dropIn('85-streaming.toml', 'log_level = "error"\n[streaming]\nmax_sessions_per_container = 1\n');
+  try {
+    expect((await f.client.admin.reload({})).applied).toEqual(['streaming.max_sessions_per_container']);
+    await f.client.runtime.exec(execReq);
+    await expect(f.client.runtime.exec(execReq)).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringContaining('1 streaming sessions') });
+  } finally {
+    rmSync(join(dropIns, '85-streaming.toml'));
+  }
+  expect((await f.client.admin.reload({})).applied).toEqual(['streaming.max_sessions_per_container']);
+  expect((await f.client.runtime.exec(execReq)).url).toMatch(/^http:\/\//);
+  const status = await f.client.runtime.status({ verbose: true });
+  expect(JSON.parse(status.info.config!)).toMatchObject({ log_level: 'debug', streaming: { max_sessions_per_container: 32 } });
+});
