@@ -177,6 +177,8 @@ test('a runtime handler added by a drop-in serves new pods at once', async () =>
   const podId = (await f.client.runtime.runPodSandbox(runRequest(config, 'extra'))).podSandboxId;
   f.adopt(podId);
   expect((await f.client.runtime.podSandboxStatus({ podSandboxId: podId, verbose: false })).status!.runtimeHandler).toBe('extra');
+  await f.client.runtime.stopPodSandbox({ podSandboxId: podId });
+  await f.client.runtime.removePodSandbox({ podSandboxId: podId });
   // Taking it away again waits for a restart: pods may run on it.
   rmSync(join(dropIns, '90-handler.toml'));
   expect((await f.client.admin.reload({})).needsRestart).toEqual(['runtime.handlers.extra']);
@@ -198,4 +200,36 @@ test('streaming limits apply to the next URL; a key the start flags set stays as
   expect((await f.client.runtime.exec(execReq)).url).toMatch(/^http:\/\//);
   const status = await f.client.runtime.status({ verbose: true });
   expect(JSON.parse(status.info.config!)).toMatchObject({ log_level: 'debug', streaming: { max_sessions_per_container: 32 } });
+});
+
+test('Restart: a bad configuration is refused and nothing happens; a good one re-executes krilld in place, restart-only keys take effect, the workload survives', async () => {
+  const pid = f.k.pid();
+  dropIn('95-bad.toml', '[network]\nplugin_timeout = "soon"\n');
+  try {
+    await expect(f.client.admin.restart({})).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('95-bad.toml') });
+  } finally {
+    rmSync(join(dropIns, '95-bad.toml'));
+  }
+  expect((await f.client.admin.getConfig({})).lastReloadError).toContain('network.plugin_timeout');
+
+  dropIn('95-restart.toml', '[network]\nplugin_timeout = "45s"\n');
+  try {
+    // The handler the test above added and took away again goes with this restart too.
+    const pending = ['runtime.handlers.extra', 'network.plugin_timeout'];
+    expect((await f.client.admin.reload({})).needsRestart).toEqual(pending);
+    const started = f.k.logs().filter((l) => l.msg === 'krilld serving').length;
+    expect(await f.client.admin.restart({})).toEqual({ pendingRestart: pending });
+    await until('krilld serving again', () => f.k.logs().filter((l) => l.msg === 'krilld serving').length > started, 60_000);
+    const c = await until('GetConfig answering again', () => f.client.admin.getConfig({}).catch(() => undefined), 60_000);
+    expect(c.pendingRestart).toEqual([]);
+    expect(c.lastReloadError).toBe('');
+    expect(f.k.pid()).toBe(pid);
+    const status = await f.client.runtime.status({ verbose: true });
+    expect(JSON.parse(status.info.config!)).toMatchObject({ network: { plugin_timeout: '45s' } });
+    expect(status.runtimeHandlers.map((h) => h.name)).not.toContain('extra');
+    expect(f.k.logs().some((l) => l.msg === 'restarting: krilld executes itself again; containers keep running')).toBe(true);
+    await expectWorkloadUntouched();
+  } finally {
+    rmSync(join(dropIns, '95-restart.toml'));
+  }
 });
