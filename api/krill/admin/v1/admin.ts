@@ -49,8 +49,8 @@ export interface GetConfigResponse {
   /** The configuration files the running configuration was read from, in order. */
   files: string[];
   /**
-   * The error of the last reload that failed; "" when the last reload succeeded
-   * (or none was attempted).
+   * The error of the last reload (or Restart) whose configuration did not load
+   * or apply; "" once a reload succeeds, and before any was attempted.
    */
   lastReloadError: string;
 }
