@@ -7,7 +7,7 @@ import { ContainerState, PodSandboxState } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
 import { testImage } from './harness/containers';
-import { until } from './harness/krilld';
+import { startKrilld, until } from './harness/krilld';
 import { podConfig, runRequest } from './harness/pods';
 import { pullReq, REGISTRY, spec, testImages } from './image_helpers';
 
@@ -231,5 +231,27 @@ test('Restart: a bad configuration is refused and nothing happens; a good one re
     await expectWorkloadUntouched();
   } finally {
     rmSync(join(dropIns, '95-restart.toml'));
+  }
+});
+
+test('log_level is live: debug lines appear from the reload on, in loggers made before it', async () => {
+  // A krilld of its own: the fixture's is started with --log-level debug, which the files cannot change.
+  const k = await startKrilld({ debugLogFlag: false, config: 'log_level = "info"\n' });
+  try {
+    const lines = (): Record<string, unknown>[] => k.logs();
+    await k.client.runtime.version({ version: '' });
+    mkdirSync(join(k.dir, 'krill.d'), { recursive: true });
+    writeFileSync(join(k.dir, 'krill.d', '10-debug.toml'), 'log_level = "debug"\n');
+    expect((await k.client.admin.reload({})).applied).toEqual(['log_level']);
+    const reloaded = await until('the reload in the log', () => {
+      const i = lines().findIndex((l) => l.msg === 'configuration reloaded');
+      return i >= 0 ? i : undefined;
+    });
+    expect(lines().slice(0, reloaded).filter((l) => l.level === 'debug')).toEqual([]);
+    // Made from the CRI server's logger, which was made at start with level info.
+    await k.client.runtime.version({ version: '' });
+    await until('a debug line of the CRI server', () => lines().some((l) => l.level === 'debug' && l.msg === 'Version done'));
+  } finally {
+    await k.cleanup();
   }
 });
