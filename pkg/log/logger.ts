@@ -27,17 +27,33 @@ function dropBoundFields(this: pino.Logger, args: Parameters<pino.LogFn>, method
   method.apply(this, args);
 }
 
-function withBindings(root: pino.Logger, bindings: Bindings): Logger {
+/** Marks the pino root of a createLogger() tree (the prototype of each of its loggers). */
+const TREE_ROOT = Symbol('krill.logger.root');
+
+/**
+ * Each logger is a pino child of the tree's root, and pino makes a child by
+ * Object.create(parent): unless a logger is given a level of its own, its log
+ * methods are the root's, through the prototype, so that setLogLevel on the
+ * root reaches every logger made before or after at no cost per logger.
+ * `fixedLevel`: a level a child was given explicitly; it and its children keep it.
+ */
+function withBindings(root: pino.Logger, bindings: Bindings, fixedLevel?: string): Logger {
   const logger = root.child(bindings);
   boundKeys.set(logger, new Set(Object.keys(bindings)));
-  const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => {
-    const merged = withBindings(root, { ...bindings, ...more });
-    if (options?.level) merged.level = options.level;
-    else merged.level = logger.level;
-    return merged;
-  };
+  if (fixedLevel !== undefined) logger.level = fixedLevel;
+  const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => withBindings(root, { ...bindings, ...more }, options?.level ?? fixedLevel);
   Object.defineProperty(logger, 'child', { value: child, writable: true, configurable: true });
   return logger;
+}
+
+/**
+ * Changes the level of `log`'s whole tree: every logger its createLogger()
+ * made, before and after, but those given a level of their own.
+ */
+export function setLogLevel(log: Logger, level: LogLevel): void {
+  const root = Object.getPrototypeOf(log) as (pino.Logger & { [TREE_ROOT]?: true }) | null;
+  if (root?.[TREE_ROOT]) root.level = level;
+  else log.level = level;
 }
 
 export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination({ fd: 1, sync: false })): Logger {
@@ -52,6 +68,7 @@ export function createLogger(level: LogLevel, destination: pino.DestinationStrea
     },
     destination,
   );
+  Object.defineProperty(root, TREE_ROOT, { value: true });
   return withBindings(root, { component: 'krilld' });
 }
 
