@@ -2,18 +2,22 @@
 // test (runtime.cdi_spec_dirs) for fake devices backed by device nodes it
 // makes with mknod (a copy of /dev/null, and of /dev/loop-control allowed
 // read-only), with env, a mount, additional groups and OCI hooks; requested by
-// ContainerConfig.CDI_devices, by cdi.k8s.io/ annotation and through crictl.
+// ContainerConfig.CDI_devices, by cdi.k8s.io/ annotation and through crictl,
+// in an ordinary pod and in a user-namespaced one.
 // Unknown devices are refused with their name and nothing is made; a
 // malformed spec file is skipped with a warning naming it while the rest works.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NamespaceMode } from '../api/runtime/v1/api';
 import { grpc } from '../pkg/criclient/client';
 import { CRICTL, crictlTest } from './harness/crictl';
 import { testImage } from './harness/containers';
-import { containerFixture, type ContainerFixture, type TestPod } from './harness/ctr_fixture';
+import { containerFixture, TestPod, type ContainerFixture } from './harness/ctr_fixture';
 import { until } from './harness/krilld';
 import { testBaseDir } from './harness/paths';
+import { podConfig, runRequest, uniqueName } from './harness/pods';
 
 const BUSYBOX = testImage('layered');
 
@@ -69,6 +73,8 @@ containerEdits:
 
 beforeAll(async () => {
   base = mkdtempSync(join(testBaseDir(), 'cdi-'));
+  // A user-namespaced pod's root reaches the nodes and the mount through it.
+  chmodSync(base, 0o755);
   etcDir = join(base, 'etc-cdi');
   runDir = join(base, 'run-cdi');
   for (const d of [etcDir, runDir, join(base, 'nodes'), join(base, 'driver'), join(base, 'hooks')]) mkdirSync(d);
@@ -95,6 +101,20 @@ let seq = 0;
 const nextName = (what: string): string => `${what}-${++seq}`;
 const cdi = (...names: string[]) => ({ CDIDevices: names.map((name) => ({ name })) });
 
+/** A pod with a user namespace of its own (as hostUsers: false makes it). */
+async function usernsPod(): Promise<{ pod: TestPod; inPodUserns: object }> {
+  const name = uniqueName('cdi-userns');
+  const logDir = join(f.k.dir, 'logs', name);
+  mkdirSync(logDir, { recursive: true });
+  const config = podConfig({ name, cgroupParent: `${f.cgroupParent}/${name}` }, { logDirectory: logDir });
+  const maps = [{ hostId: 400000 + randomInt(1000) * 65536, containerId: 0, length: 65536 }];
+  const namespaceOptions = { ...config.linux!.securityContext!.namespaceOptions!, usernsOptions: { mode: NamespaceMode.POD, uids: maps, gids: maps } };
+  config.linux!.securityContext!.namespaceOptions = namespaceOptions;
+  const id = (await f.client.runtime.runPodSandbox(runRequest(config))).podSandboxId;
+  f.adopt(id);
+  return { pod: new TestPod(f.client, id, config, logDir), inPodUserns: { linux: { securityContext: { namespaceOptions } } } };
+}
+
 describe('CDI devices', () => {
   test('a container with a CDI device gets its node (writes work), its env, the spec-wide env, mount and groups', async () => {
     const script = [
@@ -109,6 +129,14 @@ describe('CDI devices', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('character special file 1:3\nwrite-ok\nnull0 1\nfake-driver 1.0\nmount-read-only\nGroups:\t0 4242 \n');
     expect(r.status.user?.linux?.supplementalGroups.map(Number)).toContain(4242);
+  });
+
+  test('in a user-namespaced pod the device node is bind-mounted from the host, and works', async () => {
+    const { pod: userns, inPodUserns } = await usernsPod();
+    const script = ['stat -c "%F %t:%T" /dev/fake0', 'echo hi > /dev/fake0 && echo write-ok', 'cat /opt/fake-driver/version', 'grep " /dev/fake0 " /proc/self/mountinfo | wc -l'].join('; ');
+    const r = await userns.sh(nextName('cdi-userns'), BUSYBOX, script, { ...inPodUserns, ...cdi(`${FAKE}=null0`) });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('character special file 1:3\nwrite-ok\nfake-driver 1.0\n1\n');
   });
 
   test("the spec's permissions are the device cgroup's: a read-only device reads but cannot be written", async () => {
