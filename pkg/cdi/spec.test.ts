@@ -103,6 +103,10 @@ devices:
     expect(spec.devices[0]!.containerEdits.deviceNodes[0]!.fileMode).toBe(0o660);
   });
 
+  test('a date-like name stays text', () => {
+    expect(parseSpec('cdiVersion: 0.5.0\nkind: example.com/dev\ndevices:\n- name: 2024-01-01\n  containerEdits: {env: [A=1]}\n').devices[0]!.name).toBe('2024-01-01');
+  });
+
   test('field names match in any case, as Go reads JSON (SPEC.md itself writes additionalGIDs)', () => {
     const spec = parseSpec(minimal({ cdiVersion: '0.7.0' }, { containerEdits: { additionalGIDs: [44] } }));
     expect(spec.devices[0]!.containerEdits.additionalGids).toEqual([44]);

@@ -92,7 +92,14 @@ const MAX_ALIAS_COUNT = 1000;
 
 /** Parses and validates the text of a spec file; throws CdiSpecError saying where and why. */
 export function parseSpec(text: string): CdiSpec {
-  const doc = parseDocument(text, { version: '1.1', uniqueKeys: true, merge: true, prettyErrors: false });
+  const doc = parseDocument(text, {
+    version: '1.1',
+    uniqueKeys: true,
+    merge: true,
+    prettyErrors: false,
+    // Go's YAML decoder keeps a date-like scalar as text unless the field is a time.
+    customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
+  });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new CdiSpecError(`not YAML or JSON: ${problem.message.split('\n')[0]}`);
   let raw: unknown;
