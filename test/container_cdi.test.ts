@@ -210,7 +210,10 @@ describe('CDI devices', () => {
     const podFile = join(base, `${name}-pod.json`);
     writeFileSync(containerFile, JSON.stringify({ metadata: { name }, image: { image: BUSYBOX }, command: ['sleep', '3600'], log_path: `${name}.log`, CDI_devices: [{ name: `${FAKE}=null0` }] }));
     writeFileSync(podFile, JSON.stringify({ metadata: { name: pod.config.metadata!.name, namespace: pod.config.metadata!.namespace, uid: pod.config.metadata!.uid }, log_directory: pod.logDir }));
-    const crictl = (...args: string[]): string => execFileSync(CRICTL, ['-r', `unix://${f.k.socket}`, '-i', `unix://${f.k.socket}`, '-t', '60s', ...args], { encoding: 'utf8' });
+    const config = join(base, 'crictl.yaml');
+    writeFileSync(config, 'timeout: 60\ndebug: false\n');
+    const crictl = (...args: string[]): string =>
+      execFileSync(CRICTL, ['--config', config, '-r', `unix://${f.k.socket}`, '-i', `unix://${f.k.socket}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const id = crictl('create', pod.id, containerFile, podFile).trim();
     crictl('start', id);
     expect(crictl('exec', id, 'sh', '-c', 'echo hi > /dev/fake0 && echo "$FAKE_DEVICE $FAKE_DRIVER"')).toBe('null0 1\n');
