@@ -5,6 +5,7 @@
 // (recovery.ts, daemon.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { CdiSpecDirs } from '../../pkg/cdi/spec_dirs';
 import { Cgroups } from '../../pkg/cgroups/cgroups';
 import type { KrillConfig } from '../../pkg/config/config';
 import { configToPlain, type LoadedConfig } from '../../pkg/config/load';
@@ -169,6 +170,10 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
       return s ? podView(s) : undefined;
     },
   };
+  // Read once at start only to report what is there (and what is broken): each request reads them anew.
+  const cdi = new CdiSpecDirs(config.runtime.cdi_spec_dirs, log);
+  const cdiDevices = [...(await cdi.registry()).devices.keys()];
+  if (cdiDevices.length > 0) log.info({ component: 'cdi', cdi_devices: cdiDevices }, 'CDI devices available');
   const containers = new ContainerManager({
     store,
     log,
@@ -179,6 +184,7 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
     images: imageLookup(images, log),
     hostFacts: (handler) => facts[handler || config.runtime.default_handler] ?? facts[config.runtime.default_handler]!,
     hostDevices: () => listDevices(),
+    cdi,
     specOptions: {
       oomScoreAdjFloor: oomFloor,
       seccompDefault: config.runtime.seccomp_use_default_when_empty ? 'RuntimeDefault' : 'Unconfined',

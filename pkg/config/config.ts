@@ -51,6 +51,11 @@ export const configSchema = table({
       '10s',
       'How often every live container\'s monitor (conmon) is checked; a container whose conmon died is then reported exited (and killed if it still runs); "0s" never.',
     ),
+    cdi_spec_dirs: list(
+      path('', 'A directory of CDI spec files.'),
+      ['/etc/cdi', '/var/run/cdi'],
+      'Where CDI (Container Device Interface) spec files (*.json, *.yaml) are read from when a container asks for CDI devices; a device defined in a later directory overrides an earlier one; [] turns CDI off.',
+    ),
     handlers: map(
       handler,
       { runc: { binary: '/usr/bin/runc', root: '' }, crun: { binary: '/usr/bin/crun', root: '' } },

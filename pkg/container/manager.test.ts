@@ -2,10 +2,11 @@
 // cgroups, in a temporary directory: states, idempotency, name reservation,
 // joined retries, undo of a failed create, exits, recovery, error codes.
 // No root, no runc: milliseconds.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerConfig, NamespaceMode, PodSandboxConfig, type CreateContainerRequest, type DeepPartial } from '../../api/runtime/v1/api';
+import { CdiSpecDirs } from '../cdi/spec_dirs';
 import { silentLogger } from '../log/logger';
 import type { HostFacts } from '../oci/spec';
 import { FakeRuntime } from '../runtime/testing/fake_runtime';
@@ -70,6 +71,7 @@ function open(): ContainerManager {
     },
     hostFacts: () => HOST,
     hostDevices: async () => [],
+    cdi: new CdiSpecDirs([join(dir, 'cdi')], log),
     specOptions: { oomScoreAdjFloor: -999 },
     bundlesDir: join(dir, 'bundles'),
   });
@@ -165,6 +167,27 @@ describe('create', () => {
     await expect(create('x', 'p1', { logPath: '../escape.log' })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('leaves') });
     expect(m.records()).toEqual([]);
     expect(rt.calls).toEqual([]);
+  });
+
+  test("a CDI device's edits reach config.json; an unknown CDI device is InvalidArgument naming it, and nothing is made", async () => {
+    mkdirSync(join(dir, 'cdi'));
+    const spec = { cdiVersion: '0.6.0', kind: 'example.com/null', devices: [{ name: 'one', containerEdits: { deviceNodes: [{ path: '/dev/one', hostPath: '/dev/null' }], env: ['ONE=1'] } }] };
+    writeFileSync(join(dir, 'cdi', 'null.json'), JSON.stringify(spec));
+    const id = await create('web', 'p1', { CDIDevices: [{ name: 'example.com/null=one' }] });
+    const config = JSON.parse(readFileSync(join(dir, 'bundles', id, 'config.json'), 'utf8'));
+    expect(config.linux.devices).toContainEqual(expect.objectContaining({ path: '/dev/one', type: 'c', major: 1, minor: 3 }));
+    expect(config.linux.resources.devices).toContainEqual({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' });
+    expect(config.process.env).toContain('ONE=1');
+
+    events.length = 0;
+    await expect(create('gpu', 'p1', { CDIDevices: [{ name: 'example.com/null=two' }] })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: expect.stringContaining('"example.com/null=two" (config.CDI_devices[0].name)'),
+    });
+    await expect(create('gpu', 'p1', { annotations: { 'cdi.k8s.io/plugin': 'example.com/null=two' } })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(m.records().map((c) => c.id)).toEqual([id]);
+    expect(layersHeld.size).toBe(1);
+    expect(events).toEqual([]);
   });
 
   test('a create the runtime fails is undone: no record, no bundle, no root filesystem, layers released', async () => {

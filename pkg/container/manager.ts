@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NamespaceMode, type ContainerConfig, type CreateContainerRequest, type LinuxContainerResources, type PodSandboxConfig } from '../../api/runtime/v1/api';
+import type { CdiResolver } from '../cdi/spec_dirs';
 import type { CgroupStats } from '../cgroups/stats';
 import { failedPrecondition, invalidArgument, KrillError, notFound } from '../errors/errors';
 import type { Logger } from '../log/logger';
@@ -119,6 +120,8 @@ export interface ContainerManagerOptions {
   hostFacts(handler: string): HostFacts;
   /** The node's devices, which privileged containers get (read when one is created). */
   hostDevices(): Promise<HostDevice[]>;
+  /** CDI devices (ContainerConfig.CDI_devices, cdi.k8s.io/ annotations) from the spec directories. */
+  cdi: CdiResolver;
   specOptions: Omit<SpecOptions, 'runtimeHandler'>;
   /** <state>/containers: bundles and rootfs mount points. */
   bundlesDir: string;
@@ -250,6 +253,8 @@ export class ContainerManager {
     const requirements = specRequirements(config, { seccompDefault: this.opts.specOptions.seccompDefault });
     if (requirements.imageMounts.length > 0) throw new KrillError('Unimplemented', 'image volume mounts (config.mounts[].image) are not supported yet');
     const targetPidNamespace = this.targetPidNamespace(config, pod);
+    // Before anything is made: an unknown device or a broken spec refuses the request.
+    const cdi = requirements.cdiDevices ? await this.opts.cdi.resolve(config, parentLog) : undefined;
 
     const id = newId();
     const log = parentLog.child({ container_id: id, pod_id: pod.id });
@@ -312,7 +317,7 @@ export class ContainerManager {
         rootfs,
         cgroupsPath: cgroup.ociPath,
         pod: { namespaces: pod.namespaces, files: pod.files, targetPidNamespace },
-        resolved: { ...resolved, hostPaths: mapped.hostPaths, ...userDb },
+        resolved: { ...resolved, hostPaths: mapped.hostPaths, ...userDb, ...(cdi ? { cdi } : {}) },
         host,
         options: { ...this.opts.specOptions, runtimeHandler: pod.handler },
       });

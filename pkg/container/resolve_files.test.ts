@@ -17,7 +17,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const requirements = (seccompProfile: string): SpecRequirements => ({ hostPaths: [], devicePaths: [], imageMounts: [], hostDevices: false, seccompProfile });
+const requirements = (seccompProfile: string): SpecRequirements => ({ hostPaths: [], devicePaths: [], imageMounts: [], hostDevices: false, cdiDevices: false, seccompProfile });
 
 async function refusal(profile: string): Promise<KrillError> {
   const err = await resolveHostFiles(ContainerConfig.fromPartial({}), requirements(profile)).then(

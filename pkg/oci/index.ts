@@ -4,7 +4,8 @@
 //   1. specRequirements(config) says what to read for this request;
 //   2. it reads the image's /etc/passwd and /etc/group, realpath()s each host
 //      path and finds its propagation (propagationFromMountinfo), stats each
-//      device (hostDeviceFromStat), reads a Localhost seccomp profile;
+//      device (hostDeviceFromStat), reads a Localhost seccomp profile, and
+//      resolves the request's CDI devices (pkg/cdi) into ResolvedFiles.cdi;
 //   3. buildContainerSpec(...) validates the whole request (InvalidArgument
 //      naming the field) and returns the spec, the user, the stop signal and
 //      the directories to create;

@@ -6,6 +6,7 @@ import {
   Signal,
   type DeepPartial,
 } from '../../api/runtime/v1/api';
+import type { CdiEdits } from '../cdi/edits';
 import { invalidArgumentMessage as invalid } from '../errors/testing';
 import { capabilitiesFromMask } from './capabilities';
 import { DEFAULT_MASKED_PATHS } from './mounts';
@@ -270,9 +271,31 @@ describe('other pods and nodes', () => {
     expect(spec.linux.gidMappings).toEqual([{ containerID: 0, hostID: 65536, size: 65536 }]);
     expect(spec.linux.namespaces).toContainEqual({ type: 'user', path: '/run/krill/ns/user/p' });
   });
+  test('CDI edits are applied last: the device with its cgroup rule, env, and the groups reported as the user\'s', () => {
+    const cdi: CdiEdits = {
+      devices: ['example.com/gpu=0'],
+      env: ['FOO=cdi', 'GPU=0'],
+      deviceNodes: [{ path: '/dev/gpu0', hostPath: '/dev/nvidia0', type: 'c', major: 195, minor: 0, fileMode: 0o666, access: 'rw' }],
+      mounts: [{ hostPath: '/usr/lib/libgpu.so', containerPath: '/usr/lib/libgpu.so', options: ['ro', 'bind'], type: '' }],
+      hooks: [],
+      additionalGids: [44],
+    };
+    const base = input();
+    const { spec, user } = buildContainerSpec(input(kubeletConfig, kubeletSandbox, { resolved: { ...base.resolved, cdi } }));
+    expect(spec.process.env).toContain('FOO=cdi');
+    expect(spec.process.env).not.toContain('FOO=bar');
+    expect(spec.linux.devices).toEqual([{ path: '/dev/gpu0', type: 'c', major: 195, minor: 0, fileMode: 0o666, uid: 1000, gid: 1000 }]);
+    expect(spec.linux.resources.devices.at(-1)).toEqual({ allow: true, type: 'c', major: 195, minor: 0, access: 'rw' });
+    expect(spec.mounts).toContainEqual({ destination: '/usr/lib/libgpu.so', source: '/usr/lib/libgpu.so', options: ['ro', 'bind'] });
+    expect(spec.process.user.additionalGids).toContain(44);
+    expect(user.additionalGids).toEqual(spec.process.user.additionalGids);
+  });
+  test('CDI devices the caller did not resolve are a programming error, not a request without them', () => {
+    expect(() => buildContainerSpec(input({ ...kubeletConfig, CDIDevices: [{ name: 'example.com/gpu=0' }] }))).toThrow(/must be resolved first/);
+  });
   test('a bad request fails as a whole with the first problem named', () => {
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, workingDir: 'rel' })))).toMatch(/^config\.working_dir/);
-    expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, CDIDevices: [{ name: 'vendor.com/gpu=0' }] })))).toMatch(/^config\.CDI_devices: CDI devices \(vendor.com\/gpu=0\)/);
+    expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, CDIDevices: [{ name: 'gpu=0' }] })))).toMatch(/^config\.CDI_devices\[0\]\.name: "gpu=0" is not a fully qualified CDI device name/);
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, mounts: [{ containerPath: '/x', hostPath: '/nope' }] })))).toMatch(/config\.mounts\[0\]\.host_path "\/nope" does not exist/);
     expect(invalid(() => buildContainerSpec(input({ ...kubeletConfig, args: [] }, kubeletSandbox, { image: {} })))).toMatch(/^config\.command/);
   });
@@ -291,10 +314,16 @@ describe('specRequirements tells the caller what to read', () => {
       imageMounts: ['sha256:abc'],
       seccompProfile: '/var/lib/kubelet/seccomp/p.json',
       hostDevices: false,
+      cdiDevices: false,
     });
   });
   test('privileged: host devices, and no seccomp file', () => {
     const config = ContainerConfig.fromPartial({ linux: { securityContext: { privileged: true, seccompProfilePath: 'localhost//p.json' } } });
-    expect(specRequirements(config)).toEqual({ hostPaths: [], devicePaths: [], imageMounts: [], hostDevices: true });
+    expect(specRequirements(config)).toEqual({ hostPaths: [], devicePaths: [], imageMounts: [], hostDevices: true, cdiDevices: false });
+  });
+  test('CDI devices, by the field or by annotation', () => {
+    expect(specRequirements(ContainerConfig.fromPartial({ CDIDevices: [{ name: 'example.com/gpu=0' }] })).cdiDevices).toBe(true);
+    expect(specRequirements(ContainerConfig.fromPartial({ annotations: { 'cdi.k8s.io/gpu': 'example.com/gpu=0' } })).cdiDevices).toBe(true);
+    expect(specRequirements(ContainerConfig.fromPartial({ annotations: { 'example.com/gpu': 'example.com/gpu=0' } })).cdiDevices).toBe(false);
   });
 });

@@ -4,6 +4,9 @@
 // (`specRequirements` says what) and passed in as data. Bad requests throw
 // KrillError InvalidArgument naming the field.
 import type { ContainerConfig, PodSandboxConfig } from '../../api/runtime/v1/api';
+import { applyCdiEdits } from '../cdi/apply';
+import type { CdiEdits } from '../cdi/edits';
+import { requestedDevices } from '../cdi/request';
 import { invalidArgument } from '../errors/errors';
 import { DEFAULT_CAPABILITIES, resolveCapabilities } from './capabilities';
 import { buildDevices, type HostDevice } from './devices';
@@ -43,6 +46,8 @@ export interface ResolvedFiles {
   imageMounts?: Readonly<Record<string, string>>;
   /** The AppArmor profiles loaded on the node, when the request names one. */
   appArmorProfiles?: ReadonlySet<string>;
+  /** The container edits of the CDI devices the request names (pkg/cdi), applied last. */
+  cdi?: CdiEdits;
 }
 
 /** Facts about the node, found once at start-up. */
@@ -140,6 +145,8 @@ export interface SpecRequirements {
   appArmorProfiles?: boolean;
   /** The container is privileged: HostFacts.devices is needed. */
   hostDevices: boolean;
+  /** The request names CDI devices (CDI_devices or cdi.k8s.io/ annotations): ResolvedFiles.cdi is needed. */
+  cdiDevices: boolean;
 }
 
 /** The CRI: "Default: "", which is identical with unconfined." */
@@ -152,6 +159,7 @@ export function specRequirements(config: ContainerConfig, options: Pick<SpecOpti
     devicePaths: config.devices.map((d) => d.hostPath),
     imageMounts: config.mounts.filter((m) => m.image?.image).map((m) => m.image!.image),
     hostDevices: sc?.privileged ?? false,
+    cdiDevices: requestedDevices(config).length > 0,
   };
   if (!sc?.privileged) {
     const choice = seccompChoice(sc, options.seccompDefault ?? SECCOMP_DEFAULT);
@@ -166,9 +174,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
   const sc = config.linux?.securityContext;
   const sandboxSc = sandboxConfig.linux?.securityContext;
   const privileged = sc?.privileged ?? false;
-  if (config.CDIDevices.length > 0) {
-    throw invalidArgument(`config.CDI_devices: CDI devices (${config.CDIDevices.map((d) => d.name).join(', ')}) are not supported by this runtime`);
-  }
+  if (!input.resolved.cdi && requestedDevices(config).length > 0) throw new Error('oci: CDI devices must be resolved first (ResolvedFiles.cdi)');
   if (privileged && !sandboxSc?.privileged) {
     throw invalidArgument('config.linux.security_context.privileged needs a privileged pod (sandbox_config.linux.security_context.privileged)');
   }
@@ -245,7 +251,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
   if (apparmor !== undefined) proc.apparmorProfile = apparmor;
 
   const { oomScoreAdj: _oom, ...cgroupResources } = resources;
-  const spec: Spec = {
+  const built: Spec = {
     ociVersion: OCI_VERSION,
     process: proc,
     root: { path: input.rootfs, readonly: sc?.readonlyRootfs ?? false },
@@ -259,17 +265,19 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
       readonlyPaths: mounts.readonlyPaths,
     },
   };
-  if (!namespaces.hostUts && sandboxConfig.hostname !== '') spec.hostname = sandboxConfig.hostname;
-  if (namespaces.uidMappings) spec.linux.uidMappings = namespaces.uidMappings;
-  if (namespaces.gidMappings) spec.linux.gidMappings = namespaces.gidMappings;
-  if (devices.devices.length > 0) spec.linux.devices = devices.devices;
-  if (mounts.rootfsPropagation) spec.linux.rootfsPropagation = mounts.rootfsPropagation;
-  if (seccomp) spec.linux.seccomp = seccomp;
-  if (sysctl) spec.linux.sysctl = sysctl;
+  if (!namespaces.hostUts && sandboxConfig.hostname !== '') built.hostname = sandboxConfig.hostname;
+  if (namespaces.uidMappings) built.linux.uidMappings = namespaces.uidMappings;
+  if (namespaces.gidMappings) built.linux.gidMappings = namespaces.gidMappings;
+  if (devices.devices.length > 0) built.linux.devices = devices.devices;
+  if (mounts.rootfsPropagation) built.linux.rootfsPropagation = mounts.rootfsPropagation;
+  if (seccomp) built.linux.seccomp = seccomp;
+  if (sysctl) built.linux.sysctl = sysctl;
+  const cdi = input.resolved.cdi;
+  const spec = cdi ? applyCdiEdits(built, cdi, { userNamespace: namespaces.userNamespace }) : built;
 
   return {
     spec,
-    user,
+    user: { ...user, additionalGids: spec.process.user.additionalGids ?? [] },
     stopSignal,
     rootfsDirs: [...(cwd === '/' ? [] : [cwd]), ...mounts.rootfsDirs],
     hostDirs: mounts.hostDirs,
