@@ -232,10 +232,18 @@ describe('refused requests change nothing', () => {
   });
 });
 
-test('UpdateRuntimeConfig: the pod CIDR is used for new pods and survives a restart', async () => {
-  // A krilld of its own: the bridge plugin takes the pod CIDR only while its bridge has no address yet,
-  // as on a node where kubelet sends it before the first pod.
+test('UpdateRuntimeConfig: the pod CIDR is used for new pods, also after pods on the old subnet, and survives a restart', async () => {
+  // A krilld of its own (its bridge and subnet are its own).
   const own = await startKrilld();
+  const run = async (): Promise<{ id: string; ip: string }> => {
+    const id = (await own.client.runtime.runPodSandbox(runRequest(podConfig()))).podSandboxId;
+    const { status } = await own.client.runtime.podSandboxStatus({ podSandboxId: id, verbose: false });
+    return { id, ip: status!.network!.ip };
+  };
+  const remove = async (id: string): Promise<void> => {
+    await own.client.runtime.stopPodSandbox({ podSandboxId: id });
+    await own.client.runtime.removePodSandbox({ podSandboxId: id });
+  };
   try {
     // outside the harness's 10.200-254 range, so no other test krilld uses it
     const prefix = `10.199.${randomInt(256)}`;
@@ -243,13 +251,23 @@ test('UpdateRuntimeConfig: the pod CIDR is used for new pods and survives a rest
       code: grpc.status.INVALID_ARGUMENT,
       details: expect.stringContaining('runtime_config.network_config.pod_cidr'),
     });
+    // A pod before kubelet sends the CIDR (as on a node whose first pods start before it has one).
+    const before = await run();
+    expect(before.ip.startsWith(`${prefix}.`)).toBe(false);
     await own.client.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: `${prefix}.0/24` } } });
+    // While it runs, the bridge keeps its subnet: new pods still get addresses (the plugin refused them before).
+    const meanwhile = await run();
+    expect(meanwhile.ip.startsWith(`${prefix}.`)).toBe(false);
+    await remove(before.id);
+    await remove(meanwhile.id);
+    // Once the bridge is idle, the pod CIDR is in force.
+    const after = await run();
+    expect(after.ip.startsWith(`${prefix}.`)).toBe(true);
+    await remove(after.id);
     await own.restart();
-    const id = (await own.client.runtime.runPodSandbox(runRequest(podConfig()))).podSandboxId;
-    const { status } = await own.client.runtime.podSandboxStatus({ podSandboxId: id, verbose: false });
-    expect(status!.network!.ip.startsWith(`${prefix}.`)).toBe(true);
-    await own.client.runtime.stopPodSandbox({ podSandboxId: id });
-    await own.client.runtime.removePodSandbox({ podSandboxId: id });
+    const restarted = await run();
+    expect(restarted.ip.startsWith(`${prefix}.`)).toBe(true);
+    await remove(restarted.id);
   } finally {
     await removeAllPods(own.client);
     await own.cleanup();

@@ -1,4 +1,4 @@
-import { decideDefaultSubnets, networkOf } from './default_subnets';
+import { addressesFromIpJson, decideDefaultSubnets, networkOf } from './default_subnets';
 
 describe('networkOf', () => {
   test('the network of an address with its prefix', () => {
@@ -34,5 +34,23 @@ describe('decideDefaultSubnets', () => {
     const both = ['10.77.0.0/16', 'fd77::/64'];
     expect(decideDefaultSubnets(both, { exists: true, addresses: ['10.77.0.1/16', 'fd77::1/64'], ports: 1 })).toEqual({ subnets: both, deleteBridge: false });
     expect(decideDefaultSubnets(both, { exists: true, addresses: ['10.77.0.1/16', 'fd00::1/64'], ports: 0 }).deleteBridge).toBe(true);
+  });
+});
+
+describe('addressesFromIpJson', () => {
+  test('IPv4 and global IPv6 addresses of a bridge that is down', () => {
+    const json = JSON.stringify([
+      {
+        ifname: 'kbk0',
+        operstate: 'DOWN',
+        addr_info: [
+          { family: 'inet', local: '10.202.172.1', prefixlen: 24, scope: 'global' },
+          { family: 'inet6', local: 'fe80::407f:60ff:fe92:670e', prefixlen: 64, scope: 'link' },
+          { family: 'inet6', local: 'fd77::1', prefixlen: 64, scope: 'global' },
+        ],
+      },
+    ]);
+    expect(addressesFromIpJson(json)).toEqual(['10.202.172.1/24', 'fd77::1/64']);
+    expect(addressesFromIpJson('[]')).toEqual([]);
   });
 });

@@ -5,7 +5,6 @@
 // first pods (kubelet sends it once the node has one) would fail every later
 // pod: an idle bridge with a stale address is deleted (the plugin makes it
 // again), a bridge with pods on it keeps its subnet until they are gone.
-import { networkInterfaces } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 
@@ -73,14 +72,25 @@ export function decideDefaultSubnets(wanted: readonly string[], bridge: BridgeSt
   };
 }
 
-/** The bridge as the host has it now. */
-export function readBridge(name: string): BridgeState {
+/** The IPv4 and global IPv6 addresses of `ip -j addr show dev X`'s output, as CIDRs. */
+export function addressesFromIpJson(text: string): string[] {
+  const links = JSON.parse(text) as { addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[] }[];
+  const out: string[] = [];
+  for (const l of links) {
+    for (const a of l.addr_info ?? []) {
+      if ((a.family === 'inet' || (a.family === 'inet6' && a.scope === 'global')) && a.local && a.prefixlen !== undefined) out.push(`${a.local}/${a.prefixlen}`);
+    }
+  }
+  return out;
+}
+
+/** The bridge as the host has it now (its addresses even while it is down: os.networkInterfaces() skips those). */
+export async function readBridge(name: string, ipAddrJson: (name: string) => Promise<string>): Promise<BridgeState> {
   let ports: number;
   try {
     ports = readdirSync(`/sys/class/net/${name}/brif`).length;
   } catch {
     return { exists: false, addresses: [], ports: 0 };
   }
-  const addresses = (networkInterfaces()[name] ?? []).filter((a) => !(a.family === 'IPv6' && a.address.startsWith('fe80:'))).map((a) => a.cidr).filter((c): c is string => c !== null);
-  return { exists: true, addresses, ports };
+  return { exists: true, addresses: addressesFromIpJson(await ipAddrJson(name)), ports };
 }

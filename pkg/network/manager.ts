@@ -34,7 +34,7 @@ export interface NetworkManagerOptions {
   /** Observes each CNI operation on a pod (metrics): ADD, DEL or CHECK, success or failure, seconds. */
   observe?: (operation: 'ADD' | 'DEL' | 'CHECK', result: 'success' | 'failure', seconds: number) => void;
   /** The default bridge as the host has it (tests replace it). */
-  readBridge?: (name: string) => BridgeState;
+  readBridge?: (name: string) => Promise<BridgeState>;
   /** Deletes the default bridge (an idle one whose address is of an old subnet). */
   deleteBridge?: (name: string) => Promise<void>;
 }
@@ -98,6 +98,12 @@ export class NetworkManager {
     if (r.code !== 0 && !/Cannot find device/.test(r.stderr)) throw new Error(`ip link del ${name}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
+  private async ipAddrJson(name: string): Promise<string> {
+    const r = await run(this.opts.launcher, 'ip', ['-j', 'addr', 'show', 'dev', name]);
+    if (r.code !== 0) throw new Error(`ip addr show dev ${name}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    return r.stdout;
+  }
+
   private wantedDefaultSubnets(): string[] {
     return this.podCidrs.length > 0 ? this.podCidrs : [this.opts.defaultSubnet];
   }
@@ -113,7 +119,8 @@ export class NetworkManager {
     if (this.addsInFlight > 0) return;
     this.settling ??= (async () => {
       const bridge = this.opts.defaultBridge;
-      const d = decideDefaultSubnets(wanted, (this.opts.readBridge ?? readBridge)(bridge));
+      const state = await (this.opts.readBridge ?? ((name) => readBridge(name, (n) => this.ipAddrJson(n))))(bridge);
+      const d = decideDefaultSubnets(wanted, state);
       if (d.deleteBridge) {
         this.opts.log.info({ bridge, subnets: d.subnets }, 'default bridge has an address of another subnet and no pods: deleting it for the new one');
         await (this.opts.deleteBridge ?? ((name) => this.deleteLink(name)))(bridge);

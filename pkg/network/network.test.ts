@@ -284,7 +284,7 @@ describe('NetworkManager', () => {
       defaultSubnet: '10.7.0.0/24',
       root: join(dir, 'root'),
       log: silentLogger(),
-      readBridge: () => ({ exists: true, addresses: ['10.7.0.1/24'], ports }),
+      readBridge: async () => ({ exists: true, addresses: ['10.7.0.1/24'], ports }),
       deleteBridge: async (name) => {
         deleted.push(name);
       },
