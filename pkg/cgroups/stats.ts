@@ -149,37 +149,47 @@ function defined<T extends object>(o: T): T {
 }
 
 async function readV1Detail(dirs: V1Dirs): Promise<CgroupDetail> {
-  const d: CgroupDetail = {};
-  if (dirs.cpu) {
-    const stat = parseFlatKeyed((await readText(join(dirs.cpu, 'cpu.stat'))) ?? '');
-    const quota = await readNumber(join(dirs.cpu, 'cpu.cfs_quota_us'));
-    Object.assign(d, {
-      cpuPeriods: stat.get('nr_periods'),
-      cpuThrottledPeriods: stat.get('nr_throttled'),
-      cpuThrottledNs: stat.get('throttled_time'),
-      cpuShares: await readNumber(join(dirs.cpu, 'cpu.shares')),
-      // -1 is v1's "no quota".
-      cpuQuotaUs: quota !== undefined && quota >= 0n ? quota : undefined,
-      cpuPeriodUs: await readNumber(join(dirs.cpu, 'cpu.cfs_period_us')),
-    });
-  }
-  if (dirs.memory) {
-    const oom = parseFlatKeyed((await readText(join(dirs.memory, 'memory.oom_control'))) ?? '');
-    Object.assign(d, {
-      memoryFailcnt: await readNumber(join(dirs.memory, 'memory.failcnt')),
-      memoryMaxUsageBytes: await readNumber(join(dirs.memory, 'memory.max_usage_in_bytes')),
-      memoryReservationBytes: limitOrUndefined(await readNumber(join(dirs.memory, 'memory.soft_limit_in_bytes'))),
-      oomKills: oom.get('oom_kill'),
-    });
-  }
-  return defined(d);
+  const text = (dir: string | undefined, file: string): Promise<string | undefined> => (dir ? readText(join(dir, file)) : Promise.resolve(undefined));
+  // Independent files, read at once: a scrape reads these for every pod and container.
+  const [cpuStat, quota, shares, period, oomControl, failcnt, maxUsage, softLimit] = await Promise.all([
+    text(dirs.cpu, 'cpu.stat'),
+    text(dirs.cpu, 'cpu.cfs_quota_us'),
+    text(dirs.cpu, 'cpu.shares'),
+    text(dirs.cpu, 'cpu.cfs_period_us'),
+    text(dirs.memory, 'memory.oom_control'),
+    text(dirs.memory, 'memory.failcnt'),
+    text(dirs.memory, 'memory.max_usage_in_bytes'),
+    text(dirs.memory, 'memory.soft_limit_in_bytes'),
+  ]);
+  const num = (t: string | undefined): bigint | undefined => (t === undefined ? undefined : parseSingle(t));
+  const stat = parseFlatKeyed(cpuStat ?? '');
+  const q = num(quota);
+  return defined({
+    cpuPeriods: stat.get('nr_periods'),
+    cpuThrottledPeriods: stat.get('nr_throttled'),
+    cpuThrottledNs: stat.get('throttled_time'),
+    cpuShares: num(shares),
+    // -1 is v1's "no quota".
+    cpuQuotaUs: q !== undefined && q >= 0n ? q : undefined,
+    cpuPeriodUs: num(period),
+    memoryFailcnt: num(failcnt),
+    memoryMaxUsageBytes: num(maxUsage),
+    memoryReservationBytes: limitOrUndefined(num(softLimit)),
+    oomKills: parseFlatKeyed(oomControl ?? '').get('oom_kill'),
+  });
 }
 
 async function readV2Detail(dir: string, cpu: Map<string, bigint>): Promise<CgroupDetail> {
-  const cpuMax = parseCpuMax((await readText(join(dir, 'cpu.max'))) ?? '');
-  const weight = await readNumber(join(dir, 'cpu.weight'));
+  const [cpuMaxText, weight, eventsText, peak, low] = await Promise.all([
+    readText(join(dir, 'cpu.max')),
+    readNumber(join(dir, 'cpu.weight')),
+    readText(join(dir, 'memory.events')),
+    readNumber(join(dir, 'memory.peak')),
+    readNumber(join(dir, 'memory.low')),
+  ]);
+  const cpuMax = parseCpuMax(cpuMaxText ?? '');
+  const events = parseFlatKeyed(eventsText ?? '');
   const throttledUs = cpu.get('throttled_usec');
-  const events = parseFlatKeyed((await readText(join(dir, 'memory.events'))) ?? '');
   return defined({
     cpuPeriods: cpu.get('nr_periods'),
     cpuThrottledPeriods: cpu.get('nr_throttled'),
@@ -188,8 +198,8 @@ async function readV2Detail(dir: string, cpu: Map<string, bigint>): Promise<Cgro
     cpuQuotaUs: cpuMax.quotaUs,
     cpuPeriodUs: cpuMax.periodUs,
     memoryFailcnt: events.get('max'),
-    memoryMaxUsageBytes: await readNumber(join(dir, 'memory.peak')),
-    memoryReservationBytes: limitOrUndefined(await readNumber(join(dir, 'memory.low'))),
+    memoryMaxUsageBytes: peak,
+    memoryReservationBytes: limitOrUndefined(low),
     oomKills: events.get('oom_kill'),
   });
 }
