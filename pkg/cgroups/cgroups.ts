@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { isErrno } from '../errors/errors';
 import { detectCgroupLayout, type CgroupLayout } from './layout';
 import { ancestorsAndSelf, containerCgroup, podCgroupPath, type CgroupDriverName, type ContainerCgroup } from './paths';
+import { readPseudoFile } from './read_pseudo';
 import { readV1Stats, readV2Stats, type CgroupStats } from './stats';
 
 const CGROUP_DIR_MODE = 0o755;
@@ -130,7 +131,7 @@ export class Cgroups {
     const walk = async (d: string, depth: number): Promise<void> => {
       let text: string;
       try {
-        text = await readFile(join(d, 'cgroup.procs'), 'utf8');
+        text = await readPseudoFile(join(d, 'cgroup.procs'));
       } catch {
         return;
       }

@@ -2,8 +2,8 @@
 // controller) and v2 (one directory). A file that is missing leaves its part
 // of the result undefined rather than failing the whole read: hosts differ in
 // which controllers they mount and enable.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readPseudoFile } from './read_pseudo';
 
 export interface CpuStats {
   /** Cumulative CPU time of every task in the cgroup, in nanoseconds. */
@@ -104,7 +104,7 @@ export function parseSingle(text: string): bigint | undefined {
 
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return await readPseudoFile(file);
   } catch {
     return undefined;
   }

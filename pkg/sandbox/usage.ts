@@ -1,7 +1,8 @@
 // A pod's resource usage: cpu, memory and processes from its cgroup,
 // interface counters from its network namespace.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Cgroups } from '../cgroups/cgroups';
+import { readPseudoFile } from '../cgroups/read_pseudo';
 import type { CgroupStats, MemoryStats } from '../cgroups/stats';
 import { nowNs } from '../util/time';
 import type { PodNamespaceDriver } from './namespaces';
@@ -81,7 +82,7 @@ export class UsageReader {
       for (const pid of candidates.slice(0, 32)) {
         try {
           if ((await stat(`/proc/${pid}/ns/net`)).ino !== target) continue;
-          return await readFile(`/proc/${pid}/net/dev`, 'utf8');
+          return await readPseudoFile(`/proc/${pid}/net/dev`);
         } catch {
           // exited meanwhile
         }
