@@ -10,6 +10,11 @@ test('reads a pseudo-file as readFile does', async () => {
   }
 });
 
+test('a seq_file of many pages (read a page at a time by the kernel) comes whole', async () => {
+  // /proc/kallsyms: megabytes of short lines that do not change.
+  expect(await readPseudoFile('/proc/kallsyms')).toBe(readFileSync('/proc/kallsyms', 'utf8'));
+});
+
 test('a file longer than one read comes whole; an empty one is empty; a missing one rejects', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'krill-pseudo-'));
   try {
