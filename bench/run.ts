@@ -17,6 +17,7 @@ import { densityBench } from './density';
 import { execBench } from './exec';
 import { lifecycleBench } from './lifecycle';
 import { listBench } from './list';
+import { metricsBench } from './metrics';
 import { pullBench } from './pull';
 import { statsBench } from './stats';
 import { shimBench } from './shim';
@@ -40,6 +41,7 @@ const BENCHMARKS: Record<string, Bench> = {
   list: listBench,
   pull: (ctx) => pullBench(ctx, { roots: ctx.roots }),
   stats: statsBench,
+  metrics: metricsBench,
   shim: (ctx) => shimBench({ scale: ctx.scale, check: () => ctx.cleanup.check() }),
 };
 

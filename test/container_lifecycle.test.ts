@@ -199,7 +199,9 @@ test('the Stream calls of CRI 1.37 return what the List calls do', async () => {
   expect(ids(pods)).toEqual([podId]);
   const images = (await collect<{ images: { id: string }[] }>(k.client.image.streamImages({ filter: undefined }) as NodeJS.EventEmitter)).flatMap((r) => r.images);
   expect(ids(images)).toEqual(ids((await k.client.image.listImages({ filter: undefined })).images));
-  await expect(collect(k.client.runtime.streamPodSandboxMetrics({}) as NodeJS.EventEmitter)).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+  const podMetrics = (await collect<{ podSandboxMetrics: { podSandboxId: string }[] }>(k.client.runtime.streamPodSandboxMetrics({}) as NodeJS.EventEmitter)).flatMap((r) => r.podSandboxMetrics);
+  expect(podMetrics.map((p) => p.podSandboxId)).toEqual((await k.client.runtime.listPodSandboxMetrics({})).podMetrics.map((p) => p.podSandboxId));
+  expect(podMetrics.map((p) => p.podSandboxId)).toEqual([podId]);
   await k.client.runtime.removeContainer({ containerId: id });
 });
 

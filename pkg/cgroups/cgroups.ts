@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { isErrno } from '../errors/errors';
 import { detectCgroupLayout, type CgroupLayout } from './layout';
 import { ancestorsAndSelf, containerCgroup, podCgroupPath, type CgroupDriverName, type ContainerCgroup } from './paths';
+import { readPseudoFile } from './read_pseudo';
 import { readV1Stats, readV2Stats, type CgroupStats } from './stats';
 
 const CGROUP_DIR_MODE = 0o755;
@@ -107,17 +108,22 @@ export class Cgroups {
     return removedAll;
   }
 
-  async stats(path: string): Promise<CgroupStats> {
-    if (this.layout.version === 2) return readV2Stats(join(this.layout.unified!, path));
+  /** Usage of `path`; `detailed` adds what only the CRI metrics show (CgroupStats.detail). */
+  async stats(path: string, detailed = false): Promise<CgroupStats> {
+    if (this.layout.version === 2) return readV2Stats(join(this.layout.unified!, path), detailed);
     const c = this.layout.controllers;
     return readV1Stats({
       ...(c.cpuacct ? { cpuacct: join(c.cpuacct, path) } : {}),
+      ...(c.cpu ? { cpu: join(c.cpu, path) } : {}),
       ...(c.memory ? { memory: join(c.memory, path) } : {}),
       ...(c.pids ? { pids: join(c.pids, path) } : {}),
-    });
+    }, detailed);
   }
 
-  /** Every process in `path` and its descendants. */
+  /**
+   * Every process in `path` and its descendants (cgroup.procs), as cAdvisor
+   * counts a container's processes; pids.current counts threads as well.
+   */
   async procs(path: string): Promise<number[]> {
     const dir = this.primaryDir(path);
     if (dir === undefined) return [];
@@ -125,7 +131,7 @@ export class Cgroups {
     const walk = async (d: string, depth: number): Promise<void> => {
       let text: string;
       try {
-        text = await readFile(join(d, 'cgroup.procs'), 'utf8');
+        text = await readPseudoFile(join(d, 'cgroup.procs'));
       } catch {
         return;
       }
@@ -143,12 +149,6 @@ export class Cgroups {
     return out;
   }
 
-  /** pids.current where the pids controller is there; otherwise the processes counted. */
-  async processCount(path: string, stats?: CgroupStats): Promise<bigint> {
-    const s = stats ?? (await this.stats(path));
-    if (s.pids) return s.pids.current;
-    return BigInt((await this.procs(path)).length);
-  }
 }
 
 /** A new v1 cpuset cgroup starts with empty cpus/mems, which refuses tasks; copy the parent's. */

@@ -61,7 +61,7 @@ function open(): ContainerManager {
       usage: async () => undefined,
       ids: async () => [],
     },
-    cgroups: { containerCgroup: (parent, id) => ({ path: `${parent}/${id}`, ociPath: `${parent}/${id}` }), stats: async () => ({}) },
+    cgroups: { containerCgroup: (parent, id) => ({ path: `${parent}/${id}`, ociPath: `${parent}/${id}` }), stats: async () => ({}), procs: async () => [] },
     pods: { get: (id) => pods.get(id) },
     images: {
       resolve: (ref) => (ref === 'busybox' ? { id: 'sha256:img', ref: 'busybox@sha256:x', chainIds: ['sha256:c1'], config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' } } : undefined),

@@ -93,7 +93,9 @@ export interface RootfsDriver {
 export interface ContainerCgroups {
   /** The container's cgroup below its pod's: as a path (for stats) and as the runtime spells it. */
   containerCgroup(parent: string, id: string): { path: string; ociPath: string };
-  stats(path: string): Promise<CgroupStats>;
+  stats(path: string, detailed?: boolean): Promise<CgroupStats>;
+  /** The processes in the cgroup and below. */
+  procs(path: string): Promise<number[]>;
 }
 
 export type ContainerEventKind = 'created' | 'started' | 'stopped' | 'deleted';
@@ -136,6 +138,15 @@ export interface ContainerStatsSample {
   cgroup: CgroupStats;
   /** The writable layer's usage as last measured (in the background). */
   writable?: MeasuredUsage;
+  /** Processes in the container's cgroup (detailed samples only). */
+  processes?: bigint;
+}
+
+export interface ContainerStatsOptions {
+  /** The writable layer's last measurement; default true. */
+  writableLayer?: boolean;
+  /** For the CRI metrics: the cgroup's detail and the process count as well. */
+  detailed?: boolean;
 }
 
 const MONITOR_CHECK_MS = 10_000;
@@ -625,12 +636,15 @@ export class ContainerManager {
     });
   }
 
-  async stats(c: Container, withWritableLayer = true): Promise<ContainerStatsSample> {
-    const [cgroup, writable] = await Promise.all([
-      c.status.state === 'running' ? this.opts.cgroups.stats(c.meta.cgroupPath) : Promise.resolve({}),
-      withWritableLayer ? this.opts.rootfs.usage(c.id) : Promise.resolve(undefined),
+  async stats(c: Container, opts: ContainerStatsOptions = {}): Promise<ContainerStatsSample> {
+    const running = c.status.state === 'running';
+    const detailed = opts.detailed ?? false;
+    const [cgroup, writable, procs] = await Promise.all([
+      running ? this.opts.cgroups.stats(c.meta.cgroupPath, detailed) : Promise.resolve({}),
+      (opts.writableLayer ?? true) ? this.opts.rootfs.usage(c.id) : Promise.resolve(undefined),
+      running && detailed ? this.opts.cgroups.procs(c.meta.cgroupPath) : Promise.resolve(undefined),
     ]);
-    return { timestamp: nowNs(), cgroup, ...(writable ? { writable } : {}) };
+    return { timestamp: nowNs(), cgroup, ...(writable ? { writable } : {}), ...(procs ? { processes: BigInt(procs.length) } : {}) };
   }
 
   // ---------------------------------------------------------------- recovery

@@ -26,9 +26,11 @@ test('/proc/net/dev without loopback', () => {
   const text = `Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
     lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0
-  eth0:    1690      19    3    0    0     0          0         0      542        7    1    0    0     0       0          0
+  eth0:    1690      19    3    4    0     0          0         0      542        7    1    5    0     0       0          0
 `;
-  expect(parseNetDev(text)).toEqual([{ name: 'eth0', rxBytes: 1690n, rxErrors: 3n, txBytes: 542n, txErrors: 1n }]);
+  expect(parseNetDev(text)).toEqual([
+    { name: 'eth0', rxBytes: 1690n, rxPackets: 19n, rxErrors: 3n, rxDropped: 4n, txBytes: 542n, txPackets: 7n, txErrors: 1n, txDropped: 5n },
+  ]);
 });
 
 test('list filters', () => {

@@ -28,7 +28,7 @@ import { clampOomScoreAdj, INFRA_OOM_SCORE_ADJ } from './oom';
 import { OwnedCgroups, PodCgroups } from './pod_cgroups';
 import { StepTimer } from './step_timer';
 import { remappedRootGid, type PodSpec, type Sandbox, type SandboxMeta, type SandboxNamespaces, type SandboxPaths, type SandboxState, type SandboxStatus } from './types';
-import { UsageReader, type PodUsage } from './usage';
+import { UsageReader, type PodUsage, type UsageReadOptions } from './usage';
 import { validateRunRequest } from './validate';
 import { crashPoint } from '../util/crash_points';
 
@@ -41,7 +41,7 @@ const POD_FILE_MODE = 0o644;
 export type PodNetwork = Pick<NetworkManager, 'setUp' | 'tearDown' | 'check' | 'podsWithNetwork'>;
 
 /** What pods need of the cgroup driver (pkg/cgroups). */
-export type PodCgroupDriver = Pick<Cgroups, 'driver' | 'podPath' | 'ensure' | 'removeIfEmpty' | 'exists' | 'stats' | 'processCount' | 'procs'>;
+export type PodCgroupDriver = Pick<Cgroups, 'driver' | 'podPath' | 'ensure' | 'removeIfEmpty' | 'exists' | 'stats' | 'procs'>;
 
 /** What recovering one pod found. */
 export type PodRecovery = 'ready' | 'not ready' | 'no longer ready' | 'half-created, removed';
@@ -211,8 +211,9 @@ export class SandboxManager {
     return 'ready';
   }
 
-  async usage(s: Sandbox): Promise<PodUsage> {
-    return this.usageReader.read(s);
+  /** The pod's usage; `detailed` for the CRI metrics (see UsageReader.read). */
+  async usage(s: Sandbox, opts: UsageReadOptions = {}): Promise<PodUsage> {
+    return this.usageReader.read(s, opts);
   }
 
   // ---- creation --------------------------------------------------------------

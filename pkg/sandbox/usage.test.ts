@@ -26,11 +26,10 @@ class FakeCgroups {
   async exists(): Promise<boolean> {
     return this.exist;
   }
-  async stats(): Promise<CgroupStats> {
+  detailedReads = 0;
+  async stats(_path: string, detailed = false): Promise<CgroupStats> {
+    if (detailed) this.detailedReads++;
     return this.stats_;
-  }
-  async processCount(_path: string, s?: CgroupStats): Promise<bigint> {
-    return s?.pids ? s.pids.current : BigInt(this.pids.length);
   }
   async procs(): Promise<number[]> {
     return this.pids;
@@ -49,20 +48,24 @@ function namespaces(mounted: boolean, readNetDev: () => Promise<string> = async 
   return d as unknown as PodNamespaceDriver & { reads: number };
 }
 
-const memory = { usageBytes: 10n, workingSetBytes: 8n, rssBytes: 4n, pageFaults: 1n, majorPageFaults: 0n };
+const ETH0 = { name: 'eth0', rxBytes: 5000n, rxPackets: 40n, rxErrors: 2n, rxDropped: 0n, txBytes: 7000n, txPackets: 50n, txErrors: 3n, txDropped: 0n };
+const memory = { usageBytes: 10n, workingSetBytes: 8n, rssBytes: 4n, cacheBytes: 6n, mappedFileBytes: 1n, pageFaults: 1n, majorPageFaults: 0n };
 
 test('/proc/net/dev: interfaces but loopback, with bytes and errors; malformed lines skipped', () => {
-  expect(parseNetDev(`${NET_DEV}  bad: 1 2 3\nnot a line\n`)).toEqual([{ name: 'eth0', rxBytes: 5000n, rxErrors: 2n, txBytes: 7000n, txErrors: 3n }]);
+  expect(parseNetDev(`${NET_DEV}  bad: 1 2 3\nnot a line\n`)).toEqual([ETH0]);
 });
 
 test('cpu, memory and processes from the pod cgroup; nanocores only from the second sample on', async () => {
   const cg = new FakeCgroups();
-  cg.stats_ = { cpu: { usageNs: 1_000_000n } as CgroupStats['cpu'] & object, memory, pids: { current: 3n } as CgroupStats['pids'] & object };
+  // pids.current counts threads: the process count is the processes listed (cgroup.procs), as cAdvisor's.
+  cg.stats_ = { cpu: { usageNs: 1_000_000n } as CgroupStats['cpu'] & object, memory, pids: { current: 7n } as CgroupStats['pids'] & object };
+  cg.pids = [10, 11, 12];
   const r = new UsageReader(cg, namespaces(false));
   const first = await r.read(sandbox());
   expect(first.cpu).toEqual({ usageNs: 1_000_000n });
   expect(first.memory).toEqual(memory);
   expect(first.processes).toBe(3n);
+  expect(first.cgroup?.pids?.current).toBe(7n);
   expect(first.interfaces).toBeUndefined();
   await new Promise((res) => setTimeout(res, 5));
   cg.stats_ = { ...cg.stats_, cpu: { usageNs: 3_000_000n } as CgroupStats['cpu'] & object };
@@ -70,6 +73,21 @@ test('cpu, memory and processes from the pod cgroup; nanocores only from the sec
   expect(second.cpu!.usageNs).toBe(3_000_000n);
   const elapsed = second.timestamp - first.timestamp;
   expect(second.cpu!.nanoCores).toBe((2_000_000n * 1_000_000_000n) / elapsed);
+});
+
+test('a detailed read (the CRI metrics) computes no rate and leaves the samples of the stats calls alone', async () => {
+  const cg = new FakeCgroups();
+  cg.stats_ = { cpu: { usageNs: 1_000_000n } as CgroupStats['cpu'] & object };
+  const r = new UsageReader(cg, namespaces(false));
+  const first = await r.read(sandbox());
+  await new Promise((res) => setTimeout(res, 5));
+  cg.stats_ = { cpu: { usageNs: 2_000_000n } as CgroupStats['cpu'] & object };
+  expect((await r.read(sandbox(), { detailed: true })).cpu).toEqual({ usageNs: 2_000_000n });
+  expect(cg.detailedReads).toBe(1);
+  cg.stats_ = { cpu: { usageNs: 3_000_000n } as CgroupStats['cpu'] & object };
+  const third = await r.read(sandbox());
+  // the rate runs from the first stats read, not from the metrics read between
+  expect(third.cpu!.nanoCores).toBe((2_000_000n * 1_000_000_000n) / (third.timestamp - first.timestamp));
 });
 
 test('a counter that went backwards (a new cgroup) gives no rate; forget() drops the previous sample', async () => {
@@ -97,7 +115,7 @@ test('interfaces are read only for a ready pod whose network namespace is still 
   const mounted = namespaces(true);
   // no process of the pod in that namespace: the driver reads it (nsenter)
   expect((await new UsageReader(cg, mounted).read(sandbox({ network: '/run/ns/pod1/net' }))).interfaces).toEqual([
-    { name: 'eth0', rxBytes: 5000n, rxErrors: 2n, txBytes: 7000n, txErrors: 3n },
+    ETH0,
   ]);
   expect(mounted.reads).toBe(1);
   const notReady = namespaces(true);

@@ -4,6 +4,7 @@ import type { PodDeps } from './pod_deps';
 import { listPodSandboxHandler } from './pod_list';
 import { removePodSandboxHandler } from './pod_remove';
 import { runPodSandboxHandler } from './pod_run';
+import { listMetricDescriptorsHandler, listPodSandboxMetricsHandler } from './pod_metrics';
 import { listPodSandboxStatsHandler, podSandboxStatsHandler } from './pod_stats';
 import { podSandboxStatusHandler } from './pod_status';
 import { stopPodSandboxHandler } from './pod_stop';
@@ -18,6 +19,8 @@ export function podHandlers(deps: PodDeps): Partial<RuntimeServiceHandlers> {
     listPodSandbox: listPodSandboxHandler(deps),
     podSandboxStats: podSandboxStatsHandler(deps),
     listPodSandboxStats: listPodSandboxStatsHandler(deps),
+    listMetricDescriptors: listMetricDescriptorsHandler(),
+    listPodSandboxMetrics: listPodSandboxMetricsHandler(deps),
     updateRuntimeConfig: updateRuntimeConfigHandler(deps),
   };
 }
