@@ -84,8 +84,9 @@ export class KubeApi {
    * Watches `path` (a collection), calling `onEvent` for every event as it
    * arrives. Resolves once the server has answered; `close` ends the watch.
    */
-  watch<T>(path: string, onEvent: (e: WatchEvent<T>) => void): Promise<{ close(): void }> {
+  watch<T>(path: string, onEvent: (e: WatchEvent<T>) => void, onEnd?: (err?: Error) => void): Promise<{ close(): void }> {
     const sep = path.includes('?') ? '&' : '?';
+    let closing = false;
     return new Promise((resolve, reject) => {
       const req = request(this.options('GET', `${path}${sep}watch=true`), (res) => {
         if ((res.statusCode ?? 0) >= 400) {
@@ -105,7 +106,16 @@ export class KubeApi {
           }
         });
         res.on('error', () => undefined);
-        resolve({ close: () => req.destroy() });
+        // The server may end a watch at any time (its timeout, a slow reader): the caller resumes it.
+        res.on('close', () => {
+          if (!closing) onEnd?.();
+        });
+        resolve({
+          close: () => {
+            closing = true;
+            req.destroy();
+          },
+        });
       });
       req.on('error', (err) => reject(err));
       req.end();
