@@ -59,11 +59,13 @@ export function parseAgentEnv(env: Env): AgentEnv {
     if (!Number.isInteger(n)) errors.push(`${name}=${JSON.stringify(env[name])}: want a whole number >= 1`);
     return n;
   };
+  const nodeName = required('NODE_NAME');
+  const podNamespace = required('POD_NAMESPACE');
   const metricsAddress = text('KRILL_AGENT_METRICS', ENV_DEFAULTS.metricsAddress);
   if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(metricsAddress)) errors.push(`KRILL_AGENT_METRICS=${JSON.stringify(metricsAddress)}: want host:port`);
   const out: AgentEnv = {
-    nodeName: required('NODE_NAME'),
-    podNamespace: required('POD_NAMESPACE'),
+    nodeName,
+    podNamespace,
     socket: text('KRILL_SOCKET', ENV_DEFAULTS.socket),
     dropinDir: text('KRILL_DROPIN_DIR', ENV_DEFAULTS.dropinDir),
     configMap: env.KRILL_AGENT_CONFIGMAP?.trim() ?? '',
