@@ -72,7 +72,7 @@ async function uninstall(log: Logger): Promise<void> {
   const kube = kubeApi(loadKubeConfig(process.env), new AgentMetrics(), COMPONENT);
   const result = await runUninstall(
     kube,
-    { namespace, timeoutMs: 60_000, pollMs: 2000, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => Date.now() },
+    { namespace, configMap: process.env.KRILL_AGENT_CONFIGMAP?.trim() ?? '', timeoutMs: 60_000, pollMs: 2000, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => Date.now() },
     log,
   );
   log.info(result, 'uninstall done');

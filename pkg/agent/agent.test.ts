@@ -247,7 +247,7 @@ describe('image caches', () => {
 });
 
 describe('uninstall', () => {
-  test('the marker ConfigMap: drop-ins out, krilld reloaded, the Node clean, nothing written after', async () => {
+  test('the annotation on the agent ConfigMap: drop-ins out, krilld reloaded, the Node clean, nothing written after', async () => {
     const { kube, runtime, clock, agent } = setup();
     runtime.registry.set('reg/a:1', 'sha256:aaa');
     kube.cacheInf.items.set('warm', { metadata: { name: 'warm' }, spec: { images: ['reg/a:1'] } });
@@ -256,7 +256,7 @@ describe('uninstall', () => {
     await settle();
     expect(existsSync(join(dir, '50-cluster.toml'))).toBe(true);
     const reloads = runtime.reloads;
-    await kube.ensureConfigMap(NS, 'krill-agent-uninstall', {});
+    await kube.annotateConfigMap(NS, 'krill-config', { 'krill.dev/uninstall': 'requested' });
     await settle();
     expect(agent.state).toBe('uninstalled');
     expect(existsSync(join(dir, '50-cluster.toml'))).toBe(false);
@@ -274,7 +274,8 @@ describe('uninstall', () => {
   test('an agent that starts while the uninstall is under way writes nothing but the cleanup', async () => {
     const { kube, agent } = setup();
     kube.node.metadata!.labels!['krill.dev/ready'] = 'true';
-    await kube.ensureConfigMap(NS, 'krill-agent-uninstall', {});
+    kube.setConfigMap(NS, 'krill-config', {});
+    await kube.annotateConfigMap(NS, 'krill-config', { 'krill.dev/uninstall': 'requested' });
     await agent.start();
     await settle();
     expect(agent.state).toBe('uninstalled');
@@ -282,18 +283,27 @@ describe('uninstall', () => {
     await agent.stop();
   });
 
-  test('the command: waits for the agents, cleans the Nodes whose agent is gone, removes the marker', async () => {
+  test('the command: asks the agents, waits for them, cleans the Nodes whose agent is gone', async () => {
     const gone = { metadata: { name: 'n2', labels: { 'krill.dev/ready': 'true' }, annotations: { 'krill.dev/config-hash': 'h' } }, status: { conditions: [{ type: 'KrillRuntimeReady', status: 'True' }] } };
     const { kube, agent } = setup({}, new FakeKube('n1', [gone]));
+    kube.setConfigMap(NS, 'krill-config', { 'krill.toml': '' });
     await agent.start();
     await settle();
     let t = 0;
-    const result = await runUninstall(kube, { namespace: NS, timeoutMs: 60_000, pollMs: 2000, now: () => t, sleep: async (ms) => { t += ms; await settle(); } }, silentLogger());
+    const result = await runUninstall(kube, { namespace: NS, configMap: 'krill-config', timeoutMs: 60_000, pollMs: 2000, now: () => t, sleep: async (ms) => { t += ms; await settle(); } }, silentLogger());
     expect(result).toEqual({ cleanedByAgents: ['n1'], cleanedHere: ['n2'] });
     expect(kube.others[0]).toEqual({ metadata: { name: 'n2', labels: {}, annotations: {} }, status: { conditions: [] } });
     expect(labels(kube)).toEqual({});
-    expect(kube.configMaps.has(`${NS}/krill-agent-uninstall`)).toBe(false);
+    expect(agent.state).toBe('uninstalled');
     await agent.stop();
+  });
+
+  test('the command without an agent ConfigMap cleans every Node itself at once', async () => {
+    const kube = new FakeKube('n1');
+    kube.node.metadata!.labels!['krill.dev/ready'] = 'true';
+    const result = await runUninstall(kube, { namespace: NS, configMap: '', timeoutMs: 60_000, pollMs: 2000, now: () => 0, sleep: async () => undefined }, silentLogger());
+    expect(result).toEqual({ cleanedByAgents: [], cleanedHere: ['n1'] });
+    expect(labels(kube)).toEqual({});
   });
 });
 

@@ -16,8 +16,8 @@ import { ConditionController, LabelController } from './node_controllers';
 import { NodeView } from './node_view';
 import { restartRequiredEvent } from './restart';
 import type { KrillRuntime } from './runtime';
-import { errorText, type Informer, type KubeApi, type MetadataPatch } from './types';
-import { cleanupPatches, UNINSTALL_CONFIGMAP } from './uninstall';
+import { errorText, type ConfigMapObject, type Informer, type KubeApi, type MetadataPatch } from './types';
+import { cleanupPatches, uninstallRequested } from './uninstall';
 import { Watchdog, type Clock } from './watchdog';
 
 export interface AgentDeps {
@@ -73,7 +73,7 @@ export class Agent {
     this.view.set(await kube.getNode(env.nodeName));
     this.pendingRestart = this.view.annotations()[PENDING_RESTART_ANNOTATION];
     // ...and whether an uninstall is under way (then this agent writes nothing but the cleanup).
-    if (await kube.getConfigMap(env.podNamespace, UNINSTALL_CONFIGMAP)) {
+    if (env.configMap !== '' && uninstallRequested(await kube.getConfigMap(env.podNamespace, env.configMap))) {
       log.info('uninstall requested before start: cleaning up');
       await this.uninstall();
       return;
@@ -82,10 +82,6 @@ export class Agent {
     nodeInformer.on('add', (n) => this.nodeChanged(n));
     nodeInformer.on('update', (n) => this.nodeChanged(n));
     this.watch('nodes', nodeInformer);
-
-    const uninstallInformer = kube.configMapInformer(env.podNamespace, UNINSTALL_CONFIGMAP);
-    uninstallInformer.on('add', () => void this.uninstall());
-    this.watch('uninstall', uninstallInformer);
 
     if (env.configMap !== '') {
       const informer = kube.configMapInformer(env.podNamespace, env.configMap);
@@ -99,7 +95,11 @@ export class Agent {
         log.child({ controller: 'config' }),
       );
       this.configCtl = ctl;
-      for (const e of ['add', 'update', 'delete'] as const) informer.on(e, () => ctl.kick());
+      // The same ConfigMap carries the uninstall request (an annotation that `krill-agent uninstall` sets).
+      const changed = (cm: ConfigMapObject) => (uninstallRequested(cm) ? void this.uninstall() : ctl.kick());
+      informer.on('add', changed);
+      informer.on('update', changed);
+      informer.on('delete', () => ctl.kick());
       this.watch('config', informer, () => ctl.kick());
     }
 

@@ -107,20 +107,14 @@ export function kubeApi(kc: k8s.KubeConfig, metrics: AgentMetrics, component: st
         throw err;
       }
     },
-    async ensureConfigMap(namespace, name, data) {
-      count('create', 'configmaps');
+    async annotateConfigMap(namespace, name, annotations) {
+      count('patch', 'configmaps');
       try {
-        await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data } });
+        await core.patchNamespacedConfigMap({ namespace, name, body: { metadata: { annotations } }, fieldManager: component }, merge());
+        return true;
       } catch (err) {
-        if (httpStatus(err) !== 409) throw err;
-      }
-    },
-    async deleteConfigMap(namespace, name) {
-      count('delete', 'configmaps');
-      try {
-        await core.deleteNamespacedConfigMap({ namespace, name });
-      } catch (err) {
-        if (httpStatus(err) !== 404) throw err;
+        if (httpStatus(err) === 404) return false;
+        throw err;
       }
     },
     async applyImageCacheStatus(cache, node, entries) {

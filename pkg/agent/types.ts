@@ -61,9 +61,8 @@ export interface KubeApi {
   /** A core/v1 Event about the Node (namespace default, as kubelet's are). */
   nodeEvent(node: NodeObject, event: EventSpec): Promise<void>;
   getConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
-  /** Creates the ConfigMap, or does nothing when it exists. */
-  ensureConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<void>;
-  deleteConfigMap(namespace: string, name: string): Promise<void>;
+  /** JSON merge patch of a ConfigMap's annotations; false when there is no such ConfigMap. */
+  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string | null>): Promise<boolean>;
   /** Server-side apply of this node's entries of an ImageCache's status.nodes (field manager per node). */
   applyImageCacheStatus(cache: string, node: string, entries: readonly object[]): Promise<void>;
   nodeInformer(name: string): Informer<NodeObject>;

@@ -1,13 +1,19 @@
 // Uninstall: what the agent wrote on a Node, and the patches that take it off.
-// The request is a marker ConfigMap (UNINSTALL_CONFIGMAP in the agent's
-// namespace) that `krill-agent uninstall` creates; every agent watches for it.
-// Pure.
+// The request is the annotation krill.dev/uninstall=requested on the agent's
+// ConfigMap (KRILL_AGENT_CONFIGMAP), which `krill-agent uninstall` sets and
+// every agent watches; `helm uninstall` deletes the ConfigMap afterwards, so a
+// later install starts clean. Pure.
 import { CONDITION_TYPE, conditionRemovalPatch } from './health';
 import { HASH_ANNOTATION, PENDING_RESTART_ANNOTATION } from './cluster_config';
 import { labelRemovalPatch } from './labels';
-import type { MetadataPatch, NodeObject } from './types';
+import type { ConfigMapObject, MetadataPatch, NodeObject } from './types';
 
-export const UNINSTALL_CONFIGMAP = 'krill-agent-uninstall';
+export const UNINSTALL_ANNOTATION = 'krill.dev/uninstall';
+export const UNINSTALL_REQUESTED = 'requested';
+
+export function uninstallRequested(cm: ConfigMapObject | undefined): boolean {
+  return cm?.metadata?.annotations?.[UNINSTALL_ANNOTATION] === UNINSTALL_REQUESTED;
+}
 
 const OWNED_ANNOTATIONS: readonly string[] = [HASH_ANNOTATION, PENDING_RESTART_ANNOTATION];
 

@@ -1,14 +1,15 @@
 // `krill-agent uninstall` (Helm pre-delete hook Job, with the agent's
-// ServiceAccount): asks every agent to clean up (the marker ConfigMap), waits
-// until no Node carries what the agents wrote, cleans the Nodes whose agent did
-// not (gone, or too slow) itself, and removes the marker.
+// ServiceAccount): asks every agent to clean up (the annotation on the agent
+// ConfigMap), waits until no Node carries what the agents wrote, and cleans the
+// Nodes whose agent did not (gone, or too slow) itself.
 import type { Logger } from '../log/logger';
 import type { KubeApi } from './types';
-import { errorText } from './types';
-import { cleanupPatches, isClean, UNINSTALL_CONFIGMAP } from './uninstall';
+import { cleanupPatches, isClean, UNINSTALL_ANNOTATION, UNINSTALL_REQUESTED } from './uninstall';
 
 export interface UninstallOptions {
   namespace: string;
+  /** The agents' ConfigMap; '' when the cluster config is off (then no agent is asked, the Nodes are cleaned here). */
+  configMap: string;
   timeoutMs: number;
   pollMs: number;
   sleep: (ms: number) => Promise<void>;
@@ -16,9 +17,10 @@ export interface UninstallOptions {
 }
 
 export async function runUninstall(kube: KubeApi, opts: UninstallOptions, log: Logger): Promise<{ cleanedByAgents: string[]; cleanedHere: string[] }> {
-  await kube.ensureConfigMap(opts.namespace, UNINSTALL_CONFIGMAP, { requested: new Date(opts.now()).toISOString() });
-  log.info({ namespace: opts.namespace, configmap: UNINSTALL_CONFIGMAP }, 'uninstall requested: waiting for the agents');
-  const deadline = opts.now() + opts.timeoutMs;
+  const asked = opts.configMap !== '' && (await kube.annotateConfigMap(opts.namespace, opts.configMap, { [UNINSTALL_ANNOTATION]: UNINSTALL_REQUESTED }));
+  if (asked) log.info({ namespace: opts.namespace, configmap: opts.configMap }, 'uninstall requested: waiting for the agents');
+  else log.warn({ namespace: opts.namespace, configmap: opts.configMap || null }, 'no agent ConfigMap to annotate: cleaning the Nodes here (drop-ins on the hosts stay)');
+  const deadline = opts.now() + (asked ? opts.timeoutMs : 0);
   let dirty: string[] = [];
   const everDirty = new Set<string>();
   for (;;) {
@@ -35,8 +37,7 @@ export async function runUninstall(kube: KubeApi, opts: UninstallOptions, log: L
     if (metadata) await kube.patchNodeMetadata(name, metadata);
     if (status) await kube.patchNodeStatus(name, status);
     cleanedHere.push(name);
-    log.warn({ node: name }, 'its agent did not clean up in time: cleaned it here (drop-ins on that host stay)');
+    if (asked) log.warn({ node: name }, 'its agent did not clean up in time: cleaned it here (drop-ins on that host stay)');
   }
-  await kube.deleteConfigMap(opts.namespace, UNINSTALL_CONFIGMAP).catch((err: unknown) => log.warn({ err: errorText(err) }, 'could not delete the uninstall marker'));
   return { cleanedByAgents: [...everDirty].filter((n) => !cleanedHere.includes(n)), cleanedHere };
 }

@@ -185,17 +185,17 @@ export class FakeKube implements KubeApi {
     return this.configMaps.get(`${namespace}/${name}`);
   }
 
-  async ensureConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<void> {
-    this.calls.push(`create configmap ${name}`);
-    const cm = { metadata: { name, namespace }, data };
-    this.configMaps.set(`${namespace}/${name}`, cm);
-    this.cmInfs.get(`${namespace}/${name}`)?.put(cm);
-  }
-
-  async deleteConfigMap(namespace: string, name: string): Promise<void> {
-    this.calls.push(`delete configmap ${name}`);
-    this.configMaps.delete(`${namespace}/${name}`);
-    this.cmInfs.get(`${namespace}/${name}`)?.remove(name);
+  async annotateConfigMap(namespace: string, name: string, annotations: Record<string, string | null>): Promise<boolean> {
+    this.calls.push(`patch configmap ${name}`);
+    const cm = this.configMaps.get(`${namespace}/${name}`);
+    if (!cm) return false;
+    const cur = { ...(cm.metadata?.annotations ?? {}) };
+    for (const [k, v] of Object.entries(annotations)) if (v === null) delete cur[k];
+    else cur[k] = v;
+    const next = { ...cm, metadata: { ...cm.metadata, annotations: cur } };
+    this.configMaps.set(`${namespace}/${name}`, next);
+    this.cmInfs.get(`${namespace}/${name}`)?.put(next);
+    return true;
   }
 
   async applyImageCacheStatus(cache: string, node: string, entries: readonly object[]): Promise<void> {
