@@ -4,7 +4,6 @@
 // Settings come from the environment (pkg/agent/env.ts; README: The node agent).
 import { connectCri } from '../../pkg/criclient/client';
 import { createLogger, type Logger } from '../../pkg/log/logger';
-import { connectAdmin } from '../../pkg/agent/admin_client';
 import { Agent } from '../../pkg/agent/agent';
 import { parseAgentEnv } from '../../pkg/agent/env';
 import { hostFacts } from '../../pkg/agent/host';
@@ -35,7 +34,7 @@ async function run(log: Logger): Promise<void> {
   const env = parseAgentEnv(process.env);
   const metrics = new AgentMetrics();
   const kube = kubeApi(loadKubeConfig(process.env), metrics, COMPONENT);
-  const runtime = criRuntime(connectCri(env.socket), connectAdmin(env.socket));
+  const runtime = criRuntime(connectCri(env.socket));
   const agent = new Agent({ env, kube, runtime, host: await hostFacts(), clock: realClock, metrics, log });
   const http = new AgentHttpServer(metrics.registry, () => agent.health());
   const bound = await http.listen(env.metricsAddress);
