@@ -1,11 +1,11 @@
-// agent: the node agent at idle against a real API server: its memory (RSS,
+// agent_local: the node agent at idle, run out of cluster against a real API server: its memory (RSS,
 // PSS), the watch connections it holds and the API requests it makes per
 // minute (from its own krill_agent_api_requests_total), beside a floor of the
 // same Node.js with the same flags running nothing. Goals (issue 12): at most
 // 60 MiB RSS, no periodic LIST.
 //
 // Needs a cluster whose node runs krilld (the test bed):
-//   KUBECONFIG=/var/lib/krill-testbed/admin.kubeconfig node dist/bench/agent.js [--minutes N] [--out DIR]
+//   KUBECONFIG=/var/lib/krill-testbed/admin.kubeconfig node dist/bench/agent_local.js [--minutes N] [--out DIR]
 // It runs bin/krill-agent as the node's agent out of cluster (NODE_NAME: this host, or $NODE_NAME;
 // KRILL_SOCKET: $KRILL_SOCKET or the test bed's), with a scratch drop-in directory and the cluster
 // config off, so it leaves krilld's configuration alone.
@@ -127,6 +127,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log(`agent bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  log(`agent_local bench failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
