@@ -85,6 +85,24 @@ describe('krilld with NOTIFY_SOCKET', () => {
     }
   });
 
+  test('the admin Restart is a reload to systemd: RELOADING=1, then READY=1 from the same pid, never STOPPING=1; NOTIFY_SOCKET still kept from children', async () => {
+    const pid = k!.pid();
+    const before = receiver.text().length;
+    await k!.client.admin.restart({});
+    await waitFor('READY=1 again', () => receiver.text().slice(before).includes('READY=1\n'), 60_000);
+    const after = receiver.text().slice(before);
+    expect(after.indexOf('RELOADING=1')).toBeGreaterThanOrEqual(0);
+    expect(after.indexOf('RELOADING=1')).toBeLessThan(after.indexOf('READY=1'));
+    expect(after).not.toContain('STOPPING=1');
+    expect(after.split('\n')).toContain(`MAINPID=${pid}`);
+    expect(k!.pid()).toBe(pid);
+    await expect(k!.client.runtime.version({ version: '' })).resolves.toMatchObject({ runtimeName: 'krill' });
+    for (const child of childrenOf(pid)) {
+      const env = readFileSync(`/proc/${child}/environ`, 'utf8').split('\0');
+      expect(env.filter((e) => e.startsWith('NOTIFY_SOCKET='))).toEqual([]);
+    }
+  });
+
   test('SIGTERM sends STOPPING=1 before krilld exits 0', async () => {
     const before = receiver.text().length;
     expect(await k!.stop()).toBe(0);

@@ -27,9 +27,7 @@ import { PodNamespaces } from '../../pkg/sandbox/namespaces';
 import { readOwnOomScoreAdj } from '../../pkg/sandbox/oom';
 import { remappedRootGid, type Sandbox } from '../../pkg/sandbox/types';
 import type { ContainerEvent } from '../../pkg/container/manager';
-import { adminHandlers } from '../../pkg/server/admin';
 import { criHandlers, type CriServices } from '../../pkg/server/handlers';
-import type { AdminHandlers } from '../../pkg/server/rpc';
 import { runtimeHandlerList, runtimeReady } from '../../pkg/server/status';
 import { streamingBackend } from '../../pkg/server/streaming_handlers';
 import type { SpawnServer } from '../../pkg/spawn/server';
@@ -49,8 +47,8 @@ export interface Node {
   streaming: StreamingServer;
   /** Filled by recovery: STOPPED events of containers that exited while krilld was down. */
   exitedWhileDown: ContainerEvent[];
-  /** The CRI's two services and Krill's admin service, as the gRPC server serves them. */
-  services: CriServices & { admin: AdminHandlers };
+  /** The CRI's two services, as the gRPC server serves them (daemon.ts adds the admin service). */
+  services: CriServices;
   /** Live reloads of the configuration (the admin Reload call, SIGHUP). */
   reloader: ConfigReloader;
   /** Where krilld serves metrics, once it does ('' while it does not). */
@@ -287,7 +285,7 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
     containers,
     streaming,
     exitedWhileDown,
-    services: { ...services, admin: adminHandlers(reloader) },
+    services,
     reloader,
     metricsAddress,
     async close() {

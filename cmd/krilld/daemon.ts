@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../../pkg/config/load';
 import type { Logger } from '../../pkg/log/logger';
 import { MetricsServer } from '../../pkg/metrics/server';
+import { adminHandlers } from '../../pkg/server/admin';
 import { CriServer } from '../../pkg/server/server';
 import { SpawnServer } from '../../pkg/spawn/server';
 import { prepareLayout } from '../../pkg/storage/layout';
@@ -33,6 +34,14 @@ export interface DaemonOptions {
 export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: DaemonOptions): Promise<Daemon> {
   const { config } = loaded;
   checkCrashPointSetting();
+  // SIGHUP (a reload) would end the process by default: it is caught from the
+  // start, and one that comes before krilld serves reloads once it does.
+  let onHup: (() => void) | undefined;
+  let hupWhileStarting = false;
+  process.on('SIGHUP', () => {
+    if (onHup) onHup();
+    else hupWhileStarting = true;
+  });
   // Whatever krilld makes is private unless the code says otherwise (pkg/util/modes.ts).
   process.umask(0o077);
   await prepareLayout(config);
@@ -52,31 +61,57 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
   const metricsServer = new MetricsServer(node.metrics.registry);
   if (config.metrics.enabled) node.metricsAddress.value = await metricsServer.listen(config.metrics.address);
-  const server = new CriServer({ log, ...node.services, observe: node.metrics.observeCall });
+  const server = new CriServer({ log, ...node.services, admin: adminHandlers(node.reloader, () => void restart()), observe: node.metrics.observeCall });
   await server.listen(config.socket);
   log.info({ socket: config.socket, metrics: node.metricsAddress.value || 'disabled', version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
   // Type=notify: systemd counts the start done (and starts kubelet, ordered After=) only now.
   await notifier.ready(`serving on ${config.socket}`);
 
   let stopping: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    await server.shutdown(SHUTDOWN_GRACE_MS);
+    await node.close();
+    await metricsServer.close();
+    await spawner.stop();
+    store.close();
+  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await notifier.stopping('stopping: finishing calls in flight; containers keep running');
-      await server.shutdown(SHUTDOWN_GRACE_MS);
-      await node.close();
-      await metricsServer.close();
-      await spawner.stop();
-      store.close();
+      await close();
       log.info('krilld stopped');
     })();
     return stopping;
   };
-  process.on('SIGHUP', () => {
+  // The admin Restart: close as a stop does, then execute krilld again in this
+  // process (same pid, same flags), which recovers and serves as any start does.
+  // systemd sees a reload (RELOADING=1 now, READY=1 from the new krilld).
+  const restart = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = (async () => {
+      log.info('restarting: krilld executes itself again; containers keep running');
+      await notifier.notify('RELOADING=1', 'STATUS=restarting: finishing calls in flight; containers keep running');
+      await close();
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+    })();
+    await stopping;
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.notifySocket ? { NOTIFY_SOCKET: opts.notifySocket } : {}) };
+    try {
+      process.execve!(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
+    } catch (err) {
+      // Everything is closed already: exiting lets the service manager start krilld again.
+      log.fatal({ err }, 'could not execute krilld again; exiting');
+      log.flush();
+      process.exit(1);
+    }
+  };
+  onHup = () => {
     if (stopping) return;
     log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
     // The reloader logs the outcome and counts it; the running configuration stays on an error.
     node.reloader.reload().catch(() => undefined);
-  });
+  };
+  if (hupWhileStarting) onHup();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) {

@@ -139,7 +139,8 @@ export function usage(): string {
   const lines = [
     'Usage: krilld [config] [flags]',
     '',
-    'krilld serves the Kubernetes CRI v1 API (RuntimeService, ImageService) on a unix socket.',
+    'krilld serves the Kubernetes CRI v1 API (RuntimeService, ImageService) on a unix socket,',
+    'with its own krill.admin.v1.Admin (Reload, GetConfig, Restart). SIGHUP reloads the configuration.',
     '',
     'Commands:',
     '  (none)      start the daemon',

@@ -2,6 +2,7 @@
 // its default and what it means. README.md carries it between markers, and a
 // unit test fails when the two drift apart.
 import { configSchema } from './config';
+import { isLive } from './reload';
 import { formatDuration, type MapNode, type Node, type Shape, type TableNode } from './schema';
 
 export const REFERENCE_BEGIN = '<!-- config-reference:begin (generated from pkg/config/config.ts by `npm run gen`) -->';
@@ -13,27 +14,36 @@ function show(node: Node<unknown>, value: unknown): string {
   return JSON.stringify(value);
 }
 
-function rows(node: TableNode<Shape>, prefix: string, out: string[]): void {
+/** What a reload does with the key (README: Changing the configuration live). */
+function liveNote(path: string[], mapEntry: boolean): string {
+  const change = { path, key: path.join('.'), kind: 'changed' as const };
+  if (mapEntry && !isLive(change) && isLive({ ...change, kind: 'added' })) return ' Reload: added live; changed or removed at the next start.';
+  return isLive(change) ? ' Reload: live.' : '';
+}
+
+function rows(node: TableNode<Shape>, prefix: string, path: string[], out: string[]): void {
   for (const [key, child] of Object.entries(node.shape)) {
     const name = prefix ? `${prefix}.${key}` : key;
+    const at = [...path, key];
     if (child.kind === 'table') {
-      rows(child as TableNode<Shape>, name, out);
+      rows(child as TableNode<Shape>, name, at, out);
       continue;
     }
     if (child.kind === 'map') {
       const map = child as unknown as MapNode<unknown>;
-      out.push(`| \`${name}.<name>\` | table | see below | ${child.description} |`);
-      if (map.value.kind === 'table') rows(map.value as TableNode<Shape>, `${name}.<name>`, out);
+      out.push(`| \`${name}.<name>\` | table | see below | ${child.description}${liveNote([...at, '<name>'], true)} |`);
+      if (map.value.kind === 'table') rows(map.value as TableNode<Shape>, `${name}.<name>`, [...at, '<name>'], out);
       continue;
     }
     const def = show(child, child.defaultValue());
-    out.push(`| \`${name}\` | ${child.expected} | \`${def.replace(/\|/g, '\\|')}\` | ${child.description} |`);
+    const note = path.includes('<name>') ? '' : liveNote(at, false);
+    out.push(`| \`${name}\` | ${child.expected} | \`${def.replace(/\|/g, '\\|')}\` | ${child.description}${note} |`);
   }
 }
 
 export function renderReference(): string {
   const out = ['| key | type | default | meaning |', '| --- | --- | --- | --- |'];
-  rows(configSchema, '', out);
+  rows(configSchema, '', [], out);
   const handlers = configSchema.shape.runtime.shape.handlers.defaultValue();
   out.push('', `Default runtime handlers: ${Object.entries(handlers).map(([n, h]) => `\`${n}\` (${h.binary})`).join(', ')}.`);
   return out.join('\n');

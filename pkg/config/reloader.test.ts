@@ -82,3 +82,15 @@ test('a failure to apply keeps the running config; reloads run one at a time', a
   expect(most).toBe(1);
   expect(r.config.image.pinned_images).toEqual(['busybox']);
 });
+
+test('restartPreview: the restart-only keys of the files now, nothing applied; a bad file refused', async () => {
+  const r = reloader();
+  const hash = r.state().hash;
+  writeFileSync(join(dir, 'krill.d', '50-x.toml'), '[image]\npinned_images = ["busybox"]\n[network]\nplugin_timeout = "5s"\n');
+  expect(await r.restartPreview()).toEqual(['network.plugin_timeout']);
+  expect(r.config.image.pinned_images).toEqual([]);
+  expect(r.state().hash).toBe(hash);
+  writeFileSync(join(dir, 'krill.d', '60-bad.toml'), 'socket = 5\n');
+  await expect(r.restartPreview()).rejects.toMatchObject({ invalid: true, message: expect.stringContaining('60-bad.toml: key "socket"') });
+  expect(r.state().lastReloadError).toContain('60-bad.toml');
+});

@@ -84,15 +84,28 @@ export class ConfigReloader {
     return run;
   }
 
-  private async reloadNow(): Promise<ReloadResult> {
-    let loaded: LoadedConfig;
+  /**
+   * Loads the files (after any reload in progress) without applying anything:
+   * the keys that would take effect only at a restart. Throws ReloadError.
+   */
+  restartPreview(): Promise<string[]> {
+    const run = this.queue.then(() => planReload(this.running, this.loadOrThrow().config).needsRestart);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private loadOrThrow(): LoadedConfig {
     try {
-      loaded = this.opts.load();
+      return this.opts.load();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.lastError = message;
       throw new ReloadError(message, err instanceof ConfigError, { cause: err });
     }
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    const loaded = this.loadOrThrow();
     const plan = planReload(this.running, loaded.config);
     try {
       await this.opts.apply(plan);

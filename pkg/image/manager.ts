@@ -119,9 +119,11 @@ export class ImageManager {
   /**
    * Live reload: the registries, mirrors, auth and CA files, timeouts and
    * pinned images of pulls that start from now on and of every listing.
-   * Pulls in flight finish with the settings they started with. The pool of
-   * unpack workers keeps its size (image.max_concurrent_downloads and the
-   * unpack limits need a restart).
+   * Pulls in flight finish with the settings they started with. The registry
+   * session stays: its connections are keyed by CA and verification, its
+   * tokens by credentials, and plain-HTTP fallback is only for insecure
+   * registries. The pool of unpack workers keeps its size
+   * (image.max_concurrent_downloads and the unpack limits need a restart).
    */
   applySettings(settings: ImageSettings): void {
     this.pinned = this.pinnedImages(settings);

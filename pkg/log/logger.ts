@@ -27,50 +27,33 @@ function dropBoundFields(this: pino.Logger, args: Parameters<pino.LogFn>, method
   method.apply(this, args);
 }
 
+/** Marks the pino root of a createLogger() tree (the prototype of each of its loggers). */
+const TREE_ROOT = Symbol('krill.logger.root');
+
 /**
- * The loggers of one createLogger(), so that setLogLevel reaches the children
- * made before it (pino copies the level into a child when it makes it). Held
- * weakly: a request's logger goes with its request.
+ * Each logger is a pino child of the tree's root, and pino makes a child by
+ * Object.create(parent): unless a logger is given a level of its own, its log
+ * methods are the root's, through the prototype, so that setLogLevel on the
+ * root reaches every logger made before or after at no cost per logger.
+ * `fixedLevel`: a level a child was given explicitly; it and its children keep it.
  */
-interface LevelTree {
-  level: pino.LevelWithSilentOrString;
-  members: Set<WeakRef<pino.Logger>>;
-  gone: FinalizationRegistry<WeakRef<pino.Logger>>;
-}
-
-const TREE = Symbol('krill.logger.tree');
-
-/** `fixedLevel`: a level a child was given explicitly; such a child (and its children) keep it. */
-function withBindings(root: pino.Logger, bindings: Bindings, tree: LevelTree, fixedLevel?: string): Logger {
+function withBindings(root: pino.Logger, bindings: Bindings, fixedLevel?: string): Logger {
   const logger = root.child(bindings);
   boundKeys.set(logger, new Set(Object.keys(bindings)));
-  logger.level = fixedLevel ?? tree.level;
-  if (fixedLevel === undefined) {
-    const ref = new WeakRef(logger);
-    tree.members.add(ref);
-    tree.gone.register(logger, ref);
-  }
-  const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => withBindings(root, { ...bindings, ...more }, tree, options?.level ?? fixedLevel);
+  if (fixedLevel !== undefined) logger.level = fixedLevel;
+  const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => withBindings(root, { ...bindings, ...more }, options?.level ?? fixedLevel);
   Object.defineProperty(logger, 'child', { value: child, writable: true, configurable: true });
-  Object.defineProperty(logger, TREE, { value: tree });
   return logger;
 }
 
 /**
- * Changes the level of `log`'s whole tree (every logger createLogger's root
- * made, before and after), but children given a level of their own.
+ * Changes the level of `log`'s whole tree: every logger its createLogger()
+ * made, before and after, but those given a level of their own.
  */
 export function setLogLevel(log: Logger, level: LogLevel): void {
-  const tree = (log as Logger & { [TREE]?: LevelTree })[TREE];
-  if (!tree) {
-    log.level = level;
-    return;
-  }
-  tree.level = level;
-  for (const ref of tree.members) {
-    const l = ref.deref();
-    if (l) l.level = level;
-  }
+  const root = Object.getPrototypeOf(log) as (pino.Logger & { [TREE_ROOT]?: true }) | null;
+  if (root?.[TREE_ROOT]) root.level = level;
+  else log.level = level;
 }
 
 export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination({ fd: 1, sync: false })): Logger {
@@ -85,9 +68,8 @@ export function createLogger(level: LogLevel, destination: pino.DestinationStrea
     },
     destination,
   );
-  const members = new Set<WeakRef<pino.Logger>>();
-  const tree: LevelTree = { level, members, gone: new FinalizationRegistry((ref) => members.delete(ref)) };
-  return withBindings(root, { component: 'krilld' }, tree);
+  Object.defineProperty(root, TREE_ROOT, { value: true });
+  return withBindings(root, { component: 'krilld' });
 }
 
 /** A logger that drops everything (unit tests, one-shot commands). */

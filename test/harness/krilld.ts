@@ -17,6 +17,8 @@ export interface KrilldOptions {
   args?: string[];
   /** Environment additions for the daemon. */
   env?: NodeJS.ProcessEnv;
+  /** Unless false, the harness's flags include --log-level debug (a flag wins over the config files). */
+  debugLogFlag?: boolean;
   /**
    * Unless false (or `config` has its own [network] table), the daemon gets
    * a network of its own: an empty CNI conf dir, so the embedded default
@@ -133,7 +135,7 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
     '--socket', socket,
     '--root', root,
     '--state', state,
-    '--log-level', 'debug',
+    ...(opts.debugLogFlag === false ? [] : ['--log-level', 'debug']),
     '--metrics-address', '127.0.0.1:0',
     ...(opts.args ?? []),
   ];

@@ -49,10 +49,18 @@ export interface GetConfigResponse {
   /** The configuration files the running configuration was read from, in order. */
   files: string[];
   /**
-   * The error of the last reload that failed; "" when the last reload succeeded
-   * (or none was attempted).
+   * The error of the last reload (or Restart) whose configuration did not load
+   * or apply; "" once a reload succeeds, and before any was attempted.
    */
   lastReloadError: string;
+}
+
+export interface RestartRequest {
+}
+
+export interface RestartResponse {
+  /** The keys that waited for a restart and take effect with this one. */
+  pendingRestart: string[];
 }
 
 function createBaseReloadRequest(): ReloadRequest {
@@ -389,6 +397,131 @@ export const GetConfigResponse: MessageFns<GetConfigResponse> = {
   },
 };
 
+function createBaseRestartRequest(): RestartRequest {
+  return {};
+}
+
+export const RestartRequest: MessageFns<RestartRequest> = {
+  encode(_: RestartRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RestartRequest {
+    return {};
+  },
+
+  toJSON(_: RestartRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartRequest>, I>>(base?: I): RestartRequest {
+    return RestartRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartRequest>, I>>(_: I): RestartRequest {
+    const message = createBaseRestartRequest();
+    return message;
+  },
+};
+
+function createBaseRestartResponse(): RestartResponse {
+  return { pendingRestart: [] };
+}
+
+export const RestartResponse: MessageFns<RestartResponse> = {
+  encode(message: RestartResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pendingRestart) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pendingRestart.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartResponse {
+    return {
+      pendingRestart: globalThis.Array.isArray(object?.pendingRestart)
+        ? object.pendingRestart.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pending_restart)
+        ? object.pending_restart.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RestartResponse): unknown {
+    const obj: any = {};
+    if (message.pendingRestart?.length) {
+      obj.pendingRestart = message.pendingRestart;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartResponse>, I>>(base?: I): RestartResponse {
+    return RestartResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartResponse>, I>>(object: I): RestartResponse {
+    const message = createBaseRestartResponse();
+    message.pendingRestart = object.pendingRestart?.map((e) => e) || [];
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   /**
@@ -417,6 +550,24 @@ export const AdminService = {
     responseSerialize: (value: GetConfigResponse): Buffer => Buffer.from(GetConfigResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetConfigResponse => GetConfigResponse.decode(value),
   },
+  /**
+   * Restarts krilld in place, so that keys that need a restart take effect:
+   * the configuration files are loaded first (a configuration that does not
+   * load is refused with INVALID_ARGUMENT and nothing happens), then krilld
+   * answers, finishes the calls in flight, and executes itself again with
+   * the same flags (same pid). Containers keep running; the CRI socket is
+   * back once the new krilld has recovered its state. A client waits for
+   * that (GetConfig answers again) before it counts the restart done.
+   */
+  restart: {
+    path: "/krill.admin.v1.Admin/Restart" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestartRequest): Buffer => Buffer.from(RestartRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestartRequest => RestartRequest.decode(value),
+    responseSerialize: (value: RestartResponse): Buffer => Buffer.from(RestartResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestartResponse => RestartResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -430,6 +581,16 @@ export interface AdminServer extends UntypedServiceImplementation {
   reload: handleUnaryCall<ReloadRequest, ReloadResponse>;
   /** Reports the configuration krilld runs with. */
   getConfig: handleUnaryCall<GetConfigRequest, GetConfigResponse>;
+  /**
+   * Restarts krilld in place, so that keys that need a restart take effect:
+   * the configuration files are loaded first (a configuration that does not
+   * load is refused with INVALID_ARGUMENT and nothing happens), then krilld
+   * answers, finishes the calls in flight, and executes itself again with
+   * the same flags (same pid). Containers keep running; the CRI socket is
+   * back once the new krilld has recovered its state. A client waits for
+   * that (GetConfig answers again) before it counts the restart done.
+   */
+  restart: handleUnaryCall<RestartRequest, RestartResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -470,6 +631,30 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetConfigResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Restarts krilld in place, so that keys that need a restart take effect:
+   * the configuration files are loaded first (a configuration that does not
+   * load is refused with INVALID_ARGUMENT and nothing happens), then krilld
+   * answers, finishes the calls in flight, and executes itself again with
+   * the same flags (same pid). Containers keep running; the CRI socket is
+   * back once the new krilld has recovered its state. A client waits for
+   * that (GetConfig answers again) before it counts the restart done.
+   */
+  restart(
+    request: RestartRequest,
+    callback: (error: ServiceError | null, response: RestartResponse) => void,
+  ): ClientUnaryCall;
+  restart(
+    request: RestartRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestartResponse) => void,
+  ): ClientUnaryCall;
+  restart(
+    request: RestartRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestartResponse) => void,
   ): ClientUnaryCall;
 }
 
