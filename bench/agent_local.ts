@@ -116,8 +116,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${textTable(table)}\n`);
     if (args.out) {
       await mkdir(args.out, { recursive: true });
-      await writeFile(join(args.out, 'agent.md'), `${markdownTable(table)}\n`);
-      await writeFile(join(args.out, 'agent.json'), `${JSON.stringify({ minutes: args.minutes, rows, rssSamples: samples }, null, 2)}\n`);
+      await writeFile(join(args.out, 'agent_local.md'), `${markdownTable(table)}\n`);
+      await writeFile(join(args.out, 'agent_local.json'), `${JSON.stringify({ minutes: args.minutes, rows, rssSamples: samples }, null, 2)}\n`);
     }
   } finally {
     await stop(agent);
