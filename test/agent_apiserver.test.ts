@@ -149,6 +149,19 @@ apiserverDescribe('krill-agent against kube-apiserver and krilld', () => {
     expect((await api.get<{ items: Event[] }>(['get', 'events', '-n', 'default'])).items.length).toBe(eventsBefore);
   });
 
+  test('a key that needs a restart: a Lease taken, krilld restarted in place (same pid), the Lease released', async () => {
+    const pid = k.pid();
+    await api.kubectl(['-n', NS, 'patch', 'configmap', CM, '--type=merge', '-p', JSON.stringify({ data: { 'krill.toml': `${LIVE_CONFIG}[network]\nplugin_timeout = "45s"\n` } })]);
+    const done = await until('KrillRestarted', async () => (await events('KrillRestarted'))[0], 120_000);
+    expect(done.message).toContain('network.plugin_timeout');
+    expect((await events('KrillRestarting')).length).toBe(1);
+    const lease = await api.get<{ spec: { holderIdentity?: string; leaseTransitions?: number } }>(['-n', NS, 'get', 'lease', 'krill-restart-0']);
+    expect(lease.spec.holderIdentity ?? '').toBe('');
+    await until('pending restart cleared', async () => (await node()).metadata.annotations?.['krill.dev/config-pending-restart'] === undefined || undefined);
+    expect(k.pid()).toBe(pid);
+    await until('True after the restart', async () => (await condition())?.status === 'True', 60_000);
+  });
+
   test('uninstall: the agent cleans its Node and drop-ins; the command cleans a Node whose agent is gone', async () => {
     await api.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', labels: { 'krill.dev/ready': 'true' }, annotations: { 'krill.dev/config-hash': 'x' } } }));
     const cmd = spawn(join(REPO_ROOT, 'bin/krill-agent'), ['uninstall'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });

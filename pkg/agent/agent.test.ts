@@ -175,8 +175,38 @@ describe('cluster config', () => {
     await agent.stop();
   });
 
-  test('needs_restart: the keys annotated and one RestartRequired Event (no restart)', async () => {
+  test('needs_restart: a restart Lease taken, krilld restarted, the pending keys gone, the Lease released', async () => {
     const { kube, runtime, agent } = setup();
+    runtime.needsRestart = ['root'];
+    kube.setConfigMap(NS, 'krill-config', { 'krill.toml': 'root = "/x"\n' });
+    await agent.start();
+    await settle(40);
+    expect(runtime.restarts).toBe(1);
+    expect(kube.calls.filter((c) => c.includes('lease'))).toEqual(['get lease krill-restart-0', 'create lease krill-restart-0 n1', 'get lease krill-restart-0', 'update lease krill-restart-0 (released)']);
+    expect(kube.node.metadata?.annotations?.['krill.dev/config-pending-restart']).toBeUndefined();
+    expect(kube.events.map((e) => e.reason).filter((r) => r.startsWith('KrillRestart'))).toEqual(['KrillRestarting', 'KrillRestarted']);
+    await agent.stop();
+  });
+
+  test('needs_restart with every Lease held by a live node: no restart until one is free; a dead holder’s is taken over', async () => {
+    const { kube, runtime, clock, agent } = setup({}, new FakeKube('n1', [{ metadata: { name: 'n2' } }]));
+    await kube.createLease(NS, 'krill-restart-0', 'n2', 60);
+    runtime.needsRestart = ['root'];
+    kube.setConfigMap(NS, 'krill-config', { 'krill.toml': 'root = "/x"\n' });
+    await agent.start();
+    await settle();
+    await clock.advance(10_000);
+    expect(runtime.restarts).toBe(0);
+    kube.others.length = 0; // n2 deleted
+    await clock.advance(5000);
+    expect(runtime.restarts).toBe(1);
+    expect(kube.leases.get(`${NS}/krill-restart-0`)?.spec?.holderIdentity).toBe('');
+    await agent.stop();
+  });
+
+  test('needs_restart on a krilld without Restart: the keys annotated and one RestartRequired Event', async () => {
+    const { kube, runtime, agent } = setup();
+    runtime.supportsRestart = false;
     runtime.needsRestart = ['root'];
     kube.setConfigMap(NS, 'krill-config', { 'krill.toml': 'root = "/x"\n' });
     await agent.start();

@@ -14,7 +14,7 @@ import type { HostFacts } from './labels';
 import type { AgentMetrics } from './metrics';
 import { ConditionController, LabelController } from './node_controllers';
 import { NodeView } from './node_view';
-import { restartRequiredEvent } from './restart';
+import { RestartController } from './restart_controller';
 import type { KrillRuntime } from './runtime';
 import { errorText, type ConfigMapObject, type Informer, type KubeApi, type MetadataPatch } from './types';
 import { cleanupPatches, uninstallRequested } from './uninstall';
@@ -43,6 +43,7 @@ export class Agent {
   private configCtl: ConfigController | undefined;
   private imageCtl: ImageCacheController | undefined;
   private readonly watchdogs = new Map<string, Watchdog<unknown>>();
+  private readonly restartCtl: RestartController;
   private probeTimer: { cancel(): void } | undefined;
   private probing: Promise<void> | undefined;
   private lastProbe: { at: number; ok: boolean } | undefined;
@@ -55,6 +56,18 @@ export class Agent {
     this.conditionCtl = new ConditionController(kube, env.nodeName, this.view, metrics, log.child({ controller: 'condition' }), env.heartbeatSeconds, () => clock.now());
     this.labelCtl = new LabelController(kube, env.nodeName, this.view, deps.host);
     this.dropins.onReloaded((r) => void this.reloaded(r));
+    this.restartCtl = new RestartController({
+      kube,
+      runtime,
+      nodeName: env.nodeName,
+      namespace: env.podNamespace,
+      maxRestarts: env.maxRestarts,
+      leaseTtlSeconds: env.leaseTtlSeconds,
+      clock,
+      log: log.child({ controller: 'restart' }),
+      node: () => this.view.object ?? { metadata: { name: env.nodeName } },
+      reload: () => this.dropins.reload(),
+    });
   }
 
   get state(): AgentState {
@@ -135,7 +148,7 @@ export class Agent {
     this.probeTimer?.cancel();
     this.probeTimer = undefined;
     await this.probing;
-    await Promise.all([this.configCtl?.stop(), this.imageCtl?.stop(), ...[...this.watchdogs.values()].map((w) => w.stop())]);
+    await Promise.all([this.configCtl?.stop(), this.imageCtl?.stop(), this.restartCtl.stop(), ...[...this.watchdogs.values()].map((w) => w.stop())]);
     this.deps.metrics.watches.set(0);
   }
 
@@ -205,9 +218,8 @@ export class Agent {
         this.view.applyMetadata({ annotations: patch });
       }
       const pending = wanted[PENDING_RESTART_ANNOTATION] ?? undefined;
-      if (pending !== undefined && pending !== this.pendingRestart) {
-        await kube.nodeEvent(this.view.object ?? { metadata: { name: env.nodeName } }, restartRequiredEvent(result.needsRestart));
-      }
+      // New keys wait for a restart: restart krilld under a Lease (or report it, when krilld cannot).
+      if (pending !== undefined && pending !== this.pendingRestart) this.restartCtl.request(result.needsRestart);
       this.pendingRestart = pending;
     } catch (err) {
       log.warn({ err: errorText(err) }, 'could not report the reload on the Node');

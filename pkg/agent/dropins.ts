@@ -73,7 +73,7 @@ export class Dropins {
       for (const l of this.listeners) l(result);
       return { ok: true, result };
     } catch (err) {
-      const kind = err instanceof ReloadError ? err.kind : 'unavailable';
+      const kind = err instanceof ReloadError && err.kind === 'rejected' ? 'rejected' : 'unavailable';
       this.metrics.reloads.inc({ result: kind === 'rejected' ? 'rejected' : 'error' });
       return { ok: false, kind, message: err instanceof Error ? err.message : String(err) };
     }

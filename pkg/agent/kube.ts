@@ -5,7 +5,7 @@
 // pkg/agent) does not depend on it.
 import * as k8s from '@kubernetes/client-node';
 import type { AgentMetrics } from './metrics';
-import type { ConfigMapObject, CustomObject, EventSpec, Informer, KubeApi, MetadataPatch, NodeObject } from './types';
+import type { ConfigMapObject, CustomObject, EventSpec, Informer, KubeApi, LeaseObject, MetadataPatch, NodeObject } from './types';
 import { httpStatus } from './types';
 import { IMAGE_CACHE_GROUP, IMAGE_CACHE_PLURAL, IMAGE_CACHE_VERSION } from './image_cache';
 
@@ -24,6 +24,7 @@ const apply = () => k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.Serve
 export function kubeApi(kc: k8s.KubeConfig, metrics: AgentMetrics, component: string): KubeApi {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
   const count = (verb: string, resource: string) => metrics.apiRequests.inc({ verb, resource });
 
   const informer = <T extends k8s.KubernetesObject>(
@@ -131,6 +132,53 @@ export function kubeApi(kc: k8s.KubeConfig, metrics: AgentMetrics, component: st
         },
         apply(),
       );
+    },
+    async nodeExists(name) {
+      count('get', 'nodes');
+      try {
+        await core.readNode({ name });
+        return true;
+      } catch (err) {
+        if (httpStatus(err) === 404) return false;
+        throw err;
+      }
+    },
+    async getLease(namespace, name) {
+      count('get', 'leases');
+      try {
+        return (await coordination.readNamespacedLease({ namespace, name })) as LeaseObject;
+      } catch (err) {
+        if (httpStatus(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    async createLease(namespace, name, holder, ttlSeconds) {
+      count('create', 'leases');
+      const now = new k8s.V1MicroTime(Date.now());
+      await coordination.createNamespacedLease({
+        namespace,
+        body: { metadata: { name, namespace }, spec: { holderIdentity: holder, leaseDurationSeconds: ttlSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 } },
+      });
+    },
+    async updateLease(namespace, lease, holder, ttlSeconds) {
+      count('update', 'leases');
+      const name = lease.metadata?.name ?? '';
+      const now = new k8s.V1MicroTime(Date.now());
+      const changed = (lease.spec?.holderIdentity ?? '') !== holder;
+      await coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: {
+          metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+          spec: {
+            holderIdentity: holder,
+            leaseDurationSeconds: ttlSeconds,
+            acquireTime: changed || !lease.spec?.acquireTime ? now : new k8s.V1MicroTime(new Date(lease.spec.acquireTime).getTime()),
+            renewTime: now,
+            leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (changed && holder !== '' ? 1 : 0),
+          },
+        },
+      });
     },
     nodeInformer(name) {
       return informer<k8s.V1Node>('nodes', '/api/v1/nodes', () => core.listNode({ fieldSelector: `metadata.name=${name}` }), `metadata.name=${name}`) as Informer<NodeObject>;

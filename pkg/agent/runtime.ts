@@ -14,13 +14,15 @@ export interface KrillRuntime {
   imageStatus(image: string): Promise<Image | undefined>;
   /** Admin/Reload; rejects with a ReloadError. */
   reload(): Promise<ReloadResult>;
+  /** Admin/Restart (krilld re-executes itself; containers keep running); rejects with a ReloadError, kind 'unsupported' when krilld has no Restart. */
+  restart(): Promise<string[]>;
   close(): void;
 }
 
 /** Why a reload failed: krilld refused the files (INVALID_ARGUMENT), or the call itself failed. */
 export class ReloadError extends Error {
   constructor(
-    readonly kind: 'rejected' | 'unavailable',
+    readonly kind: 'rejected' | 'unavailable' | 'unsupported',
     message: string,
   ) {
     super(message);
@@ -56,6 +58,15 @@ export function criRuntime(cri: CriClient): KrillRuntime {
       } catch (err) {
         const e = err as grpc.ServiceError;
         throw new ReloadError(e.code === grpc.status.INVALID_ARGUMENT ? 'rejected' : 'unavailable', e.details || e.message || String(err));
+      }
+    },
+    async restart() {
+      try {
+        return (await cri.admin.restart({}, { timeoutMs: RELOAD_TIMEOUT_MS })).pendingRestart;
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        const kind = e.code === grpc.status.INVALID_ARGUMENT ? 'rejected' : e.code === grpc.status.UNIMPLEMENTED ? 'unsupported' : 'unavailable';
+        throw new ReloadError(kind, e.details || e.message || String(err));
       }
     },
     close: () => cri.close(),

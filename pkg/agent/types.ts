@@ -27,6 +27,11 @@ export interface CustomObject {
   status?: unknown;
 }
 
+export interface LeaseObject {
+  metadata?: ObjectMeta;
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string | Date; acquireTime?: string | Date; leaseTransitions?: number };
+}
+
 export interface EventSpec {
   type: 'Normal' | 'Warning';
   reason: string;
@@ -65,6 +70,13 @@ export interface KubeApi {
   annotateConfigMap(namespace: string, name: string, annotations: Record<string, string | null>): Promise<boolean>;
   /** Server-side apply of this node's entries of an ImageCache's status.nodes (field manager per node). */
   applyImageCacheStatus(cache: string, node: string, entries: readonly object[]): Promise<void>;
+  /** Whether a Node of that name exists. */
+  nodeExists(name: string): Promise<boolean>;
+  getLease(namespace: string, name: string): Promise<LeaseObject | undefined>;
+  /** Creates the Lease held by `holder`; rejects (409) when it exists. */
+  createLease(namespace: string, name: string, holder: string, ttlSeconds: number): Promise<void>;
+  /** Replaces `lease` (its resourceVersion: rejects with 409 when it changed) with `holder` ('' releases it), renewed now. */
+  updateLease(namespace: string, lease: LeaseObject, holder: string, ttlSeconds: number): Promise<void>;
   nodeInformer(name: string): Informer<NodeObject>;
   configMapInformer(namespace: string, name: string): Informer<ConfigMapObject>;
   imageCacheInformer(): Informer<CustomObject>;

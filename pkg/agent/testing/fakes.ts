@@ -3,7 +3,7 @@
 import type { Image, StatusResponse, VersionResponse } from '../../../api/runtime/v1/api';
 import type { ReloadResult } from '../cluster_config';
 import { ReloadError, type KrillRuntime } from '../runtime';
-import type { ConfigMapObject, CustomObject, EventSpec, Informer, KubeApi, MetadataPatch, NodeObject } from '../types';
+import type { ConfigMapObject, CustomObject, EventSpec, Informer, KubeApi, LeaseObject, MetadataPatch, NodeObject } from '../types';
 import type { Clock } from '../watchdog';
 
 export class FakeClock implements Clock {
@@ -208,6 +208,32 @@ export class FakeKube implements KubeApi {
     }
   }
 
+  readonly leases = new Map<string, LeaseObject>();
+  private leaseVersion = 0;
+
+  async nodeExists(name: string): Promise<boolean> {
+    return name === this.node.metadata?.name || this.others.some((n) => n.metadata?.name === name);
+  }
+
+  async getLease(namespace: string, name: string): Promise<LeaseObject | undefined> {
+    this.calls.push(`get lease ${name}`);
+    return structuredClone(this.leases.get(`${namespace}/${name}`));
+  }
+
+  async createLease(namespace: string, name: string, holder: string, ttlSeconds: number): Promise<void> {
+    this.calls.push(`create lease ${name} ${holder}`);
+    if (this.leases.has(`${namespace}/${name}`)) throw Object.assign(new Error('exists'), { code: 409 });
+    this.leases.set(`${namespace}/${name}`, { metadata: { name, namespace, resourceVersion: String(++this.leaseVersion) }, spec: { holderIdentity: holder, leaseDurationSeconds: ttlSeconds, renewTime: new Date().toISOString() } });
+  }
+
+  async updateLease(namespace: string, lease: LeaseObject, holder: string, ttlSeconds: number): Promise<void> {
+    const name = lease.metadata!.name!;
+    this.calls.push(`update lease ${name} ${holder || '(released)'}`);
+    const cur = this.leases.get(`${namespace}/${name}`);
+    if (cur?.metadata?.resourceVersion !== lease.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.leases.set(`${namespace}/${name}`, { metadata: { name, namespace, resourceVersion: String(++this.leaseVersion) }, spec: { holderIdentity: holder, leaseDurationSeconds: ttlSeconds, renewTime: new Date().toISOString() } });
+  }
+
   nodeInformer(): Informer<NodeObject> {
     return this.nodeInf;
   }
@@ -299,6 +325,19 @@ export class FakeRuntime implements KrillRuntime {
     if (problem) throw new ReloadError('rejected', problem);
     this.reloads++;
     return { hash: `hash-${this.reloads}`, applied: [], needsRestart: this.needsRestart };
+  }
+
+  /** false: krilld answers Restart with UNIMPLEMENTED. */
+  supportsRestart = true;
+  restarts = 0;
+
+  async restart(): Promise<string[]> {
+    if (!this.supportsRestart) throw new ReloadError('unsupported', '12 UNIMPLEMENTED');
+    if (!this.up) throw new ReloadError('unavailable', '14 UNAVAILABLE');
+    this.restarts++;
+    const keys = this.needsRestart;
+    this.needsRestart = [];
+    return keys;
   }
 
   close(): void {}
