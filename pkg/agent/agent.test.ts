@@ -204,6 +204,26 @@ describe('cluster config', () => {
     await agent.stop();
   });
 
+  test('a restart that takes long renews its Lease', async () => {
+    const { kube, runtime, clock, agent } = setup({ KRILL_AGENT_LEASE_TTL: '30' });
+    runtime.needsRestart = ['root'];
+    const restart = runtime.restart.bind(runtime);
+    runtime.restart = async () => {
+      const keys = await restart();
+      runtime.up = false; // comes back only when the test says
+      return keys;
+    };
+    kube.setConfigMap(NS, 'krill-config', { 'krill.toml': 'root = "/x"\n' });
+    await agent.start();
+    await settle();
+    await clock.advance(25_000);
+    expect(kube.calls.filter((c) => c === 'update lease krill-restart-0 n1').length).toBeGreaterThanOrEqual(2);
+    runtime.up = true;
+    await clock.advance(2000);
+    expect(kube.leases.get(`${NS}/krill-restart-0`)?.spec?.holderIdentity).toBe('');
+    await agent.stop();
+  });
+
   test('needs_restart on a krilld without Restart: the keys annotated and one RestartRequired Event', async () => {
     const { kube, runtime, agent } = setup();
     runtime.supportsRestart = false;

@@ -84,7 +84,13 @@ export class RestartController {
       }
       log.info({ keys, lease: this.held }, 'krilld restarting');
       const deadline = this.d.clock.now() + READY_TIMEOUT_MS;
+      let renewed = this.d.clock.now();
       for (;;) {
+        // Held longer than a third of its TTL: renew it, so no other node takes it meanwhile.
+        if (this.d.clock.now() - renewed >= (this.d.leaseTtlSeconds * 1000) / 3) {
+          await this.renew();
+          renewed = this.d.clock.now();
+        }
         const probe = await this.d.runtime.status(5000).then(
           (status) => ({ ok: true as const, status }),
           (err: unknown) => ({ ok: false as const, error: errorText(err) }),
@@ -130,6 +136,14 @@ export class RestartController {
     }
     this.held = choice.name;
     return true;
+  }
+
+  private async renew(): Promise<void> {
+    const name = this.held;
+    if (!name) return;
+    const lease = await this.d.kube.getLease(this.d.namespace, name);
+    if (lease?.spec?.holderIdentity !== this.d.nodeName) throw new Error(`lost the restart Lease ${name} to ${lease?.spec?.holderIdentity ?? 'nobody'}`);
+    await this.d.kube.updateLease(this.d.namespace, lease, this.d.nodeName, this.d.leaseTtlSeconds);
   }
 
   private async release(): Promise<void> {
