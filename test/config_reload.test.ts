@@ -162,6 +162,9 @@ test('SIGHUP reloads the same way: pinned_images and a new pause image are pinne
   expect(Object.fromEntries(streamed.map((i) => [i.repoTags[0], i.pinned]))).toMatchObject({ [uid]: true, [httpd]: true, [SLEEPER_IMAGE]: false });
   expect((await f.client.admin.getConfig({})).hash).toBe(line.hash);
   expect(reloads(await metricsText(), 'ok')).toBe(okBefore + 1);
+  // A pinned image stays until its pin goes.
+  await expect(f.client.image.removeImage({ image: spec(uid) })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: expect.stringContaining('is pinned') });
+  expect((await f.client.image.imageStatus({ image: spec(uid), verbose: false })).image!.pinned).toBe(true);
   expect(f.k.pid()).toBeGreaterThan(0);
   await expectWorkloadUntouched();
 });

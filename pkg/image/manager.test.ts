@@ -109,6 +109,18 @@ test('applySettings: pinned_images and a new pause image count from the next lis
   expect(m.resolve(`quay.io/org/app@${d}`)!.pinned).toBe(true);
 });
 
+test('RemoveImage refuses a pinned image until its pin goes', async () => {
+  await addImage('pause', [{ ref: 'registry.k8s.io/pause:3.10', kind: 'tag' }], ['p']);
+  await addImage('app', [{ ref: 'quay.io/org/app:1', kind: 'tag' }], ['a']);
+  m.applySettings({ ...defaultConfig().image, pinned_images: ['quay.io/org/*'] });
+  await expect(m.remove('registry.k8s.io/pause:3.10')).rejects.toMatchObject({ code: 'FailedPrecondition', message: expect.stringContaining('is pinned') });
+  await expect(m.remove('quay.io/org/app:1')).rejects.toMatchObject({ code: 'FailedPrecondition' });
+  expect(m.resolve('quay.io/org/app:1')).toBeDefined();
+  m.applySettings({ ...defaultConfig().image, pinned_images: [] });
+  expect(await m.remove('quay.io/org/app:1')).toBe(true);
+  expect(m.resolve('quay.io/org/app:1')).toBeUndefined();
+});
+
 test('a tag moves to the newer image; the older one stays, untagged', async () => {
   const old = await addImage('v1', [{ ref: 'docker.io/library/app:latest', kind: 'tag' }], ['a']);
   const cur = await addImage('v2', [{ ref: 'docker.io/library/app:latest', kind: 'tag' }], ['b']);

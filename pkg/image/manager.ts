@@ -309,9 +309,17 @@ export class ImageManager {
    * does, even when containers use it: their layers are held separately),
    * then every layer and blob nothing uses any more. False when there was no such image.
    */
+  /**
+   * Removes an image; a pinned one (image.pinned_images, image.pause_image) is
+   * refused: its pin goes first (a drop-in change and a reload), as the node
+   * agent's image caches and the sandbox image rely on it staying.
+   */
   async remove(refOrId: string): Promise<boolean> {
     const id = this.resolveId(refOrId);
     if (!id) return false;
+    if (this.pinned.matches(this.images.refs(id))) {
+      throw new KrillError('FailedPrecondition', `image ${refOrId} (${id}) is pinned by image.pinned_images or image.pause_image: remove the pin and reload krilld to remove it`);
+    }
     const existed = this.images.delete(id);
     if (existed) this.log.info({ image_id: id, image: refOrId }, 'image removed');
     await this.collect();
