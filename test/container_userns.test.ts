@@ -74,5 +74,6 @@ test('volumes kubelet asks to ID-map are mapped by Krill when runc cannot: the p
   // Through the mapping, the pod's root writes files owned by root on disk.
   expect(statSync(join(vol, 'sub', 'from-pod')).uid).toBe(0);
   expect(readFileSync(join(vol, 'sub', 'from-pod'), 'utf8')).toBe('mine\n');
-  expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/volumes/`);
+  // This krilld's own mounts only: a test bed's kubelet on the machine keeps volumes of its pods mounted.
+  expect(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes('/volumes/') && (l.includes(f.k.dir) || l.includes(f.k.state)))).toEqual([]);
 });
