@@ -82,3 +82,10 @@ test('no product module keeps mutable state at module level', () => {
   }
   expect(offenders).toEqual([]);
 });
+
+test('@kubernetes/client-node (ESM-only) is loaded by pkg/agent/kube.ts alone, and krilld never reaches pkg/agent', () => {
+  const importers = productFiles.filter((f) => /from\s+'@kubernetes\/client-node'|require\('@kubernetes\/client-node'\)|import\('@kubernetes\/client-node'\)/.test(readFileSync(join(ROOT, f), 'utf8')));
+  expect(importers).toEqual(['pkg/agent/kube.ts']);
+  const agentUsers = productFiles.filter((f) => !f.startsWith('pkg/agent/') && !f.startsWith('cmd/krill-agent/')).flatMap((f) => localImports(f).filter((i) => i.startsWith('pkg/agent')).map((i) => `${f} -> ${i}`));
+  expect(agentUsers).toEqual([]);
+});

@@ -1,5 +1,6 @@
 // The shape of krill.toml: every key Krill reads, its default and what it means.
-import { bool, duration, int, list, map, oneOf, path, str, table, type Infer } from './schema';
+import { pinnedPatternProblem } from '../image/pinned';
+import { bool, checkedStr, duration, int, list, map, oneOf, path, str, table, type Infer } from './schema';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const URL_RE = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
@@ -59,6 +60,11 @@ export const configSchema = table({
   }),
   image: table({
     pause_image: str('registry.k8s.io/pause:3.10', 'The image kept pinned as the sandbox image (never garbage collected).'),
+    pinned_images: list(
+      checkedStr('', 'An image reference or a prefix ending in "*".', 'a string (an image reference or a prefix ending in "*")', pinnedPatternProblem),
+      [],
+      'Images reported pinned (kubelet\'s image GC keeps them), besides pause_image: references normalized as pulls are ("busybox" is docker.io/library/busybox:latest; with @digest, that repo digest), or prefixes ending in "*" matched against the full names ListImages reports ("docker.io/library/busy*"). An image matches by any of its repo tags or repo digests.',
+    ),
     auth_file: path('', 'A docker config.json style file with registry credentials; "" for none.', true),
     pull_progress_timeout: duration('1m', 'Cancel a pull when no bytes arrive for this long.'),
     max_concurrent_downloads: int(3, 'Layers downloaded at once per pull.', 1, 32),

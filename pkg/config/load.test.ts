@@ -71,3 +71,10 @@ test('the effective config prints as TOML that loads back to the same config', (
   expect(load().config).toEqual(config);
   expect(parse(text)).toBeTruthy();
 });
+
+test('image.pinned_images: references and prefixes; a bad entry names the file, key and why', () => {
+  writeFileSync(join(dir, 'krill.d', '10-pin.toml'), '[image]\npinned_images = ["busybox", "docker.io/library/*"]\n');
+  expect(load().config.image.pinned_images).toEqual(['busybox', 'docker.io/library/*']);
+  writeFileSync(join(dir, 'krill.d', '20-bad.toml'), '[image]\npinned_images = ["ok", "Upper/Case"]\n');
+  expect(() => load()).toThrow(/20-bad\.toml: key "image\.pinned_images\[1\]": expected a string \(an image reference or a prefix ending in "\*"\), got "Upper\/Case" \(repository name must be lowercase\)/);
+});

@@ -68,6 +68,20 @@ export function str(def: string, description: string, pattern?: RegExp, patternT
   );
 }
 
+/** A string that `problem` accepts (it returns undefined), described as `expected`. */
+export function checkedStr(def: string, description: string, expected: string, problem: (s: string) => string | undefined): Node<string> {
+  const base = leaf('string', expected, def, description, (raw) => (typeof raw === 'string' ? raw : undefined));
+  return {
+    ...base,
+    parse(raw, b, source, key) {
+      const value = base.parse(raw, b, source, key);
+      const why = problem(value);
+      if (why !== undefined) throw new ConfigError(source, key, expected, `${JSON.stringify(value)} (${why})`);
+      return value;
+    },
+  };
+}
+
 /** An absolute filesystem path (or empty for "not set", where allowed). */
 export function path(def: string, description: string, allowEmpty = false): Node<string> {
   const expected = allowEmpty ? 'an absolute path or ""' : 'an absolute path';
