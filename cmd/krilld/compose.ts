@@ -6,16 +6,20 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Cgroups } from '../../pkg/cgroups/cgroups';
+import type { KrillConfig } from '../../pkg/config/config';
 import { configToPlain, type LoadedConfig } from '../../pkg/config/load';
+import type { ReloadPlan } from '../../pkg/config/reload';
+import { ConfigReloader } from '../../pkg/config/reloader';
 import { loadDefaultAppArmorProfile } from '../../pkg/container/apparmor';
 import { listDevices, probeHost } from '../../pkg/container/node_probe';
 import { ContainerManager, type ImageLookup, type PodLookup, type PodView } from '../../pkg/container/manager';
 import { ImageManager } from '../../pkg/image/manager';
-import type { Logger } from '../../pkg/log/logger';
+import { setLogLevel, type Logger } from '../../pkg/log/logger';
 import { Metrics } from '../../pkg/metrics/metrics';
 import { NetworkManager } from '../../pkg/network/manager';
 import { NetworkSettings } from '../../pkg/network/settings';
 import type { HostFacts } from '../../pkg/oci/spec';
+import type { HandlerFeatures } from '../../pkg/runtime/types';
 import { handlersFromConfig, OciRuntime } from '../../pkg/runtime/runtime';
 import { OciInfraRunner } from '../../pkg/sandbox/infra';
 import { SandboxManager } from '../../pkg/sandbox/manager';
@@ -23,7 +27,9 @@ import { PodNamespaces } from '../../pkg/sandbox/namespaces';
 import { readOwnOomScoreAdj } from '../../pkg/sandbox/oom';
 import { remappedRootGid, type Sandbox } from '../../pkg/sandbox/types';
 import type { ContainerEvent } from '../../pkg/container/manager';
+import { adminHandlers } from '../../pkg/server/admin';
 import { criHandlers, type CriServices } from '../../pkg/server/handlers';
+import type { AdminHandlers } from '../../pkg/server/rpc';
 import { runtimeHandlerList, runtimeReady } from '../../pkg/server/status';
 import { streamingBackend } from '../../pkg/server/streaming_handlers';
 import type { SpawnServer } from '../../pkg/spawn/server';
@@ -43,8 +49,10 @@ export interface Node {
   streaming: StreamingServer;
   /** Filled by recovery: STOPPED events of containers that exited while krilld was down. */
   exitedWhileDown: ContainerEvent[];
-  /** The CRI's two services, as the gRPC server serves them. */
-  services: CriServices;
+  /** The CRI's two services and Krill's admin service, as the gRPC server serves them. */
+  services: CriServices & { admin: AdminHandlers };
+  /** Live reloads of the configuration (the admin Reload call, SIGHUP). */
+  reloader: ConfigReloader;
   /** Where krilld serves metrics, once it does ('' while it does not). */
   metricsAddress: { value: string };
   close(): Promise<void>;
@@ -95,7 +103,11 @@ function countBy(values: string[]): Record<string, number> {
   return out;
 }
 
-export async function compose(loaded: LoadedConfig, store: Store, launcher: SpawnServer, log: Logger): Promise<Node> {
+/**
+ * `reloadConfig` loads the configuration files again with the start's flags
+ * (a reload); what `loaded` holds is what every object is built from.
+ */
+export async function compose(loaded: LoadedConfig, store: Store, launcher: SpawnServer, log: Logger, reloadConfig: () => LoadedConfig): Promise<Node> {
   const { config } = loaded;
 
   // Facts about the node, probed once.
@@ -116,10 +128,8 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
     execHelper: helperBinary('krill-exec'),
   });
   const facts: Record<string, HostFacts> = {};
-  for (const name of runtime.handlerNames()) {
-    const f = runtime.features(name);
-    facts[name] = { ...baseFacts, recursiveReadOnlyMounts: f.recursiveReadOnlyMounts, idmappedMounts: f.idmappedMounts };
-  }
+  const factsOf = (f: HandlerFeatures): HostFacts => ({ ...baseFacts, recursiveReadOnlyMounts: f.recursiveReadOnlyMounts, idmappedMounts: f.idmappedMounts });
+  for (const name of runtime.handlerNames()) facts[name] = factsOf(runtime.features(name));
   const appArmor = baseFacts.appArmor ? await loadDefaultAppArmorProfile(launcher) : undefined;
   if (appArmor && 'error' in appArmor) log.error({ reason: appArmor.error }, 'AppArmor is enabled but the default profile could not be loaded: containers asking for RuntimeDefault will be refused');
   const settings = new NetworkSettings(store);
@@ -149,7 +159,7 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
     shmSizeBytes: config.sandbox.shm_size_mib * 1024 * 1024,
     defaultCgroupParent: config.sandbox.default_cgroup_parent,
     oomFloor,
-    handlers: runtime.handlerNames(),
+    handlers: () => runtime.handlerNames(),
     defaultHandler: config.runtime.default_handler,
     nodeHostname: hostname(),
     infra: new OciInfraRunner({ runtime, cgroups, binary: config.sandbox.infra_binary, log: log.child({ component: 'infra' }) }),
@@ -203,6 +213,38 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
   });
   const defaultBinary = config.runtime.handlers[config.runtime.default_handler]!.binary;
   const metricsAddress = { value: '' };
+
+  // Live reload: each key pkg/config/reload.ts calls live goes to the object that reads it.
+  const applyLive = async (plan: ReloadPlan): Promise<void> => {
+    const next: KrillConfig = plan.next;
+    const areas = new Set(plan.live.map((c) => c.path[0]));
+    // First what can fail (probing a new handler's binary), then the swaps, which cannot.
+    for (const c of plan.live) {
+      if (c.path[0] !== 'runtime' || c.path[1] !== 'handlers') continue;
+      const name = c.path[2]!;
+      if (runtime.hasHandler(name)) continue;
+      const features = await runtime.addHandler(handlersFromConfig(next)[name]!);
+      facts[name] = factsOf(features);
+      log.info({ handler: name, binary: next.runtime.handlers[name]!.binary }, 'runtime handler added');
+    }
+    if (areas.has('image')) images.applySettings(next.image);
+    if (areas.has('streaming')) streaming.setLimits(next.streaming);
+    if (areas.has('log_level')) setLogLevel(log, next.log_level);
+  };
+  const reloader = new ConfigReloader({
+    initial: loaded,
+    load: reloadConfig,
+    apply: applyLive,
+    observe: (o) => {
+      if ('result' in o) {
+        metrics.configReloadsTotal.inc({ result: 'ok' });
+        log.info({ hash: o.result.hash, applied: o.result.applied, needs_restart: o.result.needsRestart }, 'configuration reloaded');
+      } else {
+        metrics.configReloadsTotal.inc({ result: 'error' });
+        log.error({ error: o.error.message }, 'configuration reload failed; the running configuration stays');
+      }
+    },
+  });
   const exitedWhileDown: ContainerEvent[] = [];
   const services = criHandlers({
     version: KRILL_VERSION,
@@ -230,8 +272,8 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
       // take permissions away; a user-namespaced pod always gets a network namespace of its own.
       features: () => ({ supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: true }),
       info: () => ({
-        config: JSON.stringify(configToPlain(config)),
-        configSources: JSON.stringify(loaded.sources),
+        config: JSON.stringify(configToPlain(reloader.config)),
+        configSources: JSON.stringify(reloader.state().files),
         metrics: JSON.stringify(metricsAddress.value ? { address: metricsAddress.value, path: '/metrics' } : { enabled: false }),
       }),
     },
@@ -245,7 +287,8 @@ export async function compose(loaded: LoadedConfig, store: Store, launcher: Spaw
     containers,
     streaming,
     exitedWhileDown,
-    services,
+    services: { ...services, admin: adminHandlers(reloader) },
+    reloader,
     metricsAddress,
     async close() {
       images.close();

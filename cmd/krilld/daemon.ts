@@ -1,6 +1,7 @@
 // krilld's life: prepares its directories, starts its spawn server, builds
 // everything (compose.ts), recovers (recovery.ts), serves the CRI socket and
-// metrics, and shuts down cleanly on SIGTERM/SIGINT (containers keep running).
+// metrics, reloads its configuration on SIGHUP (as the admin Reload call does),
+// and shuts down cleanly on SIGTERM/SIGINT (containers keep running).
 import { join } from 'node:path';
 import type { LoadedConfig } from '../../pkg/config/load';
 import type { Logger } from '../../pkg/log/logger';
@@ -25,9 +26,11 @@ export interface Daemon {
 export interface DaemonOptions {
   /** NOTIFY_SOCKET as systemd set it (taken out of the environment by main.ts); '' when not under systemd. */
   notifySocket?: string;
+  /** Loads the configuration files again with the start's flags (a reload). */
+  reload: () => LoadedConfig;
 }
 
-export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
+export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: DaemonOptions): Promise<Daemon> {
   const { config } = loaded;
   checkCrashPointSetting();
   // Whatever krilld makes is private unless the code says otherwise (pkg/util/modes.ts).
@@ -43,7 +46,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     log: log.child({ component: 'systemd' }),
   });
   const store = new Store(join(config.root, 'krill.db'));
-  const node = await compose(loaded, store, spawner, log);
+  const node = await compose(loaded, store, spawner, log, opts.reload);
   const recovered = await recover(node, log);
   node.exitedWhileDown.push(...recovered.exitedWhileDown);
 
@@ -68,6 +71,12 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     })();
     return stopping;
   };
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+    // The reloader logs the outcome and counts it; the running configuration stays on an error.
+    node.reloader.reload().catch(() => undefined);
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) {

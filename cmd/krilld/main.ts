@@ -53,7 +53,8 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   });
   try {
-    await startDaemon(loaded, log, { notifySocket });
+    const loadOptions = args;
+    await startDaemon(loaded, log, { notifySocket, reload: () => loadConfig(loadOptions) });
   } catch (err) {
     log.fatal({ err }, 'krilld failed to start');
     log.flush();

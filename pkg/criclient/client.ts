@@ -1,6 +1,8 @@
 // A typed, promise-based CRI v1 client over a unix socket: what the tests and
-// benchmarks use to drive krilld (and containerd, for comparison).
+// benchmarks use to drive krilld (and containerd, for comparison), with
+// krilld's own krill.admin.v1.Admin on the same socket.
 import * as grpc from '@grpc/grpc-js';
+import { AdminClient, AdminService } from '../../api/krill/admin/v1/admin';
 import {
   ImageServiceClient,
   ImageServiceService,
@@ -8,7 +10,7 @@ import {
   RuntimeServiceService,
 } from '../../api/runtime/v1/api';
 
-type Definition = typeof RuntimeServiceService | typeof ImageServiceService;
+type Definition = typeof RuntimeServiceService | typeof ImageServiceService | typeof AdminService;
 type Req<M> = M extends { requestSerialize: (r: infer Q) => Buffer } ? Q : never;
 type Res<M> = M extends { responseDeserialize: (b: Buffer) => infer R } ? R : never;
 
@@ -27,6 +29,8 @@ export type PromiseClient<D extends Definition> = {
 export interface CriClient {
   runtime: PromiseClient<typeof RuntimeServiceService>;
   image: PromiseClient<typeof ImageServiceService>;
+  /** krilld only (containerd answers UNIMPLEMENTED). */
+  admin: PromiseClient<typeof AdminService>;
   close(): void;
 }
 
@@ -65,12 +69,15 @@ export function connectCri(endpoint: string, opts: ConnectOptions = {}): CriClie
   const options: grpc.ChannelOptions = opts.authority === undefined ? CHANNEL_OPTIONS : { ...CHANNEL_OPTIONS, 'grpc.default_authority': opts.authority };
   const runtime = new RuntimeServiceClient(target, creds, options);
   const image = new ImageServiceClient(target, creds, options);
+  const admin = new AdminClient(target, creds, options);
   return {
     runtime: wrap(RuntimeServiceService, runtime),
     image: wrap(ImageServiceService, image),
+    admin: wrap(AdminService, admin),
     close() {
       runtime.close();
       image.close();
+      admin.close();
     },
   };
 }

@@ -95,6 +95,20 @@ test('records carry what containers need: chain IDs, config, user, pinned', asyn
   expect(imageUser('0')).toEqual({ uid: 0 });
 });
 
+test('applySettings: pinned_images and a new pause image count from the next listing on', async () => {
+  const d = sha256Digest('manifest app');
+  await addImage('pause', [{ ref: 'registry.k8s.io/pause:3.10', kind: 'tag' }], ['p']);
+  await addImage('app', [{ ref: `quay.io/org/app@${d}`, kind: 'digest' }], ['a']);
+  await addImage('busybox', [{ ref: 'docker.io/library/busybox:latest', kind: 'tag' }], ['b']);
+  const pinned = (): Record<string, boolean> => Object.fromEntries(m.list().map((r) => [[...r.repoTags, ...r.repoDigests][0]!, r.pinned]));
+  expect(pinned()).toEqual({ 'registry.k8s.io/pause:3.10': true, [`quay.io/org/app@${d}`]: false, 'docker.io/library/busybox:latest': false });
+  const settings = { ...defaultConfig().image, pause_image: 'docker.io/library/busybox', pinned_images: ['quay.io/org/*'] };
+  m.applySettings(settings);
+  expect(pinned()).toEqual({ 'registry.k8s.io/pause:3.10': false, [`quay.io/org/app@${d}`]: true, 'docker.io/library/busybox:latest': true });
+  m.applySettings({ ...settings, pinned_images: [`quay.io/org/app@${d}`] });
+  expect(m.resolve(`quay.io/org/app@${d}`)!.pinned).toBe(true);
+});
+
 test('a tag moves to the newer image; the older one stays, untagged', async () => {
   const old = await addImage('v1', [{ ref: 'docker.io/library/app:latest', kind: 'tag' }], ['a']);
   const cur = await addImage('v2', [{ ref: 'docker.io/library/app:latest', kind: 'tag' }], ['b']);

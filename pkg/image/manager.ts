@@ -15,6 +15,7 @@ import { ContentStore } from './content';
 import { pullError } from './errors';
 import type { ContainerDefaults } from './manifest';
 import { hostPlatform, type Platform } from './platform';
+import { PinnedImages } from './pinned';
 import { PullProgress, type ProgressSnapshot } from './progress';
 import { Puller } from './pull';
 import { formatReference, isFullImageId, looksLikeIdPrefix, parseReference, repoDigest, repository, repoTag, ReferenceError, type Reference } from './reference';
@@ -55,6 +56,8 @@ export interface ImageStats {
   bytesDownloaded: number;
 }
 
+export type ImageSettings = KrillConfig['image'];
+
 export interface ImageManagerOptions {
   config: KrillConfig;
   store: Store;
@@ -84,10 +87,12 @@ export class ImageManager {
   private readonly session = new RegistrySession();
   private readonly unpackPool: UnpackPool;
   private readonly platform: Platform;
-  private readonly pinnedRef: string | undefined;
+  /** The image settings pulls and listings read; replaced whole by a reload (applySettings). */
+  private settings: ImageSettings;
+  private pinned: PinnedImages;
 
   private constructor(
-    private readonly config: KrillConfig,
+    config: KrillConfig,
     readonly images: ImageStore,
     readonly content: ContentStore,
     readonly layers: LayerStore,
@@ -100,11 +105,27 @@ export class ImageManager {
       maxEntries: config.image.max_layer_entries,
       zstdWindowLogMax: config.image.zstd_max_window_log,
     });
-    try {
-      this.pinnedRef = config.image.pause_image ? formatReference(parseReference(config.image.pause_image)) : undefined;
-    } catch {
-      log.warn({ pause_image: config.image.pause_image }, 'image.pause_image is not a valid reference; no image is pinned');
-    }
+    this.settings = config.image;
+    this.pinned = this.pinnedImages(config.image);
+  }
+
+  private pinnedImages(settings: ImageSettings): PinnedImages {
+    const entries = [...(settings.pause_image ? [settings.pause_image] : []), ...settings.pinned_images];
+    return new PinnedImages(entries, (entry, problem) =>
+      this.log.warn({ image: entry, problem }, entry === settings.pause_image ? 'image.pause_image is not a valid reference; it is not pinned' : 'an image.pinned_images entry is not valid; ignored'),
+    );
+  }
+
+  /**
+   * Live reload: the registries, mirrors, auth and CA files, timeouts and
+   * pinned images of pulls that start from now on and of every listing.
+   * Pulls in flight finish with the settings they started with. The pool of
+   * unpack workers keeps its size (image.max_concurrent_downloads and the
+   * unpack limits need a restart).
+   */
+  applySettings(settings: ImageSettings): void {
+    this.pinned = this.pinnedImages(settings);
+    this.settings = settings;
   }
 
   static async open(opts: ImageManagerOptions): Promise<ImageManager> {
@@ -158,7 +179,7 @@ export class ImageManager {
     log.info('pull started');
     const progress = new PullProgress(
       name,
-      this.config.image.progress_log_interval,
+      this.settings.progress_log_interval,
       (s) => {
         log.info(
           { bytes_done: s.bytesDone, bytes_total: s.bytesTotal, layers: s.layers.map((l) => `${l.digest.slice(7, 19)} ${l.state} ${l.done}/${l.total}`) },
@@ -172,13 +193,14 @@ export class ImageManager {
     );
     let chainIds: Set<string> | undefined;
     try {
-      const authFile = await AuthFile.load(this.config.image.auth_file);
-      const ca = await Puller.caFor(this.config.image, ref.domain);
+      const settings = this.settings;
+      const authFile = await AuthFile.load(settings.auth_file);
+      const ca = await Puller.caFor(settings, ref.domain);
       const puller = new Puller(
         ref,
         credentials,
         ca,
-        { config: this.config.image, content: this.content, layers: this.layers, images: this.images, session: this.session, authFile, platform: this.platform, layerWork: this.layerWork, unpackPool: this.unpackPool },
+        { config: settings, content: this.content, layers: this.layers, images: this.images, session: this.session, authFile, platform: this.platform, layerWork: this.layerWork, unpackPool: this.unpackPool },
         progress,
         signal,
         log,
@@ -255,7 +277,7 @@ export class ImageManager {
       repoTags: refs.repoTags,
       repoDigests: refs.repoDigests,
       size: s.size,
-      pinned: this.pinnedRef !== undefined && refs.repoTags.includes(this.pinnedRef),
+      pinned: this.pinned.matches(refs),
       chainIds: s.layers.map((l) => l.chainId),
       config: s.config,
       ...imageUser(s.config.User),

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { repeatedKeys, topLevelKeys } from '../../test/harness/json_keys';
-import { createLogger } from './logger';
+import { createLogger, setLogLevel } from './logger';
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -46,4 +46,23 @@ test('children keep their parent level unless told otherwise', () => {
 test('the duplicate-key reader sees duplicates', () => {
   expect(topLevelKeys('{"a":1,"b":{"a":2},"a":"x:\\"y"}')).toEqual(['a', 'b', 'a']);
   expect(repeatedKeys('{"component":"krilld","component":"streaming"}')).toEqual(['component']);
+});
+
+test('setLogLevel reaches every logger of the tree, made before or after, but those given a level', async () => {
+  const { lines, stream } = capture();
+  const log = createLogger('info', stream);
+  const early = log.child({ component: 'images' });
+  const grandchild = early.child({ image: 'x' });
+  const fixed = log.child({ component: 'fixed' }, { level: 'error' });
+  early.debug('dropped');
+  setLogLevel(log, 'debug');
+  expect([log.level, early.level, grandchild.level, fixed.level]).toEqual(['debug', 'debug', 'debug', 'error']);
+  early.debug('kept');
+  grandchild.debug('kept too');
+  expect(log.child({ later: 1 }).level).toBe('debug');
+  expect(fixed.child({ b: 1 }).level).toBe('error');
+  setLogLevel(grandchild, 'warn');
+  expect([log.level, early.level]).toEqual(['warn', 'warn']);
+  await new Promise((r) => setImmediate(r));
+  expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['kept', 'kept too']);
 });

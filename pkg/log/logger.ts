@@ -27,17 +27,50 @@ function dropBoundFields(this: pino.Logger, args: Parameters<pino.LogFn>, method
   method.apply(this, args);
 }
 
-function withBindings(root: pino.Logger, bindings: Bindings): Logger {
+/**
+ * The loggers of one createLogger(), so that setLogLevel reaches the children
+ * made before it (pino copies the level into a child when it makes it). Held
+ * weakly: a request's logger goes with its request.
+ */
+interface LevelTree {
+  level: pino.LevelWithSilentOrString;
+  members: Set<WeakRef<pino.Logger>>;
+  gone: FinalizationRegistry<WeakRef<pino.Logger>>;
+}
+
+const TREE = Symbol('krill.logger.tree');
+
+/** `fixedLevel`: a level a child was given explicitly; such a child (and its children) keep it. */
+function withBindings(root: pino.Logger, bindings: Bindings, tree: LevelTree, fixedLevel?: string): Logger {
   const logger = root.child(bindings);
   boundKeys.set(logger, new Set(Object.keys(bindings)));
-  const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => {
-    const merged = withBindings(root, { ...bindings, ...more });
-    if (options?.level) merged.level = options.level;
-    else merged.level = logger.level;
-    return merged;
-  };
+  logger.level = fixedLevel ?? tree.level;
+  if (fixedLevel === undefined) {
+    const ref = new WeakRef(logger);
+    tree.members.add(ref);
+    tree.gone.register(logger, ref);
+  }
+  const child = (more: Bindings, options?: pino.ChildLoggerOptions): Logger => withBindings(root, { ...bindings, ...more }, tree, options?.level ?? fixedLevel);
   Object.defineProperty(logger, 'child', { value: child, writable: true, configurable: true });
+  Object.defineProperty(logger, TREE, { value: tree });
   return logger;
+}
+
+/**
+ * Changes the level of `log`'s whole tree (every logger createLogger's root
+ * made, before and after), but children given a level of their own.
+ */
+export function setLogLevel(log: Logger, level: LogLevel): void {
+  const tree = (log as Logger & { [TREE]?: LevelTree })[TREE];
+  if (!tree) {
+    log.level = level;
+    return;
+  }
+  tree.level = level;
+  for (const ref of tree.members) {
+    const l = ref.deref();
+    if (l) l.level = level;
+  }
 }
 
 export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination({ fd: 1, sync: false })): Logger {
@@ -52,7 +85,9 @@ export function createLogger(level: LogLevel, destination: pino.DestinationStrea
     },
     destination,
   );
-  return withBindings(root, { component: 'krilld' });
+  const members = new Set<WeakRef<pino.Logger>>();
+  const tree: LevelTree = { level, members, gone: new FinalizationRegistry((ref) => members.delete(ref)) };
+  return withBindings(root, { component: 'krilld' }, tree);
 }
 
 /** A logger that drops everything (unit tests, one-shot commands). */

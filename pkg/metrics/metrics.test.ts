@@ -21,6 +21,13 @@ test('time() records success and failure', async () => {
   expect(text).toMatch(/krill_runtime_operation_duration_seconds_count\{operation="create",result="failure"\} 1/);
 });
 
+test('config reloads are counted by result, both shown from the start', async () => {
+  const m = new Metrics({ processMetrics: false });
+  expect(await m.registry.metrics()).toContain('krill_config_reloads_total{result="error"} 0');
+  m.configReloadsTotal.inc({ result: 'ok' });
+  expect(await m.registry.metrics()).toContain('krill_config_reloads_total{result="ok"} 1');
+});
+
 test('the server answers /metrics and 404 elsewhere', async () => {
   const m = new Metrics();
   const server = new MetricsServer(m.registry);

@@ -24,6 +24,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly configReloadsTotal = new Counter({
+    name: 'krill_config_reloads_total',
+    help: 'Reloads of the configuration (admin Reload call or SIGHUP), by result (ok, error).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly imagePullsTotal = new Counter({
     name: 'krill_image_pulls_total',
     help: 'Image pulls by result (success, failure).',
@@ -71,6 +78,8 @@ export class Metrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'krill_' });
+    // Both results from the start, so that a rate over them is defined before the first reload.
+    for (const result of ['ok', 'error']) this.configReloadsTotal.inc({ result }, 0);
   }
 
   /** Counts objects by state at each scrape from the given sources (state → count). */

@@ -92,6 +92,20 @@ export class OciRuntime implements ContainerRuntime {
     return cli;
   }
 
+  /**
+   * A reload: a handler added to the config, probed like those of the start.
+   * Only added: one that containers may run under is never changed or removed
+   * while krilld runs.
+   */
+  async addHandler(spec: HandlerSpec): Promise<HandlerFeatures> {
+    if (this.clis.has(spec.name)) throw new Error(`runtime handler ${spec.name} is configured already`);
+    const cli = new OciCli(this.opts.launcher, spec);
+    const features = await cli.features();
+    this.probed.set(spec.name, features);
+    this.clis.set(spec.name, cli);
+    return features;
+  }
+
   handlerNames(): string[] {
     return [...this.clis.keys()];
   }

@@ -114,7 +114,7 @@ function open(): SandboxManager {
     shmSizeBytes: 1 << 20,
     defaultCgroupParent: '/krill-test',
     oomFloor: -999,
-    handlers: ['runc'],
+    handlers: () => ['runc'],
     defaultHandler: 'runc',
     nodeHostname: 'node',
   });

@@ -60,7 +60,8 @@ export interface SandboxManagerOptions {
   defaultCgroupParent: string;
   /** krilld's own oom_score_adj: nothing Krill starts goes below it. */
   oomFloor: number;
-  handlers: readonly string[];
+  /** The runtime handlers configured now (a reload may add one). */
+  handlers: () => readonly string[];
   defaultHandler: string;
   nodeHostname: string;
   /** Runs a pod's infra process (shared pid namespace); without it such pods are refused. */
@@ -116,7 +117,7 @@ export class SandboxManager {
   /** Validates a RunPodSandbox request fully; throws InvalidArgument (or Unimplemented) naming the problem. */
   async validate(req: RunPodSandboxRequest): Promise<PodSpec> {
     const spec = validateRunRequest(req, {
-      handlers: this.opts.handlers,
+      handlers: this.opts.handlers(),
       defaultHandler: this.opts.defaultHandler,
       nodeHostname: this.opts.nodeHostname,
       checkCgroupParent: (p) => this.opts.cgroups.podPath(p),

@@ -2,11 +2,12 @@
 // request-scoped logging, KrillError → gRPC status, UNIMPLEMENTED for every
 // RPC that has no handler yet, and a hook for metrics.
 import * as grpc from '@grpc/grpc-js';
+import type { AdminService } from '../../api/krill/admin/v1/admin';
 import { ImageServiceService, RuntimeServiceService } from '../../api/runtime/v1/api';
 import { KrillError, type ErrorCode } from '../errors/errors';
 import type { Logger } from '../log/logger';
 
-type Definition = typeof RuntimeServiceService | typeof ImageServiceService;
+type Definition = typeof RuntimeServiceService | typeof ImageServiceService | typeof AdminService;
 type MethodOf<D> = D[keyof D];
 type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer Q } ? Q : never;
 type Res<M> = M extends { responseSerialize: (r: infer R) => Buffer } ? R : never;
@@ -34,6 +35,7 @@ export type Handlers<D extends Definition> = {
 };
 export type RuntimeServiceHandlers = Handlers<typeof RuntimeServiceService>;
 export type ImageServiceHandlers = Handlers<typeof ImageServiceService>;
+export type AdminHandlers = Handlers<typeof AdminService>;
 
 /** Called once per finished call: method name, gRPC code name and seconds. */
 export type CallObserver = (method: string, code: string, seconds: number) => void;

@@ -1,11 +1,12 @@
 // The gRPC server on the CRI unix socket.
 import * as grpc from '@grpc/grpc-js';
 import { unlink } from 'node:fs/promises';
+import { AdminService } from '../../api/krill/admin/v1/admin';
 import { ImageServiceService, RuntimeServiceService } from '../../api/runtime/v1/api';
 import type { Logger } from '../log/logger';
 import { KUBELET_MAX_MESSAGE } from '../runtime/exec_output';
 import { CriListener } from './listener';
-import { buildService, type CallObserver, type ImageServiceHandlers, type RuntimeServiceHandlers } from './rpc';
+import { buildService, type AdminHandlers, type CallObserver, type ImageServiceHandlers, type RuntimeServiceHandlers } from './rpc';
 
 /**
  * The largest message either way: kubelet's and crictl's own limit (16 MiB),
@@ -18,6 +19,8 @@ export const MAX_MESSAGE_BYTES = KUBELET_MAX_MESSAGE;
 export interface CriServerOptions {
   runtimeService: RuntimeServiceHandlers;
   imageService: ImageServiceHandlers;
+  /** Krill's own krill.admin.v1.Admin, on the same socket (pkg/server/admin.ts); UNIMPLEMENTED without. */
+  admin?: AdminHandlers;
   log: Logger;
   observe?: CallObserver;
 }
@@ -38,6 +41,7 @@ export class CriServer {
     const common = { log: opts.log, observe: opts.observe, closing: this.closing.signal };
     this.server.addService(RuntimeServiceService, buildService(RuntimeServiceService, opts.runtimeService, common));
     this.server.addService(ImageServiceService, buildService(ImageServiceService, opts.imageService, common));
+    this.server.addService(AdminService, buildService(AdminService, opts.admin ?? {}, common));
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
 

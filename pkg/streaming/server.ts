@@ -86,6 +86,7 @@ export class StreamingServer {
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
   private readonly ctx: SessionContext;
   private baseUrl = '';
+  private idleTimeoutMs: number;
 
   private constructor(
     private readonly server: Server,
@@ -101,6 +102,7 @@ export class StreamingServer {
       maxPayload: MAX_WS_MESSAGE,
       handleProtocols: (_offered, req) => this.chosenProtocol.get(req) || false,
     });
+    this.idleTimeoutMs = opts.config.idle_timeout;
     this.ctx = {
       backend: trackedBackend(opts.backend, this.pending),
       log: opts.log,
@@ -114,7 +116,7 @@ export class StreamingServer {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     const onSocket = (socket: Socket): void => {
       this.sockets.add(socket);
-      socket.setTimeout(opts.config.idle_timeout, () => socket.destroy());
+      socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
       socket.on('close', () => this.sockets.delete(socket));
     };
     server.on(tls ? 'secureConnection' : 'connection', onSocket);
@@ -144,6 +146,18 @@ export class StreamingServer {
     s.baseUrl = `${config.tls_cert_file ? 'https' : 'http'}://${host}:${addr.port}`;
     opts.log.info({ url: s.baseUrl }, 'streaming server listening');
     return s;
+  }
+
+  /**
+   * A reload: the limits of URLs and sessions from now on (TTL of new URLs,
+   * sessions per container, the idle limit of new connections, SPDY stream
+   * creation). What is open keeps going; address, port and TLS need a restart.
+   */
+  setLimits(limits: Pick<StreamingConfig, 'token_ttl' | 'idle_timeout' | 'stream_creation_timeout' | 'max_sessions_per_container'>): void {
+    this.tokens.setTtl(limits.token_ttl);
+    this.slots.setMax(limits.max_sessions_per_container);
+    this.idleTimeoutMs = limits.idle_timeout;
+    this.ctx.streamCreationTimeoutMs = limits.stream_creation_timeout;
   }
 
   /** http(s)://address:port of the server. */
@@ -302,7 +316,7 @@ export class StreamingServer {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // ws clears the socket's timeout; the idle limit applies to WebSockets too.
-      (socket as Socket).setTimeout(this.opts.config.idle_timeout);
+      (socket as Socket).setTimeout(this.idleTimeoutMs);
       ws.on('error', (err) => this.opts.log.debug({ err }, 'websocket error'));
       serve(ws);
     });

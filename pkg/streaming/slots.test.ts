@@ -31,4 +31,16 @@ describe('SessionSlots', () => {
     slots.acquire('a', 'a');
     expect(() => slots.acquire('a', 'a')).toThrow(KrillError);
   });
+
+  test('setMax: the new limit counts for the next acquire; slots held stay', () => {
+    const slots = new SessionSlots(1);
+    slots.acquire('a', 'a');
+    expect(() => slots.acquire('a', 'a')).toThrow(KrillError);
+    slots.setMax(3);
+    slots.acquire('a', 'a');
+    slots.acquire('a', 'a');
+    slots.setMax(1);
+    expect(slots.count('a')).toBe(3);
+    expect(() => slots.acquire('a', 'a')).toThrow(/1 streaming sessions/);
+  });
 });

@@ -13,7 +13,12 @@ export interface Slot {
 export class SessionSlots {
   private readonly used = new Map<string, number>();
 
-  constructor(private readonly max: number) {}
+  constructor(private max: number) {}
+
+  /** The limit from now on (a reload): sessions already open beyond a lower one stay open. */
+  setMax(max: number): void {
+    this.max = max;
+  }
 
   /** Takes a slot of `key`, or throws ResourceExhausted saying `what` is full. */
   acquire(key: string, what: string): Slot {

@@ -68,4 +68,21 @@ describe('TokenStore', () => {
     expect(s.consume(b)).toBeUndefined();
     expect(expired).toEqual(['a', 'b']);
   });
+
+  test('setTtl: new tokens get the new TTL, issued ones keep theirs; a shorter TTL still prunes exactly', () => {
+    const expired: string[] = [];
+    const s = new TokenStore<string>(10_000, 10, clock, (v) => expired.push(v));
+    const long = s.insert('long');
+    s.setTtl(1000);
+    const short = s.insert('short');
+    now += 1001;
+    s.prune();
+    expect(expired).toEqual(['short']);
+    expect(s.consume(short)).toBeUndefined();
+    expect(s.consume(long)).toBe('long');
+    s.setTtl(5000);
+    const later = s.insert('later');
+    now += 4000;
+    expect(s.consume(later)).toBe('later');
+  });
 });

@@ -13,11 +13,13 @@ export class TokenStoreFullError extends Error {
 }
 
 export class TokenStore<T> {
-  // Insertion order is expiry order (one TTL for all), so expired entries sit at the front.
+  // Insertion order is expiry order (one TTL for all), so expired entries sit at the front;
+  // after the TTL shrank (setTtl) that holds again only once the older entries are gone.
   private readonly entries = new Map<string, { value: T; expires: number }>();
+  private ordered = true;
 
   constructor(
-    private readonly ttlMs: number,
+    private ttlMs: number,
     private readonly maxInFlight = 1000,
     private readonly now: Clock = Date.now,
     private readonly onExpire: (value: T) => void = () => undefined,
@@ -48,13 +50,23 @@ export class TokenStore<T> {
     return this.entries.size;
   }
 
+  /** The TTL of tokens issued from now on (a reload); those issued keep theirs. */
+  setTtl(ttlMs: number): void {
+    if (ttlMs < this.ttlMs && this.entries.size > 0) this.ordered = false;
+    this.ttlMs = ttlMs;
+  }
+
   /** Drops the expired entries (each through onExpire). */
   prune(): void {
     const now = this.now();
     for (const [token, entry] of this.entries) {
-      if (now <= entry.expires) return;
+      if (now <= entry.expires) {
+        if (this.ordered) return;
+        continue;
+      }
       this.entries.delete(token);
       this.onExpire(entry.value);
     }
+    if (this.entries.size === 0) this.ordered = true;
   }
 }
