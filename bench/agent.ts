@@ -1,145 +1,132 @@
-// agent: the node agent at idle on the test bed, installed with its chart as an operator does
-// (helm install krill deploy/charts/krill -f deploy/charts/krill/values-testbed.yaml). Over a
-// window with nothing changing: its RSS (sampled from /proc every 5 s), the requests it made to
-// the API server by verb and resource (its own counter, krill_agent_api_requests_total, read
-// before and after), the watches it holds (its gauge, and the established TCP connections to the
-// API server seen in its network namespace, which do not depend on its own accounting).
-// Goal (issue 12): at most 60 MiB RSS, no periodic LIST.
+// agent: the node agent at idle against a real API server: its memory (RSS,
+// PSS), the watch connections it holds and the API requests it makes per
+// minute (from its own krill_agent_api_requests_total), beside a floor of the
+// same Node.js with the same flags running nothing. Goals (issue 12): at most
+// 60 MiB RSS, no periodic LIST.
 //
-// Not part of `make bench` (it needs the test bed): `make build && hack/testbed up`, then
-//   node dist/bench/agent.js [--seconds 120] [--out bench/results]
-// It installs the release when it is not there and uninstalls it again only if it installed it.
-import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+// Needs a cluster whose node runs krilld (the test bed):
+//   KUBECONFIG=/var/lib/krill-testbed/admin.kubeconfig node dist/bench/agent.js [--minutes N] [--out DIR]
+// It runs bin/krill-agent as the node's agent out of cluster (NODE_NAME: this host, or $NODE_NAME;
+// KRILL_SOCKET: $KRILL_SOCKET or the test bed's), with a scratch drop-in directory and the cluster
+// config off, so it leaves krilld's configuration alone.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { REPO_ROOT } from './lib/krilld';
+import { log } from './lib/log';
+import { cpuSeconds, memoryOf } from './lib/proc';
+import { markdownTable, textTable, type Row, type Table } from './lib/report';
 
-const REPO = resolve(__dirname, '../..');
-const BIN = process.env.KRILL_TESTBED_BIN ?? '/var/cache/krill-testbed/bin';
-const KUBECONFIG = process.env.KUBECONFIG ?? '/var/lib/krill-testbed/admin.kubeconfig';
-const SOCK = 'unix:///run/krill-testbed/krill.sock';
-const NS = 'krill-system';
-const MiB = 2 ** 20;
+const MiB = 1024 * 1024;
+const FLAGS = ['--max-semi-space-size=1', '--lite-mode']; // as bin/krill-agent
 
-function run(file: string, args: string[]): Promise<string> {
-  return new Promise((res, rej) => {
-    execFile(file, args, { cwd: REPO, encoding: 'utf8', maxBuffer: 32 << 20, timeout: 600_000, env: { ...process.env, KUBECONFIG } }, (err, stdout, stderr) =>
-      err ? rej(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : res(stdout));
-  });
-}
-const kubectl = (...a: string[]): Promise<string> => run(join(BIN, 'kubectl'), a);
-const helm = (...a: string[]): Promise<string> => run(join(BIN, 'helm'), a);
-const crictl = (...a: string[]): Promise<string> => run(join(BIN, 'crictl'), ['--runtime-endpoint', SOCK, ...a]);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 180_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1000);
+function parseArgs(argv: string[]): { minutes: number; out?: string } {
+  const out: { minutes: number; out?: string } = { minutes: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--minutes') out.minutes = Number(argv[++i]);
+    else if (argv[i] === '--out') out.out = resolve(argv[++i] ?? '');
+    else throw new Error(`unknown argument ${argv[i]}`);
   }
+  if (!(out.minutes > 0)) throw new Error('--minutes wants a number > 0');
+  return out;
 }
 
-/** Prometheus text → sample name{labels} → value. */
-function parseMetrics(text: string): Map<string, number> {
+async function scrape(address: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://${address}/metrics`)).text();
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+    const m = /^(krill_agent_api_requests_total\{[^}]*\}|krill_agent_watches) (\S+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
 }
 
-function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
-/** Established TCP connections from the agent's network namespace to the API server's port. */
-async function apiConnections(pid: number): Promise<number> {
-  const out = await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-Htn', 'state', 'established', '( dport = :6443 or dport = :443 )']);
-  return out.split('\n').filter((l) => l.trim() !== '').length;
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 120) || 120;
-  const outDir = args.includes('--out') ? resolve(args[args.indexOf('--out') + 1]) : join(REPO, 'bench/results');
-
-  let installed = false;
-  if (!(await helm('status', 'krill', '-n', NS).then(() => true, () => false))) {
-    await helm('install', 'krill', 'deploy/charts/krill', '-f', 'deploy/charts/krill/values-testbed.yaml', '-n', NS, '--create-namespace', '--wait', '--timeout', '5m');
-    installed = true;
-  }
+  const args = parseArgs(process.argv.slice(2));
+  if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: this benchmark needs a cluster (the test bed: /var/lib/krill-testbed/admin.kubeconfig)');
+  const scratch = await mkdtemp(join(tmpdir(), 'krill-bench-agent-'));
+  const address = '127.0.0.1:19466';
+  const node = join(REPO_ROOT, 'node_modules/.bin/node');
+  const agent = spawn(join(REPO_ROOT, 'bin/krill-agent'), ['run'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_NAME: process.env.NODE_NAME ?? hostname(),
+      POD_NAMESPACE: process.env.POD_NAMESPACE ?? 'kube-system',
+      KRILL_SOCKET: process.env.KRILL_SOCKET ?? '/run/krill-testbed/krill.sock',
+      KRILL_DROPIN_DIR: join(scratch, 'krill.d'),
+      KRILL_AGENT_CONFIGMAP: '',
+      KRILL_AGENT_METRICS: address,
+    },
+  });
+  const floor = spawn(node, [...FLAGS, '-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
   try {
-    const pod = await until('the agent pod', async () => {
-      const p = JSON.parse(await kubectl('-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/component=agent', '-o', 'json')).items[0];
-      return p?.status?.phase === 'Running' && p.status.podIP ? p : undefined;
-    });
-    const cid = (pod.status.containerStatuses[0].containerID as string).replace('krill://', '');
-    const pid = Number(JSON.parse(await crictl('inspect', cid)).info.pid);
-    const metricsUrl = `http://${pod.status.podIP}:9465/metrics`;
-    const metrics = async (): Promise<Map<string, number>> => parseMetrics(await (await fetch(metricsUrl)).text());
-    // Settle: the start-up (first lists, first patches) is not idle.
-    await until('KrillRuntimeReady=True', async () =>
-      (await kubectl('get', 'node', '-o', 'jsonpath={.items[0].status.conditions[?(@.type=="KrillRuntimeReady")].status}')) === 'True' ? true : undefined);
-    await sleep(30_000);
-
-    const before = await metrics();
-    const rss: number[] = [];
-    const conns: number[] = [];
-    const t0 = Date.now();
-    while (Date.now() - t0 < seconds * 1000) {
-      rss.push(rssBytes(pid));
-      conns.push(await apiConnections(pid));
-      await sleep(5000);
+    await until('the agent watching', async () => ((await scrape(address)).get('krill_agent_watches') ?? 0) >= 2 || undefined, 60_000);
+    // Settled: the first LISTs and writes are done; count from here.
+    await new Promise((r) => setTimeout(r, 30_000));
+    const before = await scrape(address);
+    const cpuBefore = cpuSeconds(agent.pid!) ?? 0;
+    let maxRss = 0;
+    const samples: number[] = [];
+    const end = Date.now() + args.minutes * 60_000;
+    while (Date.now() < end) {
+      const m = memoryOf(agent.pid!);
+      if (m) {
+        samples.push(m.rss);
+        maxRss = Math.max(maxRss, m.rss);
+      }
+      await new Promise((r) => setTimeout(r, 5000));
     }
-    const after = await metrics();
-    const minutes = (Date.now() - t0) / 60_000;
-    const requests: Record<string, number> = {};
-    for (const [k, v] of after) {
-      if (!k.startsWith('krill_agent_api_requests_total{')) continue;
-      const d = v - (before.get(k) ?? 0);
-      if (d > 0) requests[k.slice('krill_agent_api_requests_total'.length)] = d;
+    const after = await scrape(address);
+    const cpu = (cpuSeconds(agent.pid!) ?? 0) - cpuBefore;
+    const mem = memoryOf(agent.pid!)!;
+    const floorMem = memoryOf(floor.pid!)!;
+    const perMinute = (key: string) => ((after.get(key) ?? 0) - (before.get(key) ?? 0)) / args.minutes;
+    const requestKeys = [...after.keys()].filter((k) => k.startsWith('krill_agent_api_requests_total'));
+    const rows: Row[] = [
+      { metric: 'RSS at the end', unit: 'MiB', krill: mem.rss / MiB, floor: floorMem.rss / MiB, goal: '≤ 60 MiB', goalMet: mem.rss <= 60 * MiB },
+      { metric: 'RSS, highest sample', unit: 'MiB', krill: maxRss / MiB },
+      { metric: 'PSS at the end', unit: 'MiB', krill: mem.pss / MiB, floor: floorMem.pss / MiB },
+      { metric: 'watch connections', unit: 'count', krill: after.get('krill_agent_watches') ?? 0 },
+      { metric: 'API requests per minute (all)', unit: 'count', krill: requestKeys.reduce((s, k) => s + perMinute(k), 0) },
+      { metric: 'LIST requests per minute', unit: 'count', krill: requestKeys.filter((k) => k.includes('verb="list"')).reduce((s, k) => s + perMinute(k), 0), goal: 'no periodic LIST (0)', goalMet: requestKeys.filter((k) => k.includes('verb="list"')).every((k) => perMinute(k) === 0) },
+      ...requestKeys.map((k) => ({ metric: `  ${k.replace('krill_agent_api_requests_total', '')} per minute`, unit: 'count' as const, krill: perMinute(k) })),
+      { metric: 'CPU while idle', unit: '% of a core', krill: (100 * cpu) / (args.minutes * 60) },
+    ];
+    const table: Table = { title: `krill-agent at idle, ${args.minutes} min (floor: the same Node.js and flags running nothing)`, rows, labels: { krill: 'agent' } };
+    process.stdout.write(`${textTable(table)}\n`);
+    if (args.out) {
+      await mkdir(args.out, { recursive: true });
+      await writeFile(join(args.out, 'agent.md'), `${markdownTable(table)}\n`);
+      await writeFile(join(args.out, 'agent.json'), `${JSON.stringify({ minutes: args.minutes, rows, rssSamples: samples }, null, 2)}\n`);
     }
-    const lists = Object.entries(requests).filter(([k]) => /verb="list"/.test(k)).reduce((a, [, v]) => a + v, 0);
-    const total = Object.values(requests).reduce((a, v) => a + v, 0);
-    const result = {
-      benchmark: 'agent',
-      date: new Date().toISOString(),
-      windowSeconds: Math.round(minutes * 60),
-      rssMiB: { max: Math.max(...rss) / MiB, median: [...rss].sort((a, b) => a - b)[Math.floor(rss.length / 2)] / MiB, samples: rss.length },
-      apiRequestsPerMinute: total / minutes,
-      listsInWindow: lists,
-      requestsInWindow: requests,
-      watchesGauge: after.get('krill_agent_watches') ?? null,
-      apiServerConnections: { min: Math.min(...conns), max: Math.max(...conns) },
-      goals: { rssAtMost60MiB: Math.max(...rss) / MiB <= 60, noPeriodicList: lists === 0 },
-    };
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'agent.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const md = [
-      `# Node agent at idle (bench/agent.ts, ${result.date})`, '',
-      `The chart's agent on the test bed, ${result.windowSeconds} s with nothing changing, after 30 s to settle.`, '',
-      '| what | value | goal |', '| --- | --- | --- |',
-      `| RSS, max of ${rss.length} samples | ${result.rssMiB.max.toFixed(1)} MiB (median ${result.rssMiB.median.toFixed(1)}) | ≤ 60 MiB: ${result.goals.rssAtMost60MiB ? 'met' : 'NOT met'} |`,
-      `| API requests per minute | ${result.apiRequestsPerMinute.toFixed(2)} | |`,
-      `| LIST requests in the window | ${lists} | none: ${result.goals.noPeriodicList ? 'met' : 'NOT met'} |`,
-      `| watches (its gauge) | ${result.watchesGauge} | |`,
-      `| TCP connections to the API server (ss in its netns) | ${conns.length ? `${result.apiServerConnections.min}–${result.apiServerConnections.max}` : '-'} | |`,
-      '', 'Requests in the window by verb and resource:', '',
-      ...(Object.keys(requests).length ? Object.entries(requests).map(([k, v]) => `- \`${k}\`: ${v}`) : ['- none']), '',
-    ].join('\n');
-    writeFileSync(join(outDir, 'agent.md'), md);
-    process.stdout.write(md);
   } finally {
-    if (installed) await helm('uninstall', 'krill', '-n', NS, '--wait', '--timeout', '5m');
+    await stop(agent);
+    await stop(floor);
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench/agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  log(`agent bench failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

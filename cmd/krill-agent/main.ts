@@ -4,7 +4,6 @@
 // Settings come from the environment (pkg/agent/env.ts; README: The node agent).
 import { connectCri } from '../../pkg/criclient/client';
 import { createLogger, type Logger } from '../../pkg/log/logger';
-import { connectAdmin } from '../../pkg/agent/admin_client';
 import { Agent } from '../../pkg/agent/agent';
 import { parseAgentEnv } from '../../pkg/agent/env';
 import { hostFacts } from '../../pkg/agent/host';
@@ -18,7 +17,7 @@ import { realClock } from '../../pkg/agent/watchdog';
 
 const USAGE = `usage: krill-agent [run|uninstall]
   run        run the node agent (default)
-  uninstall  ask every agent to remove what it wrote, wait up to 60 s, remove what is left
+  uninstall  ask every agent to remove what it wrote, wait up to 60 s (KRILL_AGENT_UNINSTALL_TIMEOUT), remove what is left
 Environment: NODE_NAME, POD_NAMESPACE (required); KRILL_SOCKET, KRILL_DROPIN_DIR, KRILL_AGENT_CONFIGMAP,
 KRILL_AGENT_METRICS, KRILL_AGENT_HEARTBEAT, KRILL_AGENT_PROBE, KRILL_AGENT_MAX_RESTARTS, KRILL_AGENT_LEASE_TTL,
 KRILL_AGENT_IMAGE_RESOLVE; KUBECONFIG outside a cluster.
@@ -35,7 +34,7 @@ async function run(log: Logger): Promise<void> {
   const env = parseAgentEnv(process.env);
   const metrics = new AgentMetrics();
   const kube = kubeApi(loadKubeConfig(process.env), metrics, COMPONENT);
-  const runtime = criRuntime(connectCri(env.socket), connectAdmin(env.socket));
+  const runtime = criRuntime(connectCri(env.socket));
   const agent = new Agent({ env, kube, runtime, host: await hostFacts(), clock: realClock, metrics, log });
   const http = new AgentHttpServer(metrics.registry, () => agent.health());
   const bound = await http.listen(env.metricsAddress);
@@ -66,13 +65,22 @@ async function run(log: Logger): Promise<void> {
   }
 }
 
+/** How long `uninstall` waits for the agents (KRILL_AGENT_UNINSTALL_TIMEOUT seconds, default 60). */
+function uninstallTimeoutSeconds(env: NodeJS.ProcessEnv): number {
+  const raw = env.KRILL_AGENT_UNINSTALL_TIMEOUT?.trim();
+  if (!raw) return 60;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`krill-agent: bad environment: KRILL_AGENT_UNINSTALL_TIMEOUT=${JSON.stringify(raw)}: want seconds >= 0`);
+  return n;
+}
+
 async function uninstall(log: Logger): Promise<void> {
   const namespace = process.env.POD_NAMESPACE?.trim();
   if (!namespace) throw new Error('krill-agent: bad environment: POD_NAMESPACE is required');
   const kube = kubeApi(loadKubeConfig(process.env), new AgentMetrics(), COMPONENT);
   const result = await runUninstall(
     kube,
-    { namespace, configMap: process.env.KRILL_AGENT_CONFIGMAP?.trim() ?? '', timeoutMs: 60_000, pollMs: 2000, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => Date.now() },
+    { namespace, configMap: process.env.KRILL_AGENT_CONFIGMAP?.trim() ?? '', timeoutMs: uninstallTimeoutSeconds(process.env) * 1000, pollMs: 2000, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => Date.now() },
     log,
   );
   log.info(result, 'uninstall done');

@@ -233,6 +233,23 @@ describe('image caches', () => {
     await agent.stop();
   });
 
+  test('an agent restart keeps what the node reported (no pull, no status write)', async () => {
+    const first = setup();
+    first.runtime.registry.set('reg/a:1', 'sha256:aaa');
+    first.kube.cacheInf.items.set('warm', cacheObj(['reg/a:1']));
+    await first.agent.start();
+    await settle();
+    await first.agent.stop();
+    const applies = first.kube.statusApplies.length;
+    const second = setup({}, first.kube);
+    second.runtime.images.set('reg/a:1', first.runtime.images.get('reg/a:1')!);
+    await second.agent.start();
+    await settle();
+    expect(second.runtime.pulls).toEqual([]);
+    expect(first.kube.statusApplies).toHaveLength(applies);
+    await second.agent.stop();
+  });
+
   test('a failed pull is reported with its error and retried', async () => {
     const { kube, runtime, clock, agent } = setup();
     kube.cacheInf.items.set('warm', cacheObj(['reg/missing:1']));

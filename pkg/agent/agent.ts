@@ -181,7 +181,8 @@ export class Agent {
       probe = { ok: true, status: await runtime.status(STATUS_TIMEOUT_MS) };
       version = await runtime.version(STATUS_TIMEOUT_MS);
     } catch (err) {
-      probe = { ok: false, error: errorText(err) };
+      // grpc-js appends a name-resolution note that says nothing about a unix socket.
+      probe = { ok: false, error: errorText(err).replace(/\s*Resolution note:.*$/s, '') };
     }
     this.lastProbe = { at: clock.now(), ok: probe.ok };
     const obs = observe(probe);

@@ -91,6 +91,8 @@ export class ImageCacheController {
       else this.log.warn({ kind: outcome.kind, reason: outcome.message }, 'could not pin the cached images');
     }
 
+    // What this node reported before (a previous agent): kept when krilld still holds the same digest.
+    const reportedBefore = new Map(objects.flatMap((o) => this.reported(o)).map((e) => [e.image, e]));
     for (const image of images) {
       if (this.stopped) return;
       const prev = this.states.get(image);
@@ -100,7 +102,10 @@ export class ImageCacheController {
           // First sight (agent start): an image krilld already holds is recorded, not pulled again now.
           const held = await this.runtime.imageStatus(image);
           if (held) {
-            this.states.set(image, { ...afterPull(undefined, digestOf(image, held.repoDigests, held.id), this.clock.now()), lastPulled: '' });
+            const digest = digestOf(image, held.repoDigests, held.id);
+            const before = reportedBefore.get(image);
+            const lastPulled = before?.pulled && before.digest === digest ? (before.lastPulled ?? '') : '';
+            this.states.set(image, { ...afterPull(undefined, digest, this.clock.now()), lastPulled });
             continue;
           }
         }

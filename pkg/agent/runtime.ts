@@ -1,8 +1,8 @@
 // What the agent asks of krilld, over its socket: CRI Status/Version and image
-// calls (pkg/criclient) and the admin Reload. An interface, so the controllers'
-// unit tests run on a fake.
+// calls and krill.admin.v1.Admin/Reload (all through pkg/criclient). An
+// interface, so the controllers' unit tests run on a fake.
 import type { Image, StatusResponse, VersionResponse } from '../../api/runtime/v1/api';
-import type { CriClient } from '../criclient/client';
+import { grpc, type CriClient } from '../criclient/client';
 import type { ReloadResult } from './cluster_config';
 
 export interface KrillRuntime {
@@ -29,13 +29,9 @@ export class ReloadError extends Error {
 
 export const PULL_TIMEOUT_MS = 30 * 60 * 1000;
 const IMAGE_STATUS_TIMEOUT_MS = 30_000;
+const RELOAD_TIMEOUT_MS = 30_000;
 
-export interface AdminCaller {
-  reload(): Promise<ReloadResult>;
-  close(): void;
-}
-
-export function criRuntime(cri: CriClient, admin: AdminCaller): KrillRuntime {
+export function criRuntime(cri: CriClient): KrillRuntime {
   return {
     status: (timeoutMs) => cri.runtime.status({ verbose: false }, { timeoutMs }),
     version: (timeoutMs) => cri.runtime.version({ version: 'v1' }, { timeoutMs }),
@@ -53,10 +49,15 @@ export function criRuntime(cri: CriClient, admin: AdminCaller): KrillRuntime {
       );
       return res.image;
     },
-    reload: () => admin.reload(),
-    close() {
-      cri.close();
-      admin.close();
+    async reload() {
+      try {
+        const res = await cri.admin.reload({}, { timeoutMs: RELOAD_TIMEOUT_MS });
+        return { hash: res.hash, applied: res.applied, needsRestart: res.needsRestart };
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        throw new ReloadError(e.code === grpc.status.INVALID_ARGUMENT ? 'rejected' : 'unavailable', e.details || e.message || String(err));
+      }
     },
+    close: () => cri.close(),
   };
 }
