@@ -3,7 +3,7 @@
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all deps build typecheck run test test-unit test-integration test-e2e coverage gen bench cluster cluster-down clean dist test-dist
+.PHONY: all deps build typecheck run test test-unit test-integration test-e2e coverage gen bench cluster cluster-down clean dist test-dist agent-image
 
 all: build
 
@@ -84,6 +84,11 @@ coverage: deps build
 
 bench: deps build
 	hack/run-bench
+
+# The node agent's image (umoci/skopeo, from this tree's build) in the test registry, as
+# 127.0.0.1:5055/krill/krill-agent:<version>-<sha> and :testbed (hack/testbed up does it too).
+agent-image: build
+	hack/agent-image
 
 # A one-node Kubernetes cluster whose kubelet drives this tree's krilld
 # (hack/testbed; the tools are built once into /var/cache/krill-testbed).
