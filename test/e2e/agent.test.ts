@@ -2,15 +2,16 @@
 //   helm install krill deploy/charts/krill -f deploy/charts/krill/values-testbed.yaml
 // then: the condition and labels on the node, the RuntimeClasses, krilld stopped and started, a
 // live config change (a registry mirror) without a krilld or pod restart, a refused bad value, an
-// ImageCache that kubelet's image GC leaves alone, and an uninstall that leaves nothing behind.
+// ImageCache that kubelet's image GC leaves alone (with kubelet's image GC itself: unused images go,
+// one in use and Krill's pinned image stay), and an uninstall that leaves nothing behind.
 // The tests run in order and share the release.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/paths';
-import { KUBELET_DROPIN_DIR } from './harness/settings';
+import { KUBELET_DROPIN_DIR, PINNED_IMAGE } from './harness/settings';
 import {
-  Namespace, TESTBED, apply, containerStatus, crictl, getJson, getPod, image, kubectl, kubectlRaw, nodeName, pod, shContainer, testbed, waitFor, waitPodReady,
+  BUSYBOX, Namespace, TESTBED, apply, containerStatus, crictl, getJson, getPod, image, kubectl, kubectlRaw, nodeName, pod, shContainer, testbed, waitFor, waitPodReady,
 } from './harness/kube';
 
 const MINUTE = 60_000;
@@ -221,12 +222,21 @@ test('a bad value is refused: a ConfigRejected Warning Event, and nothing change
   await upgrade('--set-json', `config=${MIRROR_CONFIG}`);
 }, 8 * MINUTE);
 
-test('an ImageCache pulls and pins its image, which kubelet\'s image GC (thresholds low) keeps while it removes unpinned ones', async () => {
+// One kubelet image GC window (it comes every 5 minutes) for two claims: kubelet's GC through
+// Krill's ImageFsInfo, ListImages and RemoveImage removes unused images and never one in use
+// nor Krill's pinned pause_image (the e2e run sets it to a test image: harness/settings.ts),
+// and an ImageCache's image is pinned so that GC keeps it too.
+test('image GC with thresholds low removes unused images; it keeps one in use, Krill\'s pinned pause image and an ImageCache\'s image (pulled and pinned by the agent)', async () => {
   const images = async (): Promise<{ tags: string[]; pinned: boolean }[]> =>
     (JSON.parse(await crictl(['images', '-o', 'json'])).images as { repoTags: string[] | null; pinned: boolean }[]).map((i) => ({ tags: i.repoTags ?? [], pinned: i.pinned }));
   const has = (list: { tags: string[] }[], ref: string): boolean => list.some((i) => i.tags.includes(ref));
   if (has(await images(), CACHED)) await crictl(['rmi', CACHED]);
-  for (const ref of UNPINNED) await crictl(['pull', ref]);
+  for (const ref of [...UNPINNED, PINNED_IMAGE]) await crictl(['pull', ref]);
+  await apply(ns.name, pod('gc-user', { containers: [shContainer('main', 'sleep 3600')] }));
+  await waitPodReady(ns.name, 'gc-user');
+  const before = await images();
+  for (const ref of [...UNPINNED, PINNED_IMAGE, BUSYBOX]) expect(has(before, ref)).toBe(true);
+  expect(before.find((i) => i.tags.includes(PINNED_IMAGE))!.pinned).toBe(true);
 
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'krill.dev/v1alpha1', kind: 'ImageCache', metadata: { name: 'e2e-agent' }, spec: { images: [CACHED] } }) });
   const entry = await waitFor('the ImageCache status of this node: pulled', async () => {
@@ -248,6 +258,8 @@ test('an ImageCache pulls and pins its image, which kubelet\'s image GC (thresho
     return UNPINNED.every((ref) => !has(list, ref)) ? list : undefined;
   }, 8 * MINUTE, 2000);
   expect(has(after, CACHED)).toBe(true);
+  expect(has(after, PINNED_IMAGE)).toBe(true);
+  expect(has(after, BUSYBOX)).toBe(true);
   rmSync(KUBELET_GC_DROPIN, { force: true });
   await restartKubelet();
   await kubectl(['delete', 'imagecache', 'e2e-agent', '--wait=true']);
