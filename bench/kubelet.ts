@@ -196,7 +196,6 @@ async function measure(rt: CriRuntime, image: string, scale: number): Promise<Ru
     const ends = await Promise.all(names.map((name) => watch.runningAt(name)));
     const burst = ends.map((t, i) => t - starts[i]!);
     const burstAllMs = Math.max(...ends) - Math.min(...starts);
-    await deleteAllPods(api);
     return { serial: summarize(serial), burst: summarize(burst), burstAllMs, nodeRuntime, watchResumed: watch.resumed };
   } finally {
     watch.close();

@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../../pkg/log/logger';
 import { Agent } from '../../pkg/agent/agent';
 import { parseAgentEnv } from '../../pkg/agent/env';
 import { hostFacts } from '../../pkg/agent/host';
-import { AgentHttpServer } from '../../pkg/agent/http';
+import { agentHttpServer } from '../../pkg/agent/http';
 import { kubeApi, loadKubeConfig } from '../../pkg/agent/kube';
 import { AgentMetrics } from '../../pkg/agent/metrics';
 import { criRuntime } from '../../pkg/agent/runtime';
@@ -36,7 +36,7 @@ async function run(log: Logger): Promise<void> {
   const kube = kubeApi(loadKubeConfig(process.env), metrics, COMPONENT);
   const runtime = criRuntime(connectCri(env.socket));
   const agent = new Agent({ env, kube, runtime, host: await hostFacts(), clock: realClock, metrics, log });
-  const http = new AgentHttpServer(metrics.registry, () => agent.health());
+  const http = agentHttpServer(metrics.registry, () => agent.health());
   const bound = await http.listen(env.metricsAddress);
   log.info({ node: env.nodeName, socket: env.socket, metrics: bound, configmap: env.configMap || null }, 'krill-agent starting');
   let stopping = false;

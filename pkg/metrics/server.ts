@@ -1,21 +1,34 @@
-// The /metrics HTTP endpoint.
-import { createServer, type Server } from 'node:http';
+// The /metrics HTTP endpoint, and any other GET paths its owner adds (the agent's /healthz).
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+
+/** Answers a GET of one path. */
+export type Route = (res: ServerResponse) => void;
 
 export class MetricsServer {
   private server: Server | undefined;
 
-  constructor(private readonly registry: Registry) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly routes: Record<string, Route> = {},
+  ) {}
 
   /** Listens on "host:port" (port 0: any free one); resolves the bound address. */
   async listen(address: string): Promise<string> {
     const idx = address.lastIndexOf(':');
     const host = address.slice(0, idx).replace(/^\[|\]$/g, '');
     const port = Number(address.slice(idx + 1));
+    const paths = ['/metrics', ...Object.keys(this.routes)].join(' and ');
     const server = createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      const route = req.method === 'GET' ? this.routes[path] : undefined;
+      if (route) {
+        route(res);
+        return;
+      }
+      if (req.method !== 'GET' || path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${paths}\n`);
         return;
       }
       this.registry.metrics().then(
