@@ -12,12 +12,16 @@
 // Bounds (unpack_limits.ts): entries per layer, PAX headers (tar.ts) and the
 // xattrs kept until the end; replacing an entry costs what it removes.
 //
+// The file system calls are synchronous: unpacking runs in worker threads
+// (unpack_worker.ts) whose one job this is, and a round trip through libuv's
+// thread pool per call cost more than the call itself (futex and epoll
+// traffic several times the syscalls that do the work).
+//
 // Node has no mknod, mkfifo or setxattr: device nodes, fifos and whiteouts
 // are made in one batch per layer by a shell running mknod/mkfifo, and
 // xattrs in one `setfattr --restore` per layer (Debian package `attr`).
 // Both run only when the layer has such entries.
-import { constants } from 'node:fs';
-import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { DirectLauncher, type Launcher } from '../spawn/launcher';
 import { run } from '../spawn/run';
@@ -63,6 +67,18 @@ function dumpEscape(text: string): string {
   return out;
 }
 
+/** Writes every byte of `chunks` (writev may write less than asked). */
+function writeAll(fd: number, chunks: Buffer[]): void {
+  let rest = chunks;
+  while (rest.length) {
+    let n = writevSync(fd, rest);
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+  }
+}
+
 class LayerWriter {
   private readonly tree = new LayerTree(MAX_XATTR_BYTES);
   /** Devices, fifos and whiteouts for the next mknod batch, in order; the dropped ones are skipped. */
@@ -83,7 +99,7 @@ class LayerWriter {
   }
 
   /** Makes sure every parent of an entry is a real directory of this layer, creating missing ones. */
-  private async parents(parts: string[], entry: string): Promise<void> {
+  private parents(parts: string[], entry: string): void {
     // The tree's invariant: a directory node's ancestors are all directory nodes.
     if (this.tree.get(parts.join('/'))?.kind === 'dir') return;
     let key = '';
@@ -94,22 +110,22 @@ class LayerWriter {
       if (kind === 'symlink') throw new UnsafeEntryError(entry, `path passes through the symlink ${JSON.stringify(key)} (it could lead outside the layer)`);
       if (kind !== undefined) throw new UnsafeEntryError(entry, `parent ${JSON.stringify(key)} is not a directory`);
       // A directory the layer implies but does not list: 0755, whatever krilld's umask.
-      await mkdir(this.abs(key));
-      await chmod(this.abs(key), 0o755);
+      mkdirSync(this.abs(key));
+      chmodSync(this.abs(key), 0o755);
       this.tree.add(key, { kind: 'dir' });
       this.inodes++;
     }
   }
 
   /** Removes what this layer holds at `key` (and below it), so that a later entry replaces it. */
-  private async remove(key: string): Promise<void> {
+  private remove(key: string): void {
     const removed = this.tree.remove(key);
     if (removed.length === 0) return;
     // Devices and fifos not made yet are simply not made; nothing of them is on disk.
     for (const [, node] of removed) if (node.special?.state === 'pending') node.special.state = 'dropped';
     const [, top] = removed[0]!;
     if (top.special?.state === 'dropped') return;
-    await rm(this.abs(key), { recursive: top.kind === 'dir', force: true });
+    rmSync(this.abs(key), { recursive: top.kind === 'dir', force: true });
   }
 
   private keepXattrs(key: string, node: TreeNode, h: TarHeader): void {
@@ -131,7 +147,7 @@ class LayerWriter {
     const atime = h.atime ?? h.mtime;
     if (base !== undefined && base.startsWith('.wh.')) {
       const dirParts = parts.slice(0, -1);
-      await this.parents(dirParts, h.name);
+      this.parents(dirParts, h.name);
       const dirKey = dirParts.join('/');
       if (base === '.wh..wh..opq') {
         this.tree.get(dirKey)!.opaque = true;
@@ -141,35 +157,35 @@ class LayerWriter {
       const name = base.slice(4);
       if (name === '' || name === '.' || name === '..') throw new UnsafeEntryError(h.name, 'a whiteout that names no entry');
       const key = dirKey === '' ? name : `${dirKey}/${name}`;
-      await this.remove(key);
+      this.remove(key);
       this.addSpecial(key, { op: 'c', major: 0, minor: 0, mode: 0, uid: h.uid, gid: h.gid, atime, mtime: h.mtime, state: 'pending' });
       return;
     }
     if (parts.length === 0) {
       if (h.type !== 'dir') throw new UnsafeEntryError(h.name, `the layer root cannot be a ${h.type}`);
-      await lchown(this.root, h.uid, h.gid);
-      await chmod(this.root, h.mode);
+      lchownSync(this.root, h.uid, h.gid);
+      chmodSync(this.root, h.mode);
       this.tree.get('')!.times = { atime, mtime: h.mtime };
       return;
     }
-    await this.parents(parts.slice(0, -1), h.name);
+    this.parents(parts.slice(0, -1), h.name);
     const key = parts.join('/');
     const path = this.abs(key);
     const existing = this.tree.get(key);
     if (existing?.kind === 'dir' && h.type === 'dir') {
-      await lchown(path, h.uid, h.gid);
-      await chmod(path, h.mode);
+      lchownSync(path, h.uid, h.gid);
+      chmodSync(path, h.mode);
       existing.times = { atime, mtime: h.mtime };
       this.keepXattrs(key, existing, h);
       return;
     }
-    if (existing !== undefined) await this.remove(key);
+    if (existing !== undefined) this.remove(key);
 
     switch (h.type) {
       case 'dir': {
-        await mkdir(path, 0o700);
-        await lchown(path, h.uid, h.gid);
-        await chmod(path, h.mode);
+        mkdirSync(path, 0o700);
+        lchownSync(path, h.uid, h.gid);
+        chmodSync(path, h.mode);
         const node = this.tree.add(key, { kind: 'dir', times: { atime, mtime: h.mtime } });
         this.inodes++;
         this.keepXattrs(key, node, h);
@@ -184,9 +200,9 @@ class LayerWriter {
         return;
       }
       case 'symlink': {
-        await symlink(h.linkname, path);
-        await lchown(path, h.uid, h.gid);
-        await lutimes(path, atime, h.mtime);
+        symlinkSync(h.linkname, path);
+        lchownSync(path, h.uid, h.gid);
+        lutimesSync(path, atime, h.mtime);
         const node = this.tree.add(key, { kind: 'symlink' });
         this.inodes++;
         this.keepXattrs(key, node, h);
@@ -201,7 +217,7 @@ class LayerWriter {
         }
         if (target.kind === 'dir') throw new UnsafeEntryError(h.name, `hard link to the directory ${JSON.stringify(h.linkname)}`);
         if (target.special?.state === 'pending') await this.flushSpecials();
-        await link(this.abs(targetKey), path);
+        linkSync(this.abs(targetKey), path);
         this.tree.add(key, { kind: target.kind });
         return;
       }
@@ -217,7 +233,7 @@ class LayerWriter {
   }
 
   private async writeFile(path: string, h: TarHeader, data: AsyncIterable<Buffer>, atime: number): Promise<void> {
-    const fh = await open(path, WRITE_FLAGS, 0o600);
+    const fd = openSync(path, WRITE_FLAGS, 0o600);
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -225,18 +241,18 @@ class LayerWriter {
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= COALESCE_BYTES) {
-          await fh.writev(batch);
+          writeAll(fd, batch);
           batch = [];
           batched = 0;
         }
       }
-      if (batch.length) await fh.writev(batch);
+      if (batch.length) writeAll(fd, batch);
       // chown clears setuid/setgid, so the mode comes after it.
-      await fh.chown(h.uid, h.gid);
-      await fh.chmod(h.mode);
-      await fh.utimes(atime, h.mtime);
+      fchownSync(fd, h.uid, h.gid);
+      fchmodSync(fd, h.mode);
+      futimesSync(fd, atime, h.mtime);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
@@ -290,9 +306,9 @@ class LayerWriter {
         // chmod follows symlinks: only ever on the node this layer made (a replaced one left the tree).
         const s = node.special;
         const path = this.abs(key);
-        await lchown(path, s.uid, s.gid);
-        if (s.mode !== 0) await chmod(path, s.mode);
-        await lutimes(path, s.atime, s.mtime);
+        lchownSync(path, s.uid, s.gid);
+        if (s.mode !== 0) chmodSync(path, s.mode);
+        lutimesSync(path, s.atime, s.mtime);
       }
       if (node.opaque) opaque.push([key, 'trusted.overlay.opaque', Buffer.from('y')]);
       for (const [name, value] of node.xattrs ?? []) xattrs.push([key, name, value]);
@@ -303,7 +319,7 @@ class LayerWriter {
     await this.setXattrs(xattrs, false);
     // Directory times last: creating children changed them. Deepest first.
     dirs.sort((a, b) => b.depth - a.depth);
-    for (const d of dirs) await utimes(this.abs(d.key), d.atime, d.mtime);
+    for (const d of dirs) utimesSync(this.abs(d.key), d.atime, d.mtime);
   }
 }
 
