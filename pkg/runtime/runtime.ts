@@ -253,8 +253,20 @@ export class OciRuntime implements ContainerRuntime {
     return resizeTerminal(this.paths.ctlFifo(c.bundle), width, height);
   }
 
-  reopenLog(c: RuntimeContainer, logPath: string): Promise<void> {
-    return reopenLog(this.paths.ctlFifo(c.bundle), this.logPathOf(c.id, logPath));
+  /**
+   * An exited container's conmon may still hold its control FIFO for a
+   * moment while it finishes, and then ignores the request: the exit record
+   * answers first, and again if conmon did not act.
+   */
+  async reopenLog(c: RuntimeContainer, logPath: string): Promise<void> {
+    const notRunning = (): KrillError => new KrillError('FailedPrecondition', 'the container is not running (it has exited)');
+    if (await this.exit(c.id)) throw notRunning();
+    try {
+      await reopenLog(this.paths.ctlFifo(c.bundle), this.logPathOf(c.id, logPath));
+    } catch (err) {
+      if (err instanceof KrillError && err.code === 'Internal' && (await this.exit(c.id))) throw notRunning();
+      throw err;
+    }
   }
 }
 
