@@ -15,6 +15,7 @@ import { CniPluginError } from '../network/plugin';
 import type { Store } from '../store/db';
 import { ObjectStore } from '../store/object_store';
 import { RecordTable } from '../store/records';
+import { RecentVerdicts } from '../util/recent_verdicts';
 import { newId } from '../util/id';
 import { InFlight } from '../util/inflight';
 import { KeyedMutex } from '../util/keyed_mutex';
@@ -36,6 +37,8 @@ const HOST_HOSTS = '/etc/hosts';
 const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** hostname, hosts and resolv.conf: readable by any user of the pod's containers (their directory is private). */
 const POD_FILE_MODE = 0o644;
+/** How old a pod's liveness verdict may be in ListPodSandbox (kubelet relists every second). */
+const LISTED_STATE_MAX_AGE_MS = 2000;
 
 /** The pod network (pkg/network): CNI ADD, DEL and CHECK by pod. */
 export type PodNetwork = Pick<NetworkManager, 'setUp' | 'tearDown' | 'check' | 'podsWithNetwork'>;
@@ -75,6 +78,7 @@ export class SandboxManager {
   private readonly podCgroups: PodCgroups;
   private readonly usageReader: UsageReader;
   private readonly nsRoot: string;
+  private readonly listedStates = new RecentVerdicts<Sandbox, SandboxState>((s) => this.liveness(s), LISTED_STATE_MAX_AGE_MS);
   private nsRootReady?: Promise<void>;
 
   constructor(private readonly opts: SandboxManagerOptions) {
@@ -203,9 +207,24 @@ export class SandboxManager {
     return this.store.all();
   }
 
-  /** The state now: a ready pod whose pinned namespaces vanished is not ready. */
+  /** The state now: a ready pod whose pinned namespaces vanished or whose infra process died is not ready. */
   async currentState(s: Sandbox): Promise<SandboxState> {
     if (s.status.state !== 'ready') return s.status.state;
+    const state = await this.liveness(s);
+    this.listedStates.record(s, state);
+    return state;
+  }
+
+  /**
+   * The state for listings: of a ready pod, from a liveness check at most
+   * LISTED_STATE_MAX_AGE_MS old (an older verdict while a new check runs), so
+   * that ListPodSandbox does not wait on a few file system calls per pod.
+   */
+  listedState(s: Sandbox): SandboxState | Promise<SandboxState> {
+    return s.status.state === 'ready' ? this.listedStates.get(s) : s.status.state;
+  }
+
+  private async liveness(s: Sandbox): Promise<SandboxState> {
     if ((await this.opts.namespaces.missing(s.meta.namespaces)).length > 0) return 'notready';
     if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) return 'notready';
     return 'ready';

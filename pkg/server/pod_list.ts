@@ -11,8 +11,8 @@ export function listPodSandboxHandler(deps: PodDeps): RuntimeServiceHandlers['li
     const filter = f ? { id: f.id, ...(f.state ? { state: f.state.state } : {}), labelSelector: f.labelSelector } : undefined;
     const items = [];
     const pods = deps.sandboxes.list().filter((s) => !filter?.id || s.id.startsWith(filter.id));
-    // kubelet lists every second: check every pod's namespaces and infra at once, not one pod after another.
-    const states = await Promise.all(pods.map((s) => deps.sandboxes.currentState(s)));
+    // kubelet lists every second: recent liveness verdicts, checked at once for the pods that have none.
+    const states = await Promise.all(pods.map((s) => deps.sandboxes.listedState(s)));
     for (const [i, s] of pods.entries()) {
       const state = criPodState(states[i]!);
       if (!matchesFilter({ id: s.id, state, labels: s.meta.config.labels }, filter)) continue;
