@@ -90,18 +90,36 @@ interface BuildOptions {
   closing?: AbortSignal;
 }
 
+/**
+ * A call's context, and `done` to call once it has answered: grpc-js emits
+ * 'cancelled' when the stream closes after the answer too, which must not
+ * abort anything (nor cost an error with a stack trace per call). The logger
+ * with the call's bindings is made on first use (most calls log nothing).
+ */
 function contextFor(
   call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
   method: string,
   log: Logger,
   closing?: AbortSignal,
-): CallContext {
+): { ctx: CallContext; done: () => void } {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort(new KrillError('Cancelled', `${method} was cancelled by the client`)));
-  // The request's IDs go under "req": managers add the objects' own (full) IDs at the top level.
-  const ids = requestIds(call.request);
+  const onCancel = (): void => controller.abort(new KrillError('Cancelled', `${method} was cancelled by the client`));
+  call.once('cancelled', onCancel);
   const signal = closing ? AbortSignal.any([controller.signal, closing]) : controller.signal;
-  return { log: log.child(Object.keys(ids).length ? { method, req: ids } : { method }), signal, method };
+  let callLog: Logger | undefined;
+  const ctx: CallContext = {
+    get log(): Logger {
+      if (!callLog) {
+        // The request's IDs go under "req": managers add the objects' own (full) IDs at the top level.
+        const ids = requestIds(call.request);
+        callLog = log.child(Object.keys(ids).length ? { method, req: ids } : { method });
+      }
+      return callLog;
+    },
+    signal,
+    method,
+  };
+  return { ctx, done: () => call.off('cancelled', onCancel) };
 }
 
 /** Builds a grpc-js implementation of `definition` from `handlers`. */
@@ -114,22 +132,26 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     if (def.responseStream) {
       impl[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const started = process.hrtime.bigint();
-        const ctx = contextFor(call, method, opts.log, ENDLESS_STREAMS.includes(method) ? opts.closing : undefined);
+        const { ctx, done } = contextFor(call, method, opts.log, ENDLESS_STREAMS.includes(method) ? opts.closing : undefined);
         const finish = (code: number, err?: unknown): void => {
+          done();
           opts.observe?.(method, codeName(code), Number(process.hrtime.bigint() - started) / 1e9);
           if (err !== undefined) ctx.log.warn({ err, code: codeName(code) }, `${method} failed`);
         };
         if (!handler) {
+          done();
           call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `krill does not implement ${method} yet` });
           finish(grpc.status.UNIMPLEMENTED);
           return;
         }
         (handler as StreamHandler<unknown, unknown>)(call.request, ctx, call).then(
           () => {
+            done();
             call.end();
             finish(grpc.status.OK);
           },
           (err: unknown) => {
+            done();
             const status = toServiceError(err);
             call.emit('error', status);
             finish(status.code ?? grpc.status.INTERNAL, err);
@@ -140,8 +162,9 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
     }
     impl[key] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
-      const ctx = contextFor(call, method, opts.log);
+      const { ctx, done } = contextFor(call, method, opts.log);
       if (!handler) {
+        done();
         ctx.log.debug({ code: 'UNIMPLEMENTED' }, `${method} is not implemented`);
         callback({ code: grpc.status.UNIMPLEMENTED, details: `krill does not implement ${method} yet` });
         opts.observe?.(method, 'UNIMPLEMENTED', Number(process.hrtime.bigint() - started) / 1e9);
@@ -149,12 +172,14 @@ export function buildService<D extends Definition>(definition: D, handlers: Hand
       }
       (handler as UnaryHandler<unknown, unknown>)(call.request, ctx).then(
         (res) => {
+          done();
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          ctx.log.debug({ seconds }, `${method} done`);
+          if (opts.log.isLevelEnabled('debug')) ctx.log.debug({ seconds }, `${method} done`);
           opts.observe?.(method, 'OK', seconds);
           callback(null, res);
         },
         (err: unknown) => {
+          done();
           const status = toServiceError(err);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const code = status.code ?? grpc.status.INTERNAL;

@@ -35,6 +35,8 @@ interface Harness {
   raw: RuntimeServiceClient;
   calls: [string, string][];
   aborted: string[];
+  /** The signals of the Version calls answered so far. */
+  versionSignals: AbortSignal[];
   logs: Record<string, unknown>[];
   listed: { containers: Container[] };
   execReply: ExecSyncResponse;
@@ -68,6 +70,7 @@ async function start(): Promise<Harness> {
   const socket = join(dir, `cri-${serial++}.sock`);
   const calls: [string, string][] = [];
   const aborted: string[] = [];
+  const versionSignals: AbortSignal[] = [];
   const logs: Record<string, unknown>[] = [];
   const listed = { containers: [] as Container[] };
   const execReply: ExecSyncResponse = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 0 };
@@ -85,7 +88,10 @@ async function start(): Promise<Harness> {
     observe: (method, code) => calls.push([method, code]),
     imageService: {},
     runtimeService: {
-      version: async () => VERSION,
+      version: async (_req, ctx) => {
+        versionSignals.push(ctx.signal);
+        return VERSION;
+      },
       listContainers: async () => listed,
       execSync: async () => execReply,
       status: slowStatus,
@@ -112,6 +118,7 @@ async function start(): Promise<Harness> {
     raw,
     calls,
     aborted,
+    versionSignals,
     logs,
     listed,
     execReply,
@@ -161,6 +168,15 @@ describe('a CRI server', () => {
     const before = h.aborted.length;
     await expect(h.pathAuthority.runtime.status({ verbose: false }, { timeoutMs: 200 })).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
     await until(() => h.aborted.length > before, 'the handler to see the abort');
+  });
+
+  test('a call that answered is not aborted when its stream closes (grpc-js reports that as cancelled)', async () => {
+    const before = h.versionSignals.length;
+    for (let i = 0; i < 5; i++) await h.plain.runtime.version({ version: '' });
+    await new Promise((r) => setTimeout(r, 50));
+    const signals = h.versionSignals.slice(before);
+    expect(signals).toHaveLength(5);
+    expect(signals.filter((s) => s.aborted)).toEqual([]);
   });
 
   test('a client cancel reaches the handler', async () => {
