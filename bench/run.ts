@@ -4,7 +4,7 @@
 // everything up — also on an error or Ctrl-C.
 //
 // Usage: node dist/bench/run.js [benchmark...] [--quick] [--out DIR] [--krilld-debug] [--cpu-prof DIR]
-//   benchmark   lifecycle, exec, density, list, pull, stats, shim (default: these, in that order),
+//   benchmark   lifecycle, exec, density, list, churn, pull, stats, shim (default: these, in that order),
 //               metrics (only when named: it takes 8-9 minutes)
 //   --quick     a tenth of the sizes, for trying the suite out; results go to a temp dir
 //   --out DIR   where results.json and results.md go (default: bench/results for a
@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { densityBench } from './density';
 import { execBench } from './exec';
 import { lifecycleBench } from './lifecycle';
+import { churnBench } from './churn';
 import { listBench } from './list';
 import { metricsBench } from './metrics';
 import { pullBench } from './pull';
@@ -40,6 +41,7 @@ const BENCHMARKS: Record<string, Bench> = {
   exec: execBench,
   density: densityBench,
   list: listBench,
+  churn: churnBench,
   pull: (ctx) => pullBench(ctx, { roots: ctx.roots }),
   stats: statsBench,
   metrics: metricsBench,

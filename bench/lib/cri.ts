@@ -81,7 +81,14 @@ export type StepTimes = Record<LifecycleStep, number> & { total: number };
  * each CRI call timed. The pod's log directory is made and removed around it,
  * untimed, as kubelet does; so is the wait for the container to be ready.
  */
-export async function podLifecycle(rt: CriRuntime, client: CriClient, image: string, stopTimeoutS: number): Promise<StepTimes> {
+export async function podLifecycle(
+  rt: CriRuntime,
+  client: CriClient,
+  image: string,
+  stopTimeoutS: number,
+  /** Untimed, once the container is ready (e.g. an exec into it). */
+  whileRunning?: (containerId: string) => Promise<void>,
+): Promise<StepTimes> {
   const name = uniqueName('lc');
   const config = podConfig(rt, name);
   await preparePodDir(config);
@@ -101,6 +108,7 @@ export async function podLifecycle(rt: CriRuntime, client: CriClient, image: str
     await step('StartContainer', () => client.runtime.startContainer({ containerId }));
     // Untimed: until the container's trap is set (as kubelet would not stop a container the instant it started).
     await waitForText(join(config.logDirectory, 'sleep.log'), ' ready');
+    await whileRunning?.(containerId);
     await step('StopContainer', () => client.runtime.stopContainer({ containerId, timeout: BigInt(stopTimeoutS) }));
     await step('RemoveContainer', () => client.runtime.removeContainer({ containerId }));
     await step('StopPodSandbox', () => client.runtime.stopPodSandbox({ podSandboxId: podId }));
