@@ -83,7 +83,8 @@ function env(name: string, fallback: string): string {
 const GOALS = [
   'lifecycle median at or below containerd\'s and within 1.5× of the runc floor',
   'at 100 pods, Krill\'s total memory (krilld + conmons) below containerd\'s (containerd + shims + pause)',
-  'ListContainers and ListPodSandbox under 5 ms at 500 containers',
+  'List and status calls at or below containerd at every size up to 500 pods (2,500 containers); status calls ≤ 1 ms p50; krilld serving every pod ≤ 2 s after a restart with 500 pods',
+  'krilld ≤ 80 MiB idle (also after the churn) and ≤ 100 MiB during it',
   'ExecSync median at or below containerd\'s',
   'cold PullImage of the large image at least as fast as containerd',
 ];

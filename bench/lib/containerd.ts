@@ -103,9 +103,8 @@ export async function startContainerd(opts: ContainerdOptions): Promise<CriRunti
     logFile: opts.logFile,
     client,
   });
-  const pid = daemon.child.pid!;
   const version = containerdVersion();
-  log(`containerd ${version} up (pid ${pid}) on ${socket}, bridge ${network.bridge} ${network.subnet}`);
+  log(`containerd ${version} up (pid ${daemon.child.pid}) on ${socket}, bridge ${network.bridge} ${network.subnet}`);
 
   const shimsIn = (procs: ReturnType<typeof allProcesses>): number[] => procs.filter((p) => p.exe === SHIM && p.cmdline.includes(socket)).map((p) => p.pid);
   const shims = (): number[] => shimsIn(allProcesses());
@@ -113,7 +112,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<CriRunti
   const overhead = (): OverheadProcess[] => {
     const procs = allProcesses();
     const shimPids = new Set(shimsIn(procs));
-    const out: OverheadProcess[] = [{ pid, kind: 'containerd' }, ...[...shimPids].map((p) => ({ pid: p, kind: 'shim' }))];
+    const out: OverheadProcess[] = [{ pid: daemon.child.pid!, kind: 'containerd' }, ...[...shimPids].map((p) => ({ pid: p, kind: 'shim' }))];
     // A pod's pause process is the init of its sandbox container: a child of the pod's shim.
     for (const p of procs) if (shimPids.has(p.ppid) && p.cmdline[0] === '/pause') out.push({ pid: p.pid, kind: 'pause' });
     return out;
@@ -146,7 +145,8 @@ export async function startContainerd(opts: ContainerdOptions): Promise<CriRunti
     cgroupRoot: opts.cgroupRoot,
     client,
     connect: () => connectCri(socket),
-    daemonPid: () => pid,
+    daemonPid: () => daemon.child.pid!,
+    restart: () => daemon.restart(),
     overhead,
     teardown,
   };

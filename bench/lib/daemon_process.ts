@@ -5,10 +5,13 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import type { CriClient } from '../../pkg/criclient/client';
 
 export interface DaemonProcess {
-  child: ChildProcess;
+  /** The running process (a new one after restart()). */
+  readonly child: ChildProcess;
   logFile: string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
+  /** Stops it (SIGTERM; its containers keep running) and starts it again: milliseconds from the start until it answers. */
+  restart(): Promise<number>;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -23,6 +26,15 @@ function tail(file: string, lines = 30): string {
   }
 }
 
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (exited(child)) return;
+  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await done;
+  clearTimeout(timer);
+}
+
 export async function startDaemon(opts: {
   name: string;
   file: string;
@@ -32,32 +44,39 @@ export async function startDaemon(opts: {
   client: CriClient;
   timeoutMs?: number;
 }): Promise<DaemonProcess> {
-  const fd = openSync(opts.logFile, 'a');
-  // Its own process group: a Ctrl-C in the terminal reaches the bench, which
-  // then stops the daemon in order (pods first) instead of having it die mid-work.
-  const child = spawn(opts.file, opts.args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env }, detached: true });
-  closeSync(fd);
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (graceMs = 30_000): Promise<void> => {
-    if (exited(child)) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await done;
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  for (;;) {
-    if (exited(child)) throw new Error(`${opts.name} exited (${child.exitCode ?? child.signalCode}) before serving:\n${tail(opts.logFile)}`);
-    try {
-      await opts.client.runtime.version({ version: '' }, { timeoutMs: 1000 });
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stop(5000);
-        throw new Error(`${opts.name} did not answer on its socket in time:\n${tail(opts.logFile)}`);
+  const launch = async (): Promise<ChildProcess> => {
+    const fd = openSync(opts.logFile, 'a');
+    // Its own process group: a Ctrl-C in the terminal reaches the bench, which
+    // then stops the daemon in order (pods first) instead of having it die mid-work.
+    const child = spawn(opts.file, opts.args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env }, detached: true });
+    closeSync(fd);
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    for (;;) {
+      if (exited(child)) throw new Error(`${opts.name} exited (${child.exitCode ?? child.signalCode}) before serving:\n${tail(opts.logFile)}`);
+      try {
+        await opts.client.runtime.version({ version: '' }, { timeoutMs: 1000 });
+        return child;
+      } catch {
+        if (Date.now() > deadline) {
+          await stopChild(child, 5000);
+          throw new Error(`${opts.name} did not answer on its socket in time:\n${tail(opts.logFile)}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      await new Promise((r) => setTimeout(r, 50));
     }
-  }
-  return { child, logFile: opts.logFile, stop };
+  };
+  let child = await launch();
+  return {
+    get child() {
+      return child;
+    },
+    logFile: opts.logFile,
+    stop: (graceMs = 30_000) => stopChild(child, graceMs),
+    restart: async () => {
+      await stopChild(child, 30_000);
+      const start = performance.now();
+      child = await launch();
+      return performance.now() - start;
+    },
+  };
 }

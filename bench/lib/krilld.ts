@@ -61,16 +61,15 @@ export async function startKrilld(opts: KrilldOptions): Promise<CriRuntime> {
     client,
     ...(opts.nodeOptions ? { env: { NODE_OPTIONS: opts.nodeOptions } } : {}),
   });
-  const pid = daemon.child.pid!;
-  log(`krilld ${KRILL_VERSION} up (pid ${pid}) on ${socket}, bridge ${network.bridge} ${network.subnet}`);
+  log(`krilld ${KRILL_VERSION} up (pid ${daemon.child.pid}) on ${socket}, bridge ${network.bridge} ${network.subnet}`);
 
   const overhead = (): OverheadProcess[] => {
-    const out: OverheadProcess[] = [{ pid, kind: 'krilld' }];
+    const out: OverheadProcess[] = [{ pid: daemon.child.pid!, kind: 'krilld' }];
     for (const p of allProcesses()) {
       // conmon daemonizes (its parent is init, not krilld); it names krilld's state dir in its arguments.
       if (p.exe.endsWith('/conmon') && p.cmdline.some((a) => a.startsWith(`${state}/`))) out.push({ pid: p.pid, kind: 'conmon' });
       // krilld's spawn server is its child for as long as krilld runs.
-      else if (p.ppid === pid && p.exe.endsWith('/krill-spawn')) out.push({ pid: p.pid, kind: 'spawn server' });
+      else if (p.ppid === daemon.child.pid && p.exe.endsWith('/krill-spawn')) out.push({ pid: p.pid, kind: 'spawn server' });
     }
     return out;
   };
@@ -97,7 +96,8 @@ export async function startKrilld(opts: KrilldOptions): Promise<CriRuntime> {
     cgroupRoot: opts.cgroupRoot,
     client,
     connect: () => connectCri(socket),
-    daemonPid: () => pid,
+    daemonPid: () => daemon.child.pid!,
+    restart: () => daemon.restart(),
     overhead,
     teardown,
   };

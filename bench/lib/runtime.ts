@@ -30,6 +30,8 @@ export interface CriRuntime {
   /** Another connection to the same socket (for concurrent clients). */
   connect(): CriClient;
   daemonPid(): number;
+  /** Restarts the daemon (its pods and containers keep running): milliseconds until it answers again. */
+  restart(): Promise<number>;
   /** The daemon and its per-pod helpers (not the workload's own processes). */
   overhead(): OverheadProcess[];
   /** Removes every pod and container, stops the daemon, deletes its directories. */
