@@ -149,7 +149,8 @@ export async function startKrilld(opts: KrilldOptions = {}): Promise<Krilld> {
     child = spawn(join(REPO_ROOT, 'bin/krilld'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Under hack/coverage each krilld writes V8's coverage there when it exits (not after a SIGKILL).
-      env: { ...process.env, ...(process.env.KRILL_COVERAGE_DIR ? { NODE_V8_COVERAGE: process.env.KRILL_COVERAGE_DIR } : {}), ...launchEnv },
+      // Source maps: stack traces in krilld's logs name the TypeScript lines (bin/krilld leaves them off to save memory).
+      env: { NODE_OPTIONS: '--enable-source-maps', ...process.env, ...(process.env.KRILL_COVERAGE_DIR ? { NODE_V8_COVERAGE: process.env.KRILL_COVERAGE_DIR } : {}), ...launchEnv },
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
