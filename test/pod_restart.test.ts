@@ -7,7 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PodSandboxState } from '../api/runtime/v1/api';
-import { startKrilld, type Krilld } from './harness/krilld';
+import { startKrilld, until, type Krilld } from './harness/krilld';
 import { readMountPointsSync } from '../pkg/storage/mount';
 import { testBaseDir } from './harness/paths';
 import { dropPodNatRules, podConfig, podInfo, runRequest, removeAllPods } from './harness/pods';
@@ -63,6 +63,9 @@ describe('restarts', () => {
     expect(await k.stop()).toBe(0);
     execFileSync('nsenter', [`--net=${info.namespaces.network}`, 'ip', 'link', 'del', 'eth0']);
     await k.restart();
+    // The plugins are asked once krilld serves (the check does not hold the start).
+    await until('the broken pod to be NOTREADY', async () => (await states(k))[broken] === PodSandboxState.SANDBOX_NOTREADY);
+    await until('the pod networks to be checked', () => k.logs().some((l) => l.msg === 'pod networks checked (CNI CHECK)'));
     expect(await states(k)).toEqual({ [healthy]: PodSandboxState.SANDBOX_READY, [broken]: PodSandboxState.SANDBOX_NOTREADY });
     expect((await podInfo(k.client, broken)).reason).toContain('network: plugin type="bridge" failed (check)');
     for (const id of [healthy, broken]) {

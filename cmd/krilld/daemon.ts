@@ -66,6 +66,12 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   log.info({ socket: config.socket, metrics: node.metricsAddress.value || 'disabled', version: KRILL_VERSION, config_sources: loaded.sources }, 'krilld serving');
   // Type=notify: systemd counts the start done (and starts kubelet, ordered After=) only now.
   await notifier.ready(`serving on ${config.socket}`);
+  // Recovery's slow part, after the start: the CNI plugins' verdict on each ready pod's network.
+  const rlog = log.child({ component: 'recovery' });
+  void node.sandboxes.checkNetworks(rlog).then(
+    (r) => rlog.info(r, 'pod networks checked (CNI CHECK)'),
+    (err: unknown) => rlog.error({ err }, 'checking the pod networks failed'),
+  );
 
   let stopping: Promise<void> | undefined;
   const close = async (): Promise<void> => {

@@ -4,9 +4,11 @@
 //      layers and blobs are collected;
 //   2. runtime: exec sessions of a krilld that died are swept, and exits are
 //      watched from now on (so that none is missed below);
-//   3. pods, one by one: half-created ones are torn down, ready ones whose
-//      namespaces, shm, infra or network are gone are marked not ready;
-//   4. containers, one by one: half-created ones are torn down, exits
+//   3. pods, a few at a time: half-created ones are torn down, ready ones whose
+//      namespaces, shm or infra are gone are marked not ready (their CNI
+//      CHECK comes after krilld serves: SandboxManager.checkNetworks);
+//   4. containers, a few at a time, against one listing of the runtime's
+//      containers: half-created ones are torn down, exits
 //      recorded while krilld was down are stored (and replayed to event
 //      subscribers), containers the runtime lost are marked exited;
 //   5. leftovers: what exists under Krill's roots that no record owns
@@ -25,10 +27,12 @@ import type { SandboxManager } from '../../pkg/sandbox/manager';
 
 /** How long recovering one pod or container may take before the next one is taken up. */
 export const OBJECT_DEADLINE_MS = 60_000;
+/** Objects recovered at once: each waits on the file system, little on the CPU. */
+const CONCURRENCY = 8;
 
 export interface RecoveryParts {
   images: Pick<ImageManager, 'recover'>;
-  runtime: Pick<OciRuntime, 'recover'>;
+  runtime: Pick<OciRuntime, 'recover' | 'states'>;
   sandboxes: Pick<SandboxManager, 'records' | 'recover' | 'sweepLeftovers'>;
   containers: Pick<ContainerManager, 'records' | 'recover' | 'watchExits' | 'events' | 'sweepLeftovers'>;
 }
@@ -60,7 +64,7 @@ async function eachObject<T extends string>(
   report: RecoveryReport,
 ): Promise<Record<string, number>> {
   const outcomes: Record<string, number> = {};
-  for (const id of ids) {
+  const one = async (id: string): Promise<void> => {
     const olog = log.child(kind === 'pod' ? { pod_id: id } : { container_id: id });
     try {
       const outcome = await withDeadline(recoverOne(id, olog), deadlineMs, `recovering ${kind} ${id}`);
@@ -70,7 +74,12 @@ async function eachObject<T extends string>(
       report.failed++;
       olog.error({ err }, `could not recover the ${kind}; its record is left as it was`);
     }
-  }
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) await one(ids[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
   return outcomes;
 }
 
@@ -90,7 +99,8 @@ export async function recover(parts: RecoveryParts, log: Logger, deadlineMs = OB
   };
   parts.containers.events.on('event', collect);
   try {
-    report.containers = await eachObject('container', parts.containers.records().map((c) => c.id), (id, l) => parts.containers.recover(id, l), rlog, deadlineMs, report);
+    const listed = await parts.runtime.states();
+    report.containers = await eachObject('container', parts.containers.records().map((c) => c.id), (id, l) => parts.containers.recover(id, l, listed), rlog, deadlineMs, report);
   } finally {
     parts.containers.events.off('event', collect);
   }

@@ -379,6 +379,23 @@ describe('recovery', () => {
     expect(m.records().map((c) => c.id)).not.toContain(half);
     expect(events.filter((e) => e.kind === 'stopped').map((e) => e.containerId).sort()).toEqual([exited, lost].sort());
   });
+
+  test('with the runtime listed once (what recovery does), each container is judged by that listing', async () => {
+    const alive = await create('alive');
+    const lost = await create('lost');
+    const created = await create('created');
+    for (const id of [alive, lost]) await m.start(id, log);
+    m.close();
+    rt.lose(lost);
+    m = open();
+    const listed = await rt.states();
+    // A container the listing does not name is lost, whatever a later `state` would say.
+    const stale = new Map(listed);
+    stale.delete(created);
+    expect(await m.recover(alive, log, stale)).toBe('running');
+    expect(await m.recover(lost, log, stale)).toBe('lost');
+    expect(await m.recover(created, log, stale)).toBe('lost');
+  });
 });
 
 describe('monitors', () => {

@@ -18,7 +18,7 @@ import type { HostFacts, SpecOptions } from '../oci/spec';
 import type { AttachIO, AttachSession } from '../runtime/attach';
 import type { ExecSession } from '../runtime/exec_attach';
 import type { ContainerRuntime, RuntimeContainer } from '../runtime/interface';
-import type { ExecSyncResult, ExitInfo } from '../runtime/types';
+import type { ExecSyncResult, ExitInfo, RuntimeState } from '../runtime/types';
 import { mkdirInRoot } from '../storage/in_root';
 import type { IdMap } from '../storage/rootfs';
 import type { MeasuredUsage } from '../storage/usage_cache';
@@ -656,7 +656,7 @@ export class ContainerManager {
    * reboot) is marked exited; a half-created one is torn down. Runs under
    * the container's lock.
    */
-  async recover(id: string, log: Logger): Promise<ContainerRecovery> {
+  async recover(id: string, log: Logger, listed?: ReadonlyMap<string, RuntimeState>): Promise<ContainerRecovery> {
     return this.locks.run(id, async () => {
       const c = this.store.get(id);
       if (!c) return 'exited';
@@ -670,7 +670,8 @@ export class ContainerManager {
         this.recordExit(c.id, exit);
         return 'exited while down';
       }
-      const st = await this.opts.runtime.state(this.runtimeView(c)).catch(() => undefined);
+      // `listed`: every container's state, listed once for the whole recovery.
+      const st = listed ? listed.get(c.id) : await this.opts.runtime.state(this.runtimeView(c)).catch(() => undefined);
       if (st && (st.status === 'running' || st.status === 'created' || st.status === 'paused')) {
         const state: ContainerState = st.status === 'created' ? 'created' : 'running';
         if (state !== c.status.state || st.pid !== c.status.pid) this.store.setStatus(c.id, { ...c.status, state, pid: st.pid });

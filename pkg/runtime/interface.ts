@@ -51,6 +51,8 @@ export interface ContainerRuntime {
   create(req: RuntimeCreate): Promise<{ pid: number }>;
   start(c: RuntimeContainer): Promise<void>;
   state(c: RuntimeContainer): Promise<RuntimeState | undefined>;
+  /** Every container's state at once (recovery), or undefined when the runtime could not list them all. */
+  states(): Promise<ReadonlyMap<string, RuntimeState> | undefined>;
   exit(id: string): Promise<ExitInfo | undefined>;
   /** Subscribes to exits as the monitor records them; returns the unsubscribe. */
   onExit(listener: (id: string) => void): () => void;

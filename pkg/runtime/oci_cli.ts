@@ -105,11 +105,18 @@ export class OciCli {
     return { status, pid: parsed.pid ?? 0 };
   }
 
-  /** The containers this runtime root holds, with their bundles. */
-  async list(): Promise<{ id: string; bundle: string }[]> {
+  /** The containers this runtime root holds, with their bundles and states (what `state` says of each). */
+  async list(): Promise<({ id: string; bundle: string } & RuntimeState)[]> {
     const result = await this.call('list', ['--format', 'json']);
-    const parsed = JSON.parse(result.stdout || 'null') as { id?: string; bundle?: string }[] | null;
-    return (parsed ?? []).filter((c): c is { id: string; bundle: string } => typeof c.id === 'string').map((c) => ({ id: c.id, bundle: c.bundle ?? '' }));
+    const parsed = JSON.parse(result.stdout || 'null') as { id?: unknown; bundle?: unknown; status?: unknown; pid?: unknown }[] | null;
+    return (parsed ?? [])
+      .filter((c) => typeof c.id === 'string')
+      .map((c) => ({
+        id: c.id as string,
+        bundle: typeof c.bundle === 'string' ? c.bundle : '',
+        status: STATUSES.find((s) => s === c.status) ?? 'stopped',
+        pid: typeof c.pid === 'number' ? c.pid : 0,
+      }));
   }
 
   /** Applies new cgroup limits (an OCI LinuxResources object) to a live container. */

@@ -190,6 +190,21 @@ export class OciRuntime implements ContainerRuntime {
     return argv[0]?.endsWith('conmon') === true && argv.includes(c.id);
   }
 
+  /**
+   * Every container's state in one `list` per runtime root (recovery asks for
+   * all of them at once: one runtime call instead of one per container), or
+   * undefined when a root could not be listed (then ask with state()).
+   */
+  async states(): Promise<ReadonlyMap<string, RuntimeState> | undefined> {
+    const out = new Map<string, RuntimeState>();
+    for (const cli of this.clis.values()) {
+      const listed = await cli.list().catch(() => undefined);
+      if (!listed) return undefined;
+      for (const c of listed) out.set(c.id, { status: c.status, pid: c.pid });
+    }
+    return out;
+  }
+
   async inventory(): Promise<{ containers: RuntimeContainer[]; records: string[] }> {
     const containers: RuntimeContainer[] = [];
     for (const [handler, cli] of this.clis) {

@@ -9,6 +9,7 @@ import { silentLogger } from '../log/logger';
 import type { PodNetworkRequest, PodNetworkResult } from '../network/manager';
 import { Store } from '../store/db';
 import { ancestorsAndSelf } from '../cgroups/paths';
+import { CniPluginError } from '../network/plugin';
 import { SandboxManager, type PodCgroupDriver, type PodNetwork } from './manager';
 import type { PinRequest, PodNamespaceDriver } from './namespaces';
 import type { SandboxNamespaces } from './types';
@@ -67,7 +68,12 @@ class FakeNetwork implements PodNetwork {
   async tearDown(podId: string): Promise<void> {
     this.up.delete(podId);
   }
-  async check(): Promise<void> {}
+  /** CHECK's outcome per pod ID (none: the network is as ADD left it). */
+  readonly checks = new Map<string, Error>();
+  async check(podId: string): Promise<void> {
+    const err = this.checks.get(podId);
+    if (err) throw err;
+  }
   async podsWithNetwork(): Promise<string[]> {
     return [...this.up];
   }
@@ -263,6 +269,25 @@ test('recovery: a half-made pod is removed; a ready one whose namespaces are gon
   expect(m.records().map((s) => s.id)).not.toContain(halfId);
   // The first manager's run never goes on: it died with krilld.
   void half.catch(() => undefined);
+});
+
+test('after a restart, the CNI plugins\' verdict on each ready pod: a CNI error makes it not ready; a CHECK that cannot run leaves it ready', async () => {
+  const healthy = await run('healthy');
+  const broken = await run('broken');
+  const unsure = await run('unsure');
+  const stopped = await run('stopped');
+  await m.stop(stopped, log);
+  net.checks.set(broken, new CniPluginError('bridge', 'CHECK', 'eth0 is gone', 11));
+  net.checks.set(unsure, new Error('plugin_timeout: timed out after 6000 ms'));
+  net.checks.set(stopped, new CniPluginError('bridge', 'CHECK', 'not checked: the pod is stopped', 11));
+  m = open();
+  // Recovery itself no longer asks the plugins: every pod that was ready stays so until the check.
+  for (const id of [healthy, broken, unsure]) expect(await m.recover(id, log)).toBe('ready');
+  expect(await m.checkNetworks(log)).toEqual({ checked: 3, broken: 1 });
+  expect(m.find(healthy).status.state).toBe('ready');
+  expect(m.find(unsure).status.state).toBe('ready');
+  expect(m.find(broken).status).toMatchObject({ state: 'notready', reason: expect.stringContaining('network: plugin type="bridge" failed (check): eth0 is gone') });
+  expect(m.find(stopped).status.state).toBe('notready');
 });
 
 test('leftovers no pod record owns are removed: network, namespaces, directories', async () => {

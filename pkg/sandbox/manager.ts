@@ -481,20 +481,54 @@ export class SandboxManager {
       const problems = await this.opts.namespaces.missing(s.meta.namespaces);
       if (s.meta.modes.ipc === 'pod' && !(await this.opts.namespaces.isMounted(s.meta.paths.shm))) problems.push(s.meta.paths.shm);
       if (s.status.infra && this.opts.infra && !(await this.opts.infra.alive(s, s.status.infra))) problems.push(`infra process ${s.status.infra.pid}`);
-      // The plugins say whether the pod's network is still as ADD left it (CNI CHECK). Only a
-      // plugin's verdict (a CNI error) counts: a plugin that crashes on CHECK (bandwidth 1.1
-      // does when the pod has no limits) must not take every pod down at each restart.
-      if (problems.length === 0 && s.meta.modes.network === 'pod') {
-        await this.opts.network.check(s.id).catch((err: unknown) => {
-          if (err instanceof CniPluginError && err.cniCode !== undefined) problems.push(`network: ${err.message}`);
-          else log.warn({ err }, 'CNI CHECK could not run; the pod is left as it is');
-        });
-      }
       if (problems.length === 0) return 'ready';
-      this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });
-      log.warn({ missing: problems }, 'pod sandbox is no longer ready');
+      this.markGone(s, problems, log);
       return 'no longer ready';
     });
+  }
+
+  private markGone(s: Sandbox, problems: string[], log: Logger): void {
+    this.store.setStatus(s.id, { ...s.status, state: 'notready', reason: `gone while krilld was down (node reboot?): ${problems.join(', ')}` });
+    log.warn({ missing: problems }, 'pod sandbox is no longer ready');
+  }
+
+  /**
+   * After a restart, once krilld serves: asks the CNI plugins whether each
+   * ready pod's network is still as ADD left it (CNI CHECK), a few pods at a
+   * time, and marks the pods whose plugins say no not ready. This is
+   * recovery's slow part (a plugin run per pod and plugin), so it does not
+   * hold the start. Only a plugin's verdict (a CNI error) counts: a plugin
+   * that crashes on CHECK (bandwidth 1.1 does when the pod has no limits)
+   * must not take every pod down at each restart.
+   */
+  async checkNetworks(log: Logger, concurrency = 4): Promise<{ checked: number; broken: number }> {
+    const ids = this.store.list().filter((s) => s.status.state === 'ready' && s.meta.modes.network === 'pod').map((s) => s.id);
+    let next = 0;
+    let broken = 0;
+    const one = (id: string): Promise<void> =>
+      this.locks.run(id, async () => {
+        const s = this.store.get(id);
+        if (!s || s.status.state !== 'ready') return;
+        const plog = log.child({ pod_id: id });
+        const verdict = await this.opts.network.check(id).then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof CniPluginError && err.cniCode !== undefined) return `network: ${err.message}`;
+            plog.warn({ err }, 'CNI CHECK could not run; the pod is left as it is');
+            return undefined;
+          },
+        );
+        if (verdict === undefined) return;
+        const now = this.store.get(id);
+        if (now?.status.state !== 'ready') return;
+        this.markGone(now, [verdict], plog);
+        broken++;
+      });
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) await one(ids[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    return { checked: ids.length, broken };
   }
 }
 

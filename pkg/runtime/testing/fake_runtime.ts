@@ -82,6 +82,11 @@ export class FakeRuntime implements ContainerRuntime {
     return { status: fc.status, pid: fc.pid };
   }
 
+  async states(): Promise<ReadonlyMap<string, RuntimeState> | undefined> {
+    this.calls.push('states');
+    return new Map([...this.containers.values()].filter((c) => !c.lost).map((c) => [c.req.id, { status: c.status, pid: c.pid }]));
+  }
+
   async exit(id: string): Promise<ExitInfo | undefined> {
     const fc = this.containers.get(id);
     return fc?.lost ? undefined : fc?.exit;
