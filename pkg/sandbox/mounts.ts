@@ -1,6 +1,6 @@
 // The few mount operations a pod needs (unmounting, a private bind mount
 // for the namespace directory), through util-linux.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Launcher } from '../spawn/launcher';
 import { runChecked } from '../spawn/run';
@@ -14,9 +14,10 @@ const MOUNT_TIMEOUT_MS = 30_000;
  * of the same filesystem (use readMountPoints() for those).
  */
 export async function isForeignMount(path: string): Promise<boolean> {
+  // Synchronous: two stats of local paths (nsfs, tmpfs under krilld's state dir) cost less than
+  // a round trip through the thread pool each, and PodSandboxStatus makes them for every pod.
   try {
-    const [self, parent] = await Promise.all([stat(path), stat(dirname(path))]);
-    return self.dev !== parent.dev;
+    return statSync(path).dev !== statSync(dirname(path)).dev;
   } catch {
     return false;
   }
