@@ -83,7 +83,7 @@ const GOALS = [
   'at 100 pods, Krill\'s total memory (krilld + conmons) below containerd\'s (containerd + shims + pause)',
   'ListContainers and ListPodSandbox under 5 ms at 500 containers',
   'ExecSync median at or below containerd\'s',
-  'cold PullImage of the large image at least as fast as containerd',
+  'cold PullImage of many-files (~18 000 small files) at most 0.7× containerd\'s and 1.3× the serial curl | tar floor; of the large image at least as fast as containerd',
 ];
 
 function markdown(machine: Machine, results: BenchResult[], args: Args): string {
