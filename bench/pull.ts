@@ -42,14 +42,16 @@ export interface PullImage {
   goals: PullGoals;
 }
 
+const IMAGES: PullImage[] = [
+  { name: 'many-files', ref: 'krill-bench/many-files:latest', what: 'a language runtime image: ~18 000 small files', goals: { containerd: 0.7, floorSerial: 1.3 } },
+  { name: 'links-xattrs', ref: 'krill-bench/links-xattrs:latest', what: '3100 hard links, file capabilities, user.* xattrs', goals: {} },
+  { name: 'large', ref: 'krill-test/large:latest', what: 'a few large incompressible files', goals: { containerd: 1 } },
+];
+
 export const PARAMS = {
   /** Cold pulls per runtime and floor, per image. */
   runs: 5,
-  images: [
-    { name: 'many-files', ref: 'krill-bench/many-files:latest', what: 'a language runtime image: ~18 000 small files', goals: { containerd: 0.7, floorSerial: 1.3 } },
-    { name: 'links-xattrs', ref: 'krill-bench/links-xattrs:latest', what: '3100 hard links, file capabilities, user.* xattrs', goals: {} },
-    { name: 'large', ref: 'krill-test/large:latest', what: 'a few large incompressible files', goals: { containerd: 1 } },
-  ] satisfies PullImage[] as PullImage[],
+  images: IMAGES,
 };
 
 const IMAGES_JSON = '/var/lib/krill-test/images.json';
