@@ -24,6 +24,7 @@ import type { CriClient } from '../pkg/criclient/client';
 import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { pullImage } from './lib/cri';
+import { runChecked } from './lib/exec';
 import { floorPull } from './lib/floor_pull';
 import { REPO_ROOT } from './lib/krilld';
 import { log } from './lib/log';
@@ -119,6 +120,10 @@ async function benchImage(ctx: Ctx, img: PullImage, runs: number, scratch: strin
   for (let i = 0; i < runs; i++) {
     for (const p of roundOrder(PARTICIPANTS, i)) {
       ctx.cleanup.check();
+      // Untimed: the image gone, and the page cache's dirty data (the last
+      // unpack, the removal) written back, so no one pays for the one before.
+      if (p === 'krill' || p === 'containerd') await removeImage(ctx[p].client, ref);
+      await runChecked('sync', []);
       const s = await run[p]();
       samples[p].push(s);
       log(`${img.name}: ${p}: cold pull ${i + 1}/${runs}: ${s.toFixed(2)} s`);
@@ -162,7 +167,7 @@ export async function pullBench(ctx: Ctx, opts: { runs?: number; roots?: { krill
       done.map((r) => [r.image.name, { ref: r.image.ref, manifestDigest: r.layers.manifestDigest, layers: r.layers.layers, samples: r.samples, summaries: summaries(r.samples), disk: r.disk }]),
     ),
     notes: [
-      'Each pull is cold (the image removed first); after one untimed warm-up each, Krill, containerd and the two floors take turns in a rotating order. All pull over plain HTTP from the same local registry.',
+      'Each pull is cold (the image removed first, then `sync`, untimed, so that nobody pays for the writeback of the one before); after one untimed warm-up each, Krill, containerd and the two floors take turns in a rotating order. All pull over plain HTTP from the same local registry.',
       'Floor: `curl <blob> | tar -x -z` of each layer into a fresh directory (owners, modes, every xattr kept; making and removing the directories not timed): one layer after another, and all layers at once. It verifies nothing; both runtimes check every layer\'s digest.',
       'Goals (issue 16): on many-files, Krill at most 0.7× containerd and at most 1.3× the serial floor; on large, Krill at most containerd.',
       'Krill verifies each layer in flight and keeps it only unpacked; containerd keeps the compressed blob in its content store as well as the unpacked snapshot (the disk row).',
