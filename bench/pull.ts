@@ -1,36 +1,63 @@
-// pull: PullImage of a large multi-layer image (hack/test-images --large:
-// ~200 MB in 5 layers of incompressible data on a busybox base) from the
-// local registry, by Krill and by containerd 1.6 in the same run, each pull
-// cold (the image removed before, so every layer is fetched and unpacked),
-// the runtimes taking turns. Also the disk each runtime uses for the image.
+// pull: cold PullImage of three differently shaped images from the local
+// registry, by Krill and by containerd 1.6 in the same run, against the floor:
+//   many-files    a language-runtime image, ~122 MiB gzip'd in 6 layers, ~18 000
+//                 small files (bench/images.sh, bench/lib/tree_plan.ts)
+//   links-xattrs  3100 hard links, file capabilities, user.* xattrs (bench/images.sh)
+//   large         ~200 MB in 6 layers of a few big incompressible files
+//                 (hack/test-images --large)
+// Each pull is cold (the image removed before, so every layer is fetched and
+// unpacked). The floor is the same layers from the same registry through
+// `curl | tar -x` with no runtime (bench/lib/floor_pull.ts), one layer after
+// another and all at once. The four take turns, in a rotating order. Also the
+// disk each runtime's root grows by with the image.
 //
-// Standalone: node dist/bench/pull.js [--runs N] [--out DIR]
-// (starts krilld and containerd on their own roots, sockets and networks and
-// removes everything afterwards), or pullBench(ctx) from the suite.
+// Standalone: node dist/bench/pull.js [--runs N] [--images a,b] [--out DIR]
+// (builds the bench images if the registry lacks them, starts krilld and
+// containerd on their own roots, sockets and networks and removes everything
+// afterwards), or pullBench(ctx) from the suite.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImageSpec } from '../api/runtime/v1/api';
 import type { CriClient } from '../pkg/criclient/client';
 import { Interrupted } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { pullImage } from './lib/cri';
+import { runChecked } from './lib/exec';
+import { floorPull } from './lib/floor_pull';
 import { REPO_ROOT } from './lib/krilld';
 import { log } from './lib/log';
 import { machineLines } from './lib/machine';
-import { markdownTable, textTable, type BenchResult, type Row } from './lib/report';
+import { emptySamples, PARTICIPANTS, pullRows, roundOrder, summaries, type Participant, type PullGoals, type PullSamples } from './lib/pull_report';
+import { fetchLayers, type ImageLayers } from './lib/registry_layers';
+import { markdownTable, textTable, type BenchResult, type Table } from './lib/report';
 import type { CriRuntime } from './lib/runtime';
 import { openSession } from './lib/session';
-import { summarize, type Summary } from './lib/stats';
+
+export interface PullImage {
+  name: string;
+  /** repository:tag in the test registry. */
+  ref: string;
+  what: string;
+  goals: PullGoals;
+}
+
+const IMAGES: PullImage[] = [
+  { name: 'many-files', ref: 'krill-bench/many-files:latest', what: 'a language runtime image: ~18 000 small files', goals: { containerd: 0.7, floorSerial: 1.3 } },
+  { name: 'links-xattrs', ref: 'krill-bench/links-xattrs:latest', what: '3100 hard links, file capabilities, user.* xattrs', goals: {} },
+  { name: 'large', ref: 'krill-test/large:latest', what: 'a few large incompressible files', goals: { containerd: 1 } },
+];
 
 export const PARAMS = {
-  /** Cold pulls per runtime. */
+  /** Cold pulls per runtime and floor, per image. */
   runs: 5,
-  image: 'krill-test/large:latest',
+  images: IMAGES,
 };
 
 const IMAGES_JSON = '/var/lib/krill-test/images.json';
+/** Where the floor unpacks (the runtimes' roots are below /tmp/krill-bench too: the same filesystem). */
+const SCRATCH_PARENT = '/tmp/krill-bench';
 
 function spec(image: string): ImageSpec {
   return { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' };
@@ -47,17 +74,6 @@ function diskBytes(dir: string): number {
   return Number(out.split(/\s+/)[0]);
 }
 
-/** The large image's compressed size and layer count, from hack/test-images' facts. */
-function imageFacts(): { bytes: number; layers: number } | undefined {
-  try {
-    const facts = JSON.parse(readFileSync(IMAGES_JSON, 'utf8')) as { images: Record<string, { layers?: { size: number }[] }> };
-    const layers = facts.images.large?.layers;
-    return layers ? { bytes: layers.reduce((n, l) => n + l.size, 0), layers: layers.length } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function coldPull(rt: CriRuntime, image: string): Promise<number> {
   await removeImage(rt.client, image);
   const start = performance.now();
@@ -65,59 +81,112 @@ async function coldPull(rt: CriRuntime, image: string): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
-export async function pullBench(ctx: Pick<BenchContext, 'krill' | 'containerd' | 'registry' | 'cleanup' | 'scale'>, opts: { runs?: number; roots?: { krill: string; containerd: string } } = {}): Promise<Omit<BenchResult, 'seconds'>> {
-  const image = `${ctx.registry}/${PARAMS.image}`;
-  const runs = opts.runs ?? Math.max(1, Math.round(PARAMS.runs * ctx.scale));
-  const rts = [ctx.krill, ctx.containerd];
-  const facts = imageFacts();
+type Ctx = Pick<BenchContext, 'krill' | 'containerd' | 'registry' | 'cleanup' | 'scale'>;
 
-  // One untimed pull each: the registry's files in the page cache, connections made.
+interface ImageRun {
+  image: PullImage;
+  layers: ImageLayers;
+  samples: PullSamples;
+  disk?: { krill: number; containerd: number };
+}
+
+async function benchImage(ctx: Ctx, img: PullImage, runs: number, scratch: string, roots?: { krill: string; containerd: string }): Promise<ImageRun> {
+  const layers = await fetchLayers(ctx.registry, img.ref);
+  const ref = `${ctx.registry}/${img.ref}`;
+  const rts = [ctx.krill, ctx.containerd];
+  const floor = (parallel: boolean): Promise<number> => floorPull({ registry: ctx.registry, image: layers, scratch, parallel, signal: ctx.cleanup.signal });
+  const run: Record<Participant, () => Promise<number>> = {
+    krill: () => coldPull(ctx.krill, ref),
+    containerd: () => coldPull(ctx.containerd, ref),
+    floorSerial: () => floor(false),
+    floorParallel: () => floor(true),
+  };
+
+  // One untimed pull each: the registry's files in the page cache, connections
+  // made; the disk each root grows by is measured around it.
+  const grew: Partial<Record<'krill' | 'containerd', number>> = {};
   for (const rt of rts) {
-    log(`${rt.name}: warm-up pull of ${image}`);
-    await coldPull(rt, image);
+    log(`${img.name}: ${rt.name}: warm-up pull of ${ref}`);
+    await removeImage(rt.client, ref);
+    const root = roots?.[rt.name];
+    const before = root ? diskBytes(root) : 0;
+    await pullImage(rt.client, ref);
+    if (root) grew[rt.name] = diskBytes(root) - before;
   }
-  const disk: Partial<Record<'krill' | 'containerd', number>> = {};
-  if (opts.roots) {
-    // Measured with the image present, before it is removed for the timed pulls.
-    disk.krill = diskBytes(opts.roots.krill);
-    disk.containerd = diskBytes(opts.roots.containerd);
-  }
-  const samples: Record<'krill' | 'containerd', number[]> = { krill: [], containerd: [] };
+  log(`${img.name}: floor: warm-up`);
+  await floor(false);
+
+  const samples = emptySamples();
   for (let i = 0; i < runs; i++) {
-    ctx.cleanup.check();
-    for (const rt of i % 2 === 0 ? rts : [...rts].reverse()) {
-      const s = await coldPull(rt, image);
-      samples[rt.name].push(s);
-      log(`${rt.name}: cold pull ${i + 1}/${runs}: ${s.toFixed(2)} s`);
+    for (const p of roundOrder(PARTICIPANTS, i)) {
+      ctx.cleanup.check();
+      // Untimed: the image gone, and the page cache's dirty data (the last
+      // unpack, the removal) written back, so no one pays for the one before.
+      if (p === 'krill' || p === 'containerd') await removeImage(ctx[p].client, ref);
+      await runChecked('sync', []);
+      const s = await run[p]();
+      samples[p].push(s);
+      log(`${img.name}: ${p}: cold pull ${i + 1}/${runs}: ${s.toFixed(2)} s`);
     }
   }
-  for (const rt of rts) await removeImage(rt.client, image).catch(() => undefined);
+  for (const rt of rts) await removeImage(rt.client, ref).catch(() => undefined);
+  return { image: img, layers, samples, ...(grew.krill !== undefined && grew.containerd !== undefined ? { disk: { krill: grew.krill, containerd: grew.containerd } } : {}) };
+}
 
-  const k: Summary = summarize(samples.krill);
-  const c: Summary = summarize(samples.containerd);
-  const rows: Row[] = [
-    { metric: 'cold pull, median', unit: 's', krill: k.median, containerd: c.median, goal: 'Krill at least as fast as containerd', goalMet: k.median <= c.median },
-    { metric: 'cold pull, fastest', unit: 's', krill: k.min, containerd: c.min },
-    { metric: 'cold pull, slowest', unit: 's', krill: k.max, containerd: c.max },
-  ];
-  if (facts) {
-    const mib = facts.bytes / 1024 / 1024;
-    rows.push({ metric: 'throughput (compressed MiB / median s)', unit: 'MiB/s', krill: mib / k.median, containerd: mib / c.median });
-  }
-  if (disk.krill !== undefined && disk.containerd !== undefined) {
-    rows.push({ metric: 'disk used by the runtime root with the image', unit: 'MiB', krill: disk.krill / 1024 / 1024, containerd: disk.containerd / 1024 / 1024 });
+const MiB = 1024 * 1024;
+
+function table(r: ImageRun): Table {
+  const bytes = r.layers.layers.reduce((n, l) => n + l.size, 0);
+  return {
+    title: `${r.image.name} (${r.image.what}; ${(bytes / MiB).toFixed(0)} MiB compressed, ${r.layers.layers.length} layers)`,
+    rows: pullRows(r.samples, r.image.goals, { compressedBytes: bytes, layers: r.layers.layers.length }, r.disk),
+  };
+}
+
+export async function pullBench(ctx: Ctx, opts: { runs?: number; roots?: { krill: string; containerd: string }; images?: readonly string[] } = {}): Promise<Omit<BenchResult, 'seconds'>> {
+  const runs = opts.runs ?? Math.max(1, Math.round(PARAMS.runs * ctx.scale));
+  const images = opts.images ? opts.images.map((n) => PARAMS.images.find((i) => i.name === n) ?? unknownImage(n)) : PARAMS.images;
+  await mkdir(SCRATCH_PARENT, { recursive: true });
+  const scratch = await mkdtemp(join(SCRATCH_PARENT, 'pull-floor-'));
+  const dropScratch = ctx.cleanup.add('remove the pull floor\'s directory', () => rm(scratch, { recursive: true, force: true, maxRetries: 10 }));
+  const done: ImageRun[] = [];
+  try {
+    for (const img of images) {
+      ctx.cleanup.check();
+      done.push(await benchImage(ctx, img, runs, scratch, opts.roots));
+    }
+  } finally {
+    await dropScratch();
   }
   return {
     name: 'pull',
-    title: `PullImage of ${PARAMS.image}${facts ? ` (${(facts.bytes / 1024 / 1024).toFixed(0)} MiB compressed, ${facts.layers} layers)` : ''}, cold`,
-    params: { runs, image },
-    tables: [{ title: 'PullImage from the local registry (each pull cold: image removed first)', rows }],
-    details: { krill: { samples: samples.krill, summary: k }, containerd: { samples: samples.containerd, summary: c }, disk },
+    title: `PullImage, cold, of ${images.map((i) => i.name).join(', ')}, against curl | tar`,
+    params: { runs, images: images.map((i) => i.ref).join(' ') },
+    tables: done.map(table),
+    details: Object.fromEntries(
+      done.map((r) => [r.image.name, { ref: r.image.ref, manifestDigest: r.layers.manifestDigest, layers: r.layers.layers, samples: r.samples, summaries: summaries(r.samples), disk: r.disk }]),
+    ),
     notes: [
-      'Both pull over plain HTTP from the same local registry; the runtimes take turns, after one untimed warm-up pull each.',
-      'Krill verifies each layer in flight and keeps it only unpacked; containerd keeps the compressed blob in its content store as well as the unpacked snapshot.',
+      'Each pull is cold (the image removed first, then `sync`, untimed, so that nobody pays for the writeback of the one before); after one untimed warm-up each, Krill, containerd and the two floors take turns in a rotating order. All pull over plain HTTP from the same local registry.',
+      'Floor: `curl <blob> | tar -x -z` of each layer into a fresh directory (owners, modes, every xattr kept; making and removing the directories not timed): one layer after another, and all layers at once. It verifies nothing; both runtimes check every layer\'s digest.',
+      'Goals (issue 16): on many-files, Krill at most 0.7× containerd and at most 1.3× the serial floor; on large, Krill at most containerd.',
+      'Krill verifies each layer in flight and keeps it only unpacked; containerd keeps the compressed blob in its content store as well as the unpacked snapshot (the disk row).',
     ],
   };
+}
+
+function unknownImage(name: string): never {
+  throw new Error(`no pull benchmark image ${name} (${PARAMS.images.map((i) => i.name).join(', ')})`);
+}
+
+/** Whether hack/test-images has built the large image (it says so in images.json). */
+function largeBuilt(): boolean {
+  try {
+    const facts = JSON.parse(readFileSync(IMAGES_JSON, 'utf8')) as { images: Record<string, { layers?: unknown[] }> };
+    return Boolean(facts.images.large?.layers?.length);
+  } catch {
+    return false;
+  }
 }
 
 // ---- standalone
@@ -125,26 +194,32 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   let runs = PARAMS.runs;
   let out: string | undefined;
+  let images: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--out') out = resolve(argv[++i] ?? '');
-    else throw new Error(`unknown argument ${argv[i]} (usage: node dist/bench/pull.js [--runs N] [--out DIR])`);
+    else if (argv[i] === '--images') images = (argv[++i] ?? '').split(',').filter(Boolean);
+    else throw new Error(`unknown argument ${argv[i]} (usage: node dist/bench/pull.js [--runs N] [--images ${PARAMS.images.map((im) => im.name).join(',')}] [--out DIR])`);
   }
+  for (const n of images ?? []) if (!PARAMS.images.some((im) => im.name === n)) unknownImage(n);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs wants a positive integer');
   if (process.getuid?.() !== 0) throw new Error('the pull benchmark must run as root');
   const registry = process.env.KRILL_TEST_REGISTRY || execFileSync(join(REPO_ROOT, 'hack/registry'), ['start'], { encoding: 'utf8' }).trim().split('\n').pop()!;
-  if (!imageFacts()) {
+  const env = { ...process.env, KRILL_TEST_REGISTRY: registry };
+  if (!largeBuilt()) {
     log('building the large test image (hack/test-images --large; once)');
-    execFileSync(join(REPO_ROOT, 'hack/test-images'), ['--large'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KRILL_TEST_REGISTRY: registry } });
+    execFileSync(join(REPO_ROOT, 'hack/test-images'), ['--large'], { stdio: ['ignore', 'ignore', 'inherit'], env });
   }
+  // The bench images and the pause image (a no-op when the registry serves them already).
+  const pause = execFileSync(join(REPO_ROOT, 'bench/images.sh'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env }).trim();
 
   const session = await openSession({ name: 'pull', registry });
   let failed = false;
   let result: BenchResult | undefined;
   try {
-    const { krill, containerd } = await session.startRuntimes({ pauseImage: `${registry}/krill-bench/pause:latest` });
+    const { krill, containerd } = await session.startRuntimes({ pauseImage: pause });
     const start = performance.now();
-    const r = await pullBench({ krill, containerd, registry, cleanup: session.cleanup, scale: 1 }, { runs, roots: session.roots });
+    const r = await pullBench({ krill, containerd, registry, cleanup: session.cleanup, scale: 1 }, { runs, roots: session.roots, ...(images ? { images } : {}) });
     result = { ...r, seconds: (performance.now() - start) / 1000 };
     process.stdout.write(`\n== ${result.title} (${result.seconds.toFixed(0)} s)\n`);
     for (const t of result.tables) process.stdout.write(`${textTable(t)}\n\n`);

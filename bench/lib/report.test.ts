@@ -23,6 +23,7 @@ describe('benchmark report', () => {
     expect(fmt(1.23456)).toBe('1.235');
     expect(fmt(undefined)).toBe('–');
     expect(fmt(3.7, 'count')).toBe('4');
+    expect(fmt(0.654, '×')).toBe('0.65×');
   });
 
   test('text and Markdown tables carry values, ratios and goal status', () => {

@@ -2,7 +2,7 @@
 // printed as text tables and written as JSON and Markdown.
 import type { Summary } from './stats';
 
-export type Unit = 'ms' | 'MiB' | 'MiB/s' | '% of a core' | 'pods/s' | 'calls/s' | 's' | 'count';
+export type Unit = 'ms' | 'MiB' | 'MiB/s' | '% of a core' | 'pods/s' | 'calls/s' | 's' | 'count' | '×';
 
 export interface Row {
   metric: string;
@@ -46,6 +46,7 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
 export function fmt(v: number | undefined, unit?: Unit): string {
   if (v === undefined || Number.isNaN(v)) return '–';
   if (unit === 'count') return String(Math.round(v));
+  if (unit === '×') return fmtRatio(v);
   const abs = Math.abs(v);
   if (abs >= 1000) return v.toFixed(0);
   if (abs >= 100) return v.toFixed(1);
