@@ -1,5 +1,5 @@
-// Networks the bench gives each runtime: a bridge name and a /24 that no
-// route on the host uses yet, so that nothing collides with another runtime
+// Networks the bench gives each runtime: a bridge name and a /22 (room for
+// 1,000 pods: the list bench runs 500) that no route on the host uses yet, so that nothing collides with another runtime
 // (or another bench, or a test run) on the machine.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -8,8 +8,10 @@ import { run } from './exec';
 export interface BenchNetwork {
   bridge: string;
   subnet: string;
-  /** The first three octets, e.g. "10.231.7". */
+  /** The first three octets of the subnet's first /24, e.g. "10.231.4". */
   prefix: string;
+  /** The first three octets of each of its four /24s. */
+  prefixes: string[];
 }
 
 function usedRoutes(): string {
@@ -24,9 +26,11 @@ function usedRoutes(): string {
 export function pickNetwork(tag: string, taken: readonly BenchNetwork[] = []): BenchNetwork {
   const routes = usedRoutes();
   for (;;) {
-    const prefix = `10.${randomInt(200, 255)}.${randomInt(0, 256)}`;
-    if (routes.includes(`${prefix}.`) || taken.some((n) => n.prefix === prefix)) continue;
-    return { bridge: `kb${tag}${randomBytes(3).toString('hex')}`.slice(0, 15), subnet: `${prefix}.0/24`, prefix };
+    const second = randomInt(200, 255);
+    const third = randomInt(0, 64) * 4;
+    const prefixes = [0, 1, 2, 3].map((i) => `10.${second}.${third + i}`);
+    if (prefixes.some((p) => routes.includes(`${p}.`) || taken.some((n) => n.prefixes.includes(p)))) continue;
+    return { bridge: `kb${tag}${randomBytes(3).toString('hex')}`.slice(0, 15), subnet: `${prefixes[0]}.0/22`, prefix: prefixes[0]!, prefixes };
   }
 }
 
@@ -43,7 +47,7 @@ export async function rulesMentioning(net: BenchNetwork): Promise<string[]> {
   const out: string[] = [];
   for (const table of ['nat', 'filter', 'mangle']) {
     const r = await run('iptables', ['-w', '-t', table, '-S']);
-    for (const line of r.stdout.split('\n')) if (line.includes(`${net.prefix}.`)) out.push(`${table}: ${line}`);
+    for (const line of r.stdout.split('\n')) if (net.prefixes.some((p) => line.includes(`${p}.`))) out.push(`${table}: ${line}`);
   }
   return out;
 }

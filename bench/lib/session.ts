@@ -41,7 +41,7 @@ export interface Session {
   /** The runtime roots, for disk measurements. */
   roots: { krill: string; containerd: string };
   startRuntimes(opts: RuntimeOptions): Promise<{ krill: CriRuntime; containerd: CriRuntime }>;
-  /** A network (bridge + /24) no other part of the run uses. */
+  /** A network (bridge + /22) no other part of the run uses. */
   network(tag: string): BenchNetwork;
   /** Runs the cleanup; returns whether something was left or failed. Logs are kept when asked or when `failed`. */
   close(failed: boolean, keepLogs?: boolean): Promise<boolean>;
